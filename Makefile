@@ -1,0 +1,106 @@
+# spanalloc — see README.md.
+#
+#   make                 build/libspanalloc.so and build/libspanalloc.a
+#   make test            everything CI checks (unit tests, heap-bug tests,
+#                        real programs under LD_PRELOAD, generated tables)
+#   make demo            a real program under spanalloc, with its stats
+#   make bench [QUICK=1] the benchmark suite against the peers
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+B       := build
+
+WARN    := -Wall -Wextra -Werror -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT     ?= -O2 -g
+LIBFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	    -fno-semantic-interposition -fno-builtin-malloc -fno-builtin-calloc \
+	    -fno-builtin-realloc -fno-builtin-free -Iinclude -Isrc $(CFLAGS)
+
+SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
+	malloc.c options.c report.c stats.c init.c sizeclasses.c
+OBJS := $(SRCS:%.c=$(B)/obj/%.o)
+HDRS := $(wildcard src/*.h) include/spanalloc.h
+
+.PHONY: all test unit-tests bug-tests program-tests check-sizeclasses sizeclasses \
+	demo bench install uninstall clean
+
+all: $(B)/libspanalloc.so $(B)/libspanalloc.a
+
+$(B)/obj/%.o: src/%.c $(HDRS) | $(B)/obj
+	@echo "  CC $<"; $(CC) $(LIBFLAGS) -c $< -o $@
+
+$(B)/obj:
+	mkdir -p $@
+
+$(B)/libspanalloc.so: $(OBJS)
+	$(CC) -shared -Wl,-soname,libspanalloc.so -Wl,-z,nodelete -o $@ $(OBJS) -lpthread $(LDFLAGS)
+
+$(B)/libspanalloc.a: $(OBJS)
+	rm -f $@
+	ar rcs $@ $(OBJS)
+
+# ---- size classes (generated; CI regenerates and diffs) --------------------
+
+$(B)/mksizeclasses: tools/mksizeclasses.c | $(B)/obj
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+sizeclasses: $(B)/mksizeclasses
+	$(B)/mksizeclasses -o src/sizeclasses.c
+
+check-sizeclasses: $(B)/mksizeclasses
+	$(B)/mksizeclasses -o $(B)/sizeclasses.c
+	diff -u src/sizeclasses.c $(B)/sizeclasses.c
+
+# ---- tests -------------------------------------------------------------------
+
+TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
+TESTFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -Iinclude -Isrc -pthread $(CFLAGS)
+
+$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(TESTFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
+
+unit-tests: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t --jobs 2; done
+
+bug-tests: all
+	bash tests/bugs/run.sh $(B)/libspanalloc.so
+	bash tests/bugs/run.sh $(B)/libspanalloc.a
+
+program-tests: all
+	bash tests/programs/run.sh $(B)/libspanalloc.so
+
+test: all check-sizeclasses unit-tests bug-tests program-tests
+	@echo "all tests passed"
+
+# ---- the main job and the benchmarks -----------------------------------------
+
+demo: all
+	bin/spanalloc run --options stats=1 -- python3 tests/programs/workload.py
+
+bench: all
+	python3 bench/run.py $(if $(QUICK),--quick)
+
+# ---- install -------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 755 $(B)/libspanalloc.so $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(B)/libspanalloc.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 include/spanalloc.h $(DESTDIR)$(INCDIR)/
+	sed 's|@LIBDIR@|$(LIBDIR)|g' bin/spanalloc > $(DESTDIR)$(BINDIR)/spanalloc
+	chmod 755 $(DESTDIR)$(BINDIR)/spanalloc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    spanalloc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libspanalloc.so $(DESTDIR)$(LIBDIR)/libspanalloc.a \
+	      $(DESTDIR)$(INCDIR)/spanalloc.h $(DESTDIR)$(BINDIR)/spanalloc \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
+
+clean:
+	rm -rf $(B)

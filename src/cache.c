@@ -1,0 +1,256 @@
+/*
+ * mcache: the per-thread cache.  The fast paths (malloc.c) use it without
+ * a lock; this file creates it, refills it from the mcentrals, and gives
+ * everything back when the thread exits or, in a forked child, for the
+ * threads that did not survive the fork.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+/* Never allocates: nelems == 0, allocCache == 0. */
+mspan emptyspan;
+
+__thread mcache *tls_mcache __attribute__((tls_model("initial-exec")));
+
+/* allcaches: every mcache ever made, live or dead, for stats and fork. */
+static mutex caches_lock = MUTEX_INIT;
+static mcache *allcaches;
+static mcache *freecaches; /* dead caches ready for reuse (counters folded) */
+
+/* Counters of retired caches (caches_lock) and of cacheless frees (atomic). */
+static cache_counters dead;
+cache_counters orphan;
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static bool exit_key_ok;
+
+static void thread_exit(void *arg);
+
+static void make_exit_key(void)
+{
+	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+static void cache_init(mcache *c)
+{
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		c->alloc[i] = &emptyspan;
+}
+
+/*
+ * The calling thread's first allocation: make its mcache.  Reuses the
+ * record of a thread that exited.  Returns NULL only when the OS refuses
+ * memory.
+ */
+mcache *cache_get_slow(void)
+{
+	sa_ensure_init();
+	mcache *c = tls_mcache;
+	if (c)
+		return c;
+	lock(&caches_lock);
+	c = freecaches;
+	if (c) {
+		freecaches = c->next;
+	} else {
+		lock(&mheap_.lock);
+		c = fixalloc_alloc(&mheap_.cachealloc);
+		unlock(&mheap_.lock);
+	}
+	if (c) {
+		*c = (mcache){0};
+		cache_init(c);
+		c->next = allcaches;
+		if (allcaches)
+			allcaches->prev = c;
+		allcaches = c;
+	}
+	unlock(&caches_lock);
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	tls_mcache = c;
+	/* Set after tls_mcache: pthread_setspecific may itself call calloc. */
+	pthread_once(&exit_key_once, make_exit_key);
+	if (exit_key_ok)
+		pthread_setspecific(exit_key, c);
+	return c;
+}
+
+/*
+ * A free object of class spc from c's span, which nextFreeFast found
+ * empty: the rest of the span's bitmap first, then the objects freed since
+ * the last sweep (the owner sweeps its own span, no lock), and only when
+ * that yields too little, another span from the mcentral.
+ */
+static unsigned refill(mcache *c, unsigned spc, mspan **sp)
+{
+	mspan *s = c->alloc[spc];
+	if (s != &emptyspan) {
+		unsigned idx = span_next_free(s);
+		if (idx < s->nelems)
+			return *sp = s, idx;
+		unsigned nfree = span_sweep(s);
+		if (nfree > 0 && nfree >= (unsigned)s->nelems / 8)
+			return *sp = s, span_next_free(s);
+		c->alloc[spc] = &emptyspan;
+		central_uncache_span(&mcentral_[spc], s);
+	}
+	s = central_cache_span(&mcentral_[spc], c);
+	if (!s)
+		return *sp = NULL, 0;
+	c->alloc[spc] = s;
+	return *sp = s, span_next_free(s);
+}
+
+void *cache_refill_alloc(mcache *c, unsigned spc)
+{
+	mspan *s;
+	unsigned idx = refill(c, spc, &s);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	CHECK(idx < s->nelems);
+	uint64_t *w = &s->gcmarkBits[idx / 64];
+	CHECK(!(*w & (1ull << (idx % 64))));
+	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
+	s->allocCount++;
+	return (void *)(s->startAddr + idx * s->elemsize);
+}
+
+/* Give every cached span back to its mcentral.  c's owner, or no owner. */
+void cache_flush(mcache *c)
+{
+	tiny_retire(c);
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
+		mspan *s = c->alloc[i];
+		if (s != &emptyspan) {
+			c->alloc[i] = &emptyspan;
+			central_uncache_span(&mcentral_[i], s);
+		}
+	}
+}
+
+static void add_sums(cache_counters *t, const cache_counters *x)
+{
+	for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++) {
+		t->nmalloc[i] += LOAD_RELAXED(&x->nmalloc[i]);
+		t->nfree[i] += LOAD_RELAXED(&x->nfree[i]);
+	}
+	t->largeAlloc += LOAD_RELAXED(&x->largeAlloc);
+	t->largeFree += LOAD_RELAXED(&x->largeFree);
+	t->tinyAllocs += LOAD_RELAXED(&x->tinyAllocs);
+	t->tinyFrees += LOAD_RELAXED(&x->tinyFrees);
+	t->tinyBlocks += LOAD_RELAXED(&x->tinyBlocks);
+	t->tinyBlocksFree += LOAD_RELAXED(&x->tinyBlocksFree);
+}
+
+static void add_counters(cache_counters *t, const mcache *c)
+{
+	for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++) {
+		t->nmalloc[i] += LOAD_RELAXED(&c->nmalloc[i]);
+		t->nfree[i] += LOAD_RELAXED(&c->nfree[i]);
+	}
+	t->largeAlloc += LOAD_RELAXED(&c->largeAlloc);
+	t->largeFree += LOAD_RELAXED(&c->largeFree);
+	t->tinyAllocs += LOAD_RELAXED(&c->tinyAllocs);
+	t->tinyFrees += LOAD_RELAXED(&c->tinyFrees);
+	t->tinyBlocks += LOAD_RELAXED(&c->tinyBlocks);
+	t->tinyBlocksFree += LOAD_RELAXED(&c->tinyBlocksFree);
+}
+
+/* Retire c: flush it, fold its counters, make it reusable.  caches_lock held. */
+static void retire_locked(mcache *c)
+{
+	cache_flush(c);
+	add_counters(&dead, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		allcaches = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = freecaches;
+	freecaches = c;
+}
+
+static void thread_exit(void *arg)
+{
+	mcache *c = arg;
+	tls_mcache = NULL;
+	lock(&caches_lock);
+	retire_locked(c);
+	unlock(&caches_lock);
+	/* A later destructor that allocates gets a new cache (and this
+	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
+}
+
+void cache_release_thread(void)
+{
+	mcache *c = tls_mcache;
+	if (c)
+		thread_exit(c);
+}
+
+void cache_sum_counters(cache_counters *t)
+{
+	*t = (cache_counters){0};
+	lock(&caches_lock);
+	for (mcache *c = allcaches; c; c = c->next) {
+		add_counters(t, c);
+		t->ncaches++;
+	}
+	add_sums(t, &dead);
+	unlock(&caches_lock);
+	add_sums(t, &orphan);
+}
+
+/*
+ * fork: hold every lock across it so the child inherits consistent
+ * structures; in the child only the forking thread lives, so the other
+ * threads' caches are flushed back to the mcentrals.
+ */
+void cache_lock_all(void)
+{
+	lock(&caches_lock);
+}
+
+void cache_unlock_all(void)
+{
+	unlock(&caches_lock);
+}
+
+void cache_fork_prepare(void)
+{
+	lock(&caches_lock);
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		lock(&mcentral_[i].lock);
+	lock(&mheap_.lock);
+}
+
+void cache_fork_parent(void)
+{
+	unlock(&mheap_.lock);
+	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
+		unlock(&mcentral_[i].lock);
+	unlock(&caches_lock);
+}
+
+void cache_fork_child(void)
+{
+	pthread_mutex_init(&mheap_.lock, NULL);
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		pthread_mutex_init(&mcentral_[i].lock, NULL);
+	mcache *self = tls_mcache;
+	for (mcache *c = allcaches, *next; c; c = next) {
+		next = c->next;
+		if (c != self)
+			retire_locked(c);
+	}
+	pthread_mutex_init(&caches_lock, NULL);
+}

@@ -1,0 +1,41 @@
+/*
+ * Start-up, fork and exit.  Initialization is lazy (the first malloc may
+ * come from ld.so or libc before any constructor has run) and takes one
+ * lock; the constructor finishes what needs a running libc.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+#include "spanalloc.h"
+
+int sa_inited;
+static mutex init_lock = MUTEX_INIT;
+
+void sa_init_slow(void)
+{
+	lock(&init_lock);
+	if (!sa_inited) {
+		options_init();
+		heap_init();
+		central_init();
+		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
+	}
+	unlock(&init_lock);
+}
+
+static void fork_prepare(void) { cache_fork_prepare(); }
+static void fork_parent(void) { cache_fork_parent(); }
+static void fork_child(void) { cache_fork_child(); }
+
+__attribute__((constructor)) static void sa_constructor(void)
+{
+	sa_ensure_init();
+	options_init();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+__attribute__((destructor)) static void sa_destructor(void)
+{
+	if (opts.stats)
+		sa_print_stats(stderr);
+}

@@ -1,0 +1,477 @@
+/*
+ * spanalloc internals: the data structures of every tier, their invariants
+ * and the locking rules, in one place.  Read this first.
+ *
+ * Overview (after the header of Go's runtime/malloc.go).
+ *
+ * Allocation of a small object (16 B .. 32 KiB) walks down the tiers:
+ *
+ *   1. Round the size up to a size class and look in the thread's mcache
+ *      for the span of that class.  nextFreeFast finds a free slot in the
+ *      span's 64-bit allocCache (count trailing zeros); no lock.
+ *   2. When the span is exhausted, the owner first sweeps it itself (no
+ *      lock: it folds in the objects freed since the last sweep).  If that
+ *      yields too little, the span goes back to its mcentral and the mcache
+ *      takes another span with free objects from it (the class lock).
+ *   3. When the mcentral has no span with free objects, it gets a fresh run
+ *      of pages from the mheap (the heap lock), which takes them from an
+ *      arena or reserves a new 64 MiB heapArena from the OS.
+ *
+ * Requests under 16 B (and no stricter alignment) are packed into 16-byte
+ * tiny blocks (tiny.c); requests over 32 KiB get a span of their own
+ * straight from the mheap (large.c).
+ *
+ * Freeing an object is explicit here, where Go's collector marks and
+ * sweeps.  The span keeps Go's two bitmaps with Go's meaning:
+ *
+ *   allocBits   the objects in use when the span was last swept; the owner
+ *               allocates from it through freeindex and allocCache.
+ *   gcmarkBits  the objects live now: allocation sets the object's bit, a
+ *               free by the span's owner clears it.
+ *
+ * plus one of our own, because any thread may free:
+ *
+ *   remoteBits  objects freed by a thread that does not own the span,
+ *               set atomically, folded into gcmarkBits at the next sweep.
+ *
+ * The old value of these bits makes every free checkable in every build:
+ * a free whose gcmarkBit is already clear, or whose remoteBit is already
+ * set, is a double free.  Sweeping (every mcentral transfer, and the
+ * owner's own sweep) does gcmarkBits &= ~remoteBits, remoteBits = 0,
+ * allocBits = gcmarkBits, allocCount = popcount.
+ *
+ * Lock order: mcentral.lock -> mheap.lock.  No lock is held while a report
+ * is printed.
+ */
+#ifndef SA_INTERNAL_H
+#define SA_INTERNAL_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sizeclasses.h"
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+#define INTERNAL __attribute__((visibility("hidden")))
+#define CACHE_LINE 64
+
+/* Relaxed atomics on plain fields that one thread writes and others read. */
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/*
+ * CHECK is always on; DCHECK only in the debug build but always
+ * type-checked.  A failed check is a bug in spanalloc, not in the program.
+ */
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (UNLIKELY(!(cond)))                                       \
+			sa_fatal_internal(__FILE__, __LINE__, #cond);        \
+	} while (0)
+#ifdef SA_DEBUG
+#define DCHECK(cond) CHECK(cond)
+#else
+#define DCHECK(cond)                                                         \
+	do {                                                                 \
+		if (0 && !(cond)) {                                          \
+		}                                                            \
+	} while (0)
+#endif
+
+/* ---- geometry --------------------------------------------------------- */
+
+#define TINY_SIZE 16                         /* tiny block size */
+#define TINY_SPAN_CLASS NUM_SIZE_CLASSES     /* 16 B objects holding tiny blocks */
+#define NUM_SPAN_CLASSES (NUM_SIZE_CLASSES + 1)
+#define TINY_SIZE_CLASS 2                    /* the 16 B class, for stats */
+
+#define ARENA_SHIFT 26                       /* heapArena: 64 MiB */
+#define ARENA_SIZE ((uintptr_t)1 << ARENA_SHIFT)
+#define PAGES_PER_ARENA (ARENA_SIZE / PAGE_SIZE) /* 8192 */
+#define ARENA_BITMAP_WORDS (PAGES_PER_ARENA / 64)
+#define HEAP_ADDR_BITS 48                    /* x86-64 / aarch64 user space */
+#define ARENA_L1_BITS 6
+#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS) /* 16 */
+
+static_assert(PAGE_SIZE * PAGES_PER_ARENA == ARENA_SIZE, "arena geometry");
+static_assert(ARENA_L1_BITS + ARENA_L2_BITS + ARENA_SHIFT == HEAP_ADDR_BITS, "arena index");
+static_assert(MAX_OBJS_PER_SPAN % 64 == 0, "bitmap words");
+
+/* ---- platform (os.c: the only caller of mmap, munmap, mprotect, madvise) */
+
+void *os_reserve(size_t size, size_t align) INTERNAL; /* PROT_NONE, aligned */
+bool os_commit(void *p, size_t size) INTERNAL;        /* reserved -> read/write */
+void os_release(void *p, size_t size) INTERNAL;       /* give pages back, keep range (zero on next touch) */
+void *os_alloc(size_t size) INTERNAL;                 /* read/write metadata, zeroed */
+void os_free(void *p, size_t size) INTERNAL;
+uint64_t os_nanotime(void) INTERNAL;
+void os_write(int fd, const char *s, size_t n) INTERNAL;
+
+/* ---- locks -------------------------------------------------------------- */
+
+typedef pthread_mutex_t mutex;
+#define MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+static inline void lock(mutex *m) { pthread_mutex_lock(m); }
+static inline void unlock(mutex *m) { pthread_mutex_unlock(m); }
+
+/* ---- fixalloc.c: fixed-size metadata ------------------------------------ */
+
+/*
+ * A free-list allocator of fixed-size blocks carved from 256 KiB chunks of
+ * OS memory, for spanalloc's own metadata (spans, caches, bitmaps).
+ * Protected by mheap.lock.  Blocks come back zeroed.
+ */
+typedef struct fixalloc {
+	size_t size;
+	void *list;       /* free blocks, linked through their first word */
+	char *chunk;      /* rest of the current chunk */
+	size_t nchunk;
+	uint64_t inuse;   /* bytes handed out and not freed */
+	uint64_t sys;     /* bytes obtained from the OS */
+} fixalloc;
+
+void fixalloc_init(fixalloc *f, size_t size) INTERNAL;
+void *fixalloc_alloc(fixalloc *f) INTERNAL;
+void fixalloc_free(fixalloc *f, void *p) INTERNAL;
+
+/* ---- mspan (span.c) ----------------------------------------------------- */
+
+enum span_state { mSpanDead = 0, mSpanInUse = 1, mSpanFreeing = 2 };
+enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2 };
+
+typedef struct mcache mcache;
+typedef struct mspan mspan;
+
+/*
+ * An mspan is a run of npages pages cut into nelems objects of elemsize
+ * bytes (a large span: one object of npages pages).
+ *
+ * Invariants (checked by span_validate; "swept" = just after span_sweep):
+ *   - startAddr is page-aligned; every page of the span maps to it in its
+ *     heapArena's spans[] while state == mSpanInUse;
+ *   - nelems * elemsize <= npages * PAGE_SIZE;
+ *   - no bit at index >= nelems is set in allocBits, gcmarkBits or
+ *     remoteBits;
+ *   - swept: allocBits == gcmarkBits, remoteBits == 0,
+ *     allocCount == popcount(gcmarkBits), freeindex == 0,
+ *     allocCache == ~allocBits[0];
+ *   - between sweeps: every object with index < freeindex was handed out
+ *     at most once since the sweep; allocCache bit i is the complement of
+ *     allocBits bit freeindex + i, for the indexes up to the end of
+ *     freeindex's 64-bit word; allocCount == popcount(gcmarkBits) while
+ *     no remote free is pending;
+ *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
+ *
+ * Ownership: a span is either cached by exactly one mcache (owner != NULL;
+ * only that thread touches freeindex, allocCache, allocBits and writes
+ * gcmarkBits) or held by its mcentral (owner == NULL, on exactly one of
+ * the partial / full lists, changed only under the mcentral's lock).
+ * Any thread may set remoteBits, atomically.
+ *
+ * needsweep (see central.c for the protocol): 1 when someone is bound to
+ * sweep the span before it is next considered full: its owner, or an
+ * mcentral that has it on its partial list.  0 when it sits on a central
+ * list and nobody has freed into it since it was last swept.
+ */
+struct mspan {
+	/* Set when the span is allocated from the heap; immutable while in use. */
+	uintptr_t startAddr;
+	uintptr_t npages;
+	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span */
+	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize */
+	uint16_t nelems;
+	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS */
+	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
+
+	/* Allocation state: written by the owner (or under the central lock). */
+	uint16_t freeindex;
+	uint16_t allocCount;
+	uint64_t allocCache;
+	uint64_t *allocBits;
+	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
+	uint64_t *remoteBits;   /* any thread, atomic RMW */
+	uint64_t *tinyMasks;    /* TINY_SPAN_CLASS: one mask per 16 B block (tiny.c) */
+
+	mcache *owner;          /* read by any thread (relaxed) */
+	uint32_t needsweep;     /* atomic */
+	uint8_t state;          /* enum span_state, atomic for large frees */
+	uint8_t list;           /* enum span_list, under the central lock */
+	mspan *next, *prev;     /* central list links, under the central lock */
+
+	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
+};
+
+typedef struct spanlist {
+	mspan *first, *last;
+	uint64_t n;
+} spanlist;
+
+void spanlist_push_back(spanlist *l, mspan *s) INTERNAL;
+void spanlist_remove(spanlist *l, mspan *s) INTERNAL;
+
+static inline size_t span_bitmap_words(const mspan *s) { return ((size_t)s->nelems + 63) / 64; }
+void span_init_small(mspan *s, unsigned spanclass) INTERNAL;
+unsigned span_sweep(mspan *s) INTERNAL;            /* returns free objects */
+unsigned span_next_free(mspan *s) INTERNAL;        /* index, or nelems if full */
+size_t span_validate(const mspan *s, bool swept, const char *where) INTERNAL;
+
+static inline uintptr_t span_object_index(const mspan *s, uintptr_t p)
+{
+	return (uintptr_t)(((uint64_t)(p - s->startAddr) * s->divMul) >> 32);
+}
+
+/* ---- heapArena and the arena index (arena.c) ---------------------------- */
+
+/*
+ * Metadata of one 64 MiB arena, kept outside the arena itself.
+ *
+ * Invariants (heap lock):
+ *   - pallocBits bit i == 1 iff page i belongs to an in-use span, and then
+ *     spans[i] is that span; spans[i] == NULL for every free page;
+ *   - scavBits bit i == 1 only for free pages, and means the page holds no
+ *     memory (never touched, or returned with os_release): it reads zero;
+ *   - recentBits bit i == 1 only for free, unscavenged pages freed since
+ *     the scavenger's last tick;
+ *   - pages at index >= commitPages are reserved (PROT_NONE), free and
+ *     scavenged;
+ *   - no free page has index < searchHint.
+ */
+typedef struct heapArena heapArena;
+struct heapArena {
+	mspan *spans[PAGES_PER_ARENA];
+	uint64_t pallocBits[ARENA_BITMAP_WORDS];
+	uint64_t scavBits[ARENA_BITMAP_WORDS];
+	uint64_t recentBits[ARENA_BITMAP_WORDS];
+	uintptr_t base;
+	uint32_t commitPages;
+	uint32_t searchHint;
+	uint32_t nfree;          /* free pages */
+	heapArena *next;         /* all arenas, in address order */
+};
+
+extern heapArena **arena_l1[1 << ARENA_L1_BITS] INTERNAL;
+
+/* The arena holding address p, or NULL when p is in no arena. */
+static inline heapArena *arena_of(uintptr_t p)
+{
+	if (UNLIKELY(p >> HEAP_ADDR_BITS))
+		return NULL;
+	heapArena **l2 = LOAD_RELAXED(&arena_l1[p >> (ARENA_SHIFT + ARENA_L2_BITS)]);
+	if (UNLIKELY(!l2))
+		return NULL;
+	return LOAD_RELAXED(&l2[(p >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1)]);
+}
+
+static inline mspan *span_of(heapArena *ha, uintptr_t p)
+{
+	return LOAD_RELAXED(&ha->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+}
+
+heapArena *arena_new(uintptr_t base) INTERNAL;  /* heap lock */
+bool arena_register(heapArena *ha) INTERNAL;    /* heap lock */
+
+/* ---- mheap (heap.c) ----------------------------------------------------- */
+
+typedef struct mheap {
+	mutex lock;
+	heapArena *arenas;      /* address order */
+	fixalloc spanalloc;     /* mspan */
+	fixalloc cachealloc;    /* mcache */
+	fixalloc bitsalloc;     /* 3 x 16 words of span bitmaps, nelems > 64 */
+	fixalloc tinyalloc;     /* tiny masks of a tiny span */
+	fixalloc arenaalloc;    /* heapArena */
+	/* page counts, under lock */
+	uint64_t pagesInUse;
+	uint64_t pagesCommitted;
+	uint64_t pagesScav;     /* committed, free and released */
+	uint64_t narenas;
+	uint64_t lastScavenge;  /* os_nanotime of the last scavenger tick */
+	uint64_t releasedTotal; /* pages ever released */
+} mheap;
+
+extern mheap mheap_ INTERNAL;
+
+void heap_init(void) INTERNAL;
+mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass) INTERNAL;
+void heap_free_span(mspan *s) INTERNAL;
+bool heap_grow_in_place(mspan *s, size_t npages) INTERNAL;
+void heap_scavenge(bool force) INTERNAL;
+mspan *heap_alloc_span_struct(void) INTERNAL;   /* heap lock */
+
+/* ---- mcentral (central.c) ----------------------------------------------- */
+
+typedef struct mcentral {
+	mutex lock;
+	uint8_t spanclass;
+	spanlist partial;   /* owner == NULL, maybe free objects (swept or needsweep) */
+	spanlist full;      /* owner == NULL, no free object at the last sweep */
+	uint64_t nspans;    /* spans of this class not returned to the heap */
+} __attribute__((aligned(CACHE_LINE))) mcentral;
+
+extern mcentral mcentral_[NUM_SPAN_CLASSES] INTERNAL;
+
+void central_init(void) INTERNAL;
+mspan *central_cache_span(mcentral *c, mcache *owner) INTERNAL;
+void central_uncache_span(mcentral *c, mspan *s) INTERNAL;
+void central_remote_freed(mspan *s) INTERNAL;
+
+/* ---- mcache (cache.c) --------------------------------------------------- */
+
+/*
+ * Per-thread cache, reached through TLS, no lock.  alloc[spc] is never
+ * NULL: an empty cache points at emptyspan, whose allocCache is 0, so the
+ * fast path has a single test.
+ *
+ * The counters are written by the owner only and read by
+ * sa_read_memstats (relaxed).
+ */
+struct mcache {
+	mspan *alloc[NUM_SPAN_CLASSES];
+	uintptr_t tiny;          /* current tiny block, or 0 */
+	uintptr_t tinyoffset;    /* next free byte in it */
+	uint64_t *tinyMask;      /* its mask */
+	uint64_t nmalloc[NUM_SIZE_CLASSES];   /* [0]: large objects */
+	uint64_t nfree[NUM_SIZE_CLASSES];
+	uint64_t largeAlloc;     /* bytes of large objects allocated */
+	uint64_t largeFree;      /* bytes of large objects freed */
+	uint64_t tinyAllocs;     /* tiny sub-objects allocated */
+	uint64_t tinyFrees;      /* tiny sub-objects freed */
+	uint64_t tinyBlocks;     /* tiny blocks taken (16 B each) */
+	uint64_t tinyBlocksFree; /* tiny blocks released */
+	mcache *next, *prev;     /* allcaches, under caches_lock */
+};
+
+/* Sums of the counters of all caches, live and dead, and of orphan frees. */
+typedef struct cache_counters {
+	uint64_t nmalloc[NUM_SIZE_CLASSES], nfree[NUM_SIZE_CLASSES];
+	uint64_t largeAlloc, largeFree, tinyAllocs, tinyFrees, tinyBlocks, tinyBlocksFree;
+	uint64_t ncaches;
+} cache_counters;
+
+extern mspan emptyspan INTERNAL;
+extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-exec")));
+
+mcache *cache_get_slow(void) INTERNAL;
+void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
+void cache_flush(mcache *c) INTERNAL;
+void cache_release_thread(void) INTERNAL;
+void cache_fork_prepare(void) INTERNAL;
+void cache_fork_parent(void) INTERNAL;
+void cache_fork_child(void) INTERNAL;
+void cache_sum_counters(cache_counters *t) INTERNAL;
+void cache_lock_all(void) INTERNAL;
+void cache_unlock_all(void) INTERNAL;
+/* Frees by threads that have no mcache, counted atomically. */
+extern cache_counters orphan INTERNAL;
+
+/* The allocating thread's cache, or NULL when it has none yet. */
+static inline mcache *cache_current(void) { return tls_mcache; }
+
+/* ---- small objects (malloc.c helpers shared with tiny.c) ---------------- */
+
+/*
+ * Take a free object from c's span of class spc: nextFreeFast, Go's fast
+ * path.  Returns 0 when the span's cached word has no free object.
+ */
+static inline uintptr_t next_free_fast(mcache *c, unsigned spc)
+{
+	mspan *s = c->alloc[spc];
+	uint64_t cache = s->allocCache;
+	if (UNLIKELY(!cache))
+		return 0;
+	unsigned tz = (unsigned)__builtin_ctzll(cache);
+	unsigned idx = s->freeindex + tz;
+	if (UNLIKELY(idx >= s->nelems))
+		return 0;
+	unsigned nf = idx + 1;
+	s->freeindex = (uint16_t)nf;
+	if (LIKELY(nf & 63))
+		s->allocCache = (cache >> tz) >> 1;
+	else
+		s->allocCache = nf < s->nelems ? ~s->allocBits[nf / 64] : 0;
+	uint64_t *w = &s->gcmarkBits[idx / 64];
+	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
+	s->allocCount++;
+	return s->startAddr + idx * s->elemsize;
+}
+
+static inline uintptr_t small_alloc(mcache *c, unsigned spc)
+{
+	uintptr_t p = next_free_fast(c, spc);
+	if (LIKELY(p))
+		return p;
+	return (uintptr_t)cache_refill_alloc(c, spc);
+}
+
+void small_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
+
+/* ---- tiny.c and large.c ------------------------------------------------- */
+
+void *tiny_alloc(mcache *c, size_t size) INTERNAL;
+void tiny_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
+size_t tiny_usable_size(mspan *s, uintptr_t p) INTERNAL;
+void tiny_retire(mcache *c) INTERNAL;
+
+void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL;
+void large_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
+bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
+
+/* ---- options.c ---------------------------------------------------------- */
+
+/* X(type, name, default, doc) */
+#define SA_OPTIONS(X)                                                             \
+	X(bool, stats, 0, "print the heap statistics to stderr at exit")           \
+	X(int, scavenge_ms, 1000, "release free pages to the OS after this many ms idle (0: at once, -1: never)") \
+	X(bool, abort_on_error, 1, "abort after reporting a heap bug (0: report and ignore the bad call)") \
+	X(bool, help, 0, "print the options and their defaults to stderr")
+
+typedef struct sa_options {
+#define X(type, name, def, doc) type name;
+	SA_OPTIONS(X)
+#undef X
+} sa_options;
+
+extern sa_options opts INTERNAL;
+void options_init(void) INTERNAL;
+int options_parse(const char *s, sa_options *o, bool report) INTERNAL; /* errors found */
+extern bool options_parsed INTERNAL;
+
+/* ---- init, reports ------------------------------------------------------ */
+
+extern int sa_inited INTERNAL;
+void sa_init_slow(void) INTERNAL;
+static inline void sa_ensure_init(void)
+{
+	if (UNLIKELY(!__atomic_load_n(&sa_inited, __ATOMIC_ACQUIRE)))
+		sa_init_slow();
+}
+
+enum sa_bug {
+	BUG_DOUBLE_FREE,
+	BUG_INVALID_FREE,
+	BUG_REALLOC_FREED,
+	BUG_CORRUPT,
+};
+/*
+ * Report a heap bug in the program at p (s: its span, or NULL) and abort
+ * unless abort_on_error=0.  Never called with a lock held.
+ */
+void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail) INTERNAL;
+__attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
+__attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
+
+/* A tiny formatter that never allocates (reports run inside malloc). */
+typedef struct strbuf {
+	char *buf;
+	size_t len, cap;
+} strbuf;
+void sb_str(strbuf *b, const char *s) INTERNAL;
+void sb_dec(strbuf *b, uint64_t v) INTERNAL;
+void sb_hex(strbuf *b, uint64_t v) INTERNAL;
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * The entry points: routing by size, C / POSIX error rules, and the
+ * exported names.  The data-structure work lives in the tiers; see
+ * internal.h for the overview.
+ *
+ *   size 0 .. 15     tiny.c (packed 16-byte blocks)
+ *   16 .. 32 KiB     the size class's span in the thread's mcache
+ *   over 32 KiB      large.c (a span of its own)
+ *
+ * Every free is checked: the pointer must be in an arena, on a page of an
+ * in-use span, at an object start, and the object must be live.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "spanalloc.h"
+#include "track.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+static_assert(SA_NUM_SIZE_CLASSES == NUM_SIZE_CLASSES, "public class count");
+
+/* ---- allocation ---------------------------------------------------------- */
+
+static NOINLINE void *malloc_slow(size_t size, bool zero)
+{
+	mcache *c = cache_current();
+	if (!c && !(c = cache_get_slow()))
+		return NULL;
+	if (size < TINY_SIZE) {
+		void *p = tiny_alloc(c, size ? size : 1);
+		if (p && zero)
+			memset(p, 0, size);
+		return p;
+	}
+	if (size <= MAX_SMALL_SIZE) {
+		unsigned cls = size_to_class(size);
+		uintptr_t p = small_alloc(c, cls);
+		if (!p)
+			return NULL;
+		c->nmalloc[cls]++;
+		if (zero && c->alloc[cls]->needzero)
+			memset((void *)p, 0, size);
+		return (void *)p;
+	}
+	return large_alloc(c, size, PAGE_SIZE, zero);
+}
+
+static inline void *malloc_impl(size_t size)
+{
+	mcache *c = cache_current();
+	if (LIKELY(c != NULL && size - TINY_SIZE <= MAX_SMALL_SIZE - TINY_SIZE)) {
+		unsigned cls = size_to_class(size);
+		uintptr_t p = next_free_fast(c, cls);
+		if (LIKELY(p)) {
+			c->nmalloc[cls]++;
+			SA_TRACK_MALLOC(p, size, false);
+			return (void *)p;
+		}
+	}
+	void *p = malloc_slow(size, false);
+	SA_TRACK_MALLOC(p, size, false);
+	return p;
+}
+
+/*
+ * Objects aligned to align (a power of two, > 16 or beyond what the size
+ * alone gets): the smallest size class whose objects are all aligned,
+ * else a large span at an aligned page.
+ */
+static void *aligned_impl(size_t align, size_t size)
+{
+	size_t natural = size >= TINY_SIZE ? TINY_SIZE : (size & -size);
+	if (natural > 8 && size < TINY_SIZE)
+		natural = 8;
+	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
+		return malloc_impl(size);
+	if (align > ARENA_SIZE || size > SIZE_MAX - align) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (size < TINY_SIZE)
+		size = TINY_SIZE; /* tiny blocks are only 16-byte aligned */
+	if (align <= PAGE_SIZE && size <= MAX_SMALL_SIZE) {
+		mcache *c = cache_current();
+		if (!c && !(c = cache_get_slow()))
+			return NULL;
+		/* Objects start at multiples of their size in a page-aligned span. */
+		for (unsigned cls = size_to_class(size); cls < NUM_SIZE_CLASSES; cls++) {
+			if (class_to_size[cls] % align == 0) {
+				uintptr_t p = small_alloc(c, cls);
+				if (p) {
+					c->nmalloc[cls]++;
+					SA_TRACK_MALLOC(p, size, false);
+				}
+				return (void *)p;
+			}
+		}
+	}
+	mcache *c = cache_current();
+	if (!c && !(c = cache_get_slow()))
+		return NULL;
+	void *p = large_alloc(c, size, align, false);
+	SA_TRACK_MALLOC(p, size, false);
+	return p;
+}
+
+static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
+
+/* ---- free ---------------------------------------------------------------- */
+
+void small_free(mcache *c, mspan *s, uintptr_t p)
+{
+	uintptr_t idx = span_object_index(s, p);
+	size_t w = idx / 64;
+	uint64_t bit = 1ull << (idx % 64);
+	if (c && LOAD_RELAXED(&s->owner) == c) {
+		/* Our own span: plain stores, no atomics. */
+		uint64_t g = s->gcmarkBits[w];
+		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
+			sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+			return;
+		}
+		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
+		s->allocCount--;
+		return;
+	}
+	/* Someone else's span, or a central one: one atomic bit. */
+	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
+		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+		return;
+	}
+	uint64_t old = __atomic_fetch_or(&s->remoteBits[w], bit, __ATOMIC_SEQ_CST);
+	if (UNLIKELY(old & bit)) {
+		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+		return;
+	}
+	if (__atomic_load_n(&s->needsweep, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_exchange_n(&s->needsweep, 1, __ATOMIC_SEQ_CST) == 0)
+		central_remote_freed(s);
+}
+
+/*
+ * The span holding heap pointer p for a free-like call, or NULL after
+ * reporting why p cannot have come from malloc.
+ */
+static NOINLINE mspan *bad_pointer(uintptr_t p, heapArena *ha, const char *call)
+{
+	if (!ha)
+		sa_report(BUG_INVALID_FREE, call, p, NULL, "not a spanalloc heap address");
+	else
+		sa_report(BUG_DOUBLE_FREE, call, p, NULL,
+			  "no block there: its pages are free (freed twice, or never allocated)");
+	return NULL;
+}
+
+static inline void free_impl(void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	if (UNLIKELY(!p))
+		return;
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	if (UNLIKELY(!s)) {
+		bad_pointer(p, ha, "free");
+		return;
+	}
+	mcache *c = cache_current();
+	unsigned spc = s->spanclass;
+	if (UNLIKELY(spc == 0)) {
+		SA_TRACK_FREE(p);
+		large_free(c, s, p);
+		return;
+	}
+	uintptr_t idx = span_object_index(s, p);
+	if (UNLIKELY(spc == TINY_SPAN_CLASS)) {
+		SA_TRACK_FREE(p);
+		tiny_free(c, s, p);
+		return;
+	}
+	if (UNLIKELY(idx * s->elemsize != p - s->startAddr || idx >= s->nelems)) {
+		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
+		return;
+	}
+	SA_TRACK_FREE(p);
+	small_free(c, s, p);
+	if (LIKELY(c != NULL))
+		c->nfree[spc]++;
+	else
+		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
+}
+
+/* ---- usable size and realloc --------------------------------------------- */
+
+/*
+ * Usable size of the live block at p, or 0 after reporting that p is not
+ * one (call names the API function for the report).
+ */
+static size_t usable_size(uintptr_t p, mspan **sp, const char *call)
+{
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	*sp = s;
+	if (!s) {
+		bad_pointer(p, ha, call);
+		return 0;
+	}
+	if (s->spanclass == 0) {
+		if (p != s->startAddr) {
+			sa_report(BUG_INVALID_FREE, call, p, s, "pointer into the middle of a large object");
+			return 0;
+		}
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse) {
+			sa_report(BUG_REALLOC_FREED, call, p, s, NULL);
+			return 0;
+		}
+		return s->npages * PAGE_SIZE;
+	}
+	if (s->spanclass == TINY_SPAN_CLASS) {
+		size_t n = tiny_usable_size(s, p);
+		if (!n)
+			sa_report(BUG_REALLOC_FREED, call, p, s, "no live tiny object starts there");
+		return n;
+	}
+	uintptr_t idx = span_object_index(s, p);
+	if (idx * s->elemsize != p - s->startAddr || idx >= s->nelems) {
+		sa_report(BUG_INVALID_FREE, call, p, s, "not the start of an object");
+		return 0;
+	}
+	uint64_t bit = 1ull << (idx % 64);
+	if (!(LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) ||
+	    (LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit)) {
+		sa_report(BUG_REALLOC_FREED, call, p, s, NULL);
+		return 0;
+	}
+	return s->elemsize;
+}
+
+static void *realloc_impl(void *ptr, size_t size)
+{
+	if (!ptr)
+		return malloc_impl(size);
+	if (size == 0) { /* glibc: free and return NULL */
+		free_impl(ptr);
+		return NULL;
+	}
+	uintptr_t p = (uintptr_t)ptr;
+	mspan *s;
+	size_t old = usable_size(p, &s, "realloc");
+	if (!old)
+		return NULL;
+	if (s->spanclass == 0) {
+		if (size > MAX_SMALL_SIZE && large_resize_in_place(cache_current() ? cache_current() : cache_get_slow(), s, size)) {
+			SA_TRACK_RESIZE(p, old, size);
+			return ptr;
+		}
+	} else if (size <= old) {
+		/* Stay when the block is not much too big for the new size. */
+		if (s->spanclass == TINY_SPAN_CLASS || size > old / 2 || size_to_class(size) == s->spanclass) {
+			SA_TRACK_RESIZE(p, old, size);
+			return ptr;
+		}
+	}
+	void *q = malloc_impl(size);
+	if (!q)
+		return NULL;
+	memcpy(q, ptr, old < size ? old : size);
+	free_impl(ptr);
+	return q;
+}
+
+/* ---- the sa_ API and the standard names ----------------------------------- */
+
+EXPORT void *sa_malloc(size_t size) { return malloc_impl(size); }
+
+EXPORT void sa_free(void *ptr) { free_impl(ptr); }
+
+EXPORT void *sa_calloc(size_t nmemb, size_t size)
+{
+	size_t n;
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = malloc_slow(n, true);
+	SA_TRACK_MALLOC(p, n, true);
+	return p;
+}
+
+EXPORT void *sa_realloc(void *ptr, size_t size) { return realloc_impl(ptr, size); }
+
+EXPORT void *sa_reallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	size_t n;
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc_impl(ptr, n);
+}
+
+EXPORT void *sa_aligned_alloc(size_t alignment, size_t size)
+{
+	if (!is_pow2(alignment)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return aligned_impl(alignment, size);
+}
+
+EXPORT void *sa_memalign(size_t alignment, size_t size) { return sa_aligned_alloc(alignment, size); }
+
+EXPORT int sa_posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+	if (!is_pow2(alignment) || alignment % sizeof(void *) != 0)
+		return EINVAL;
+	int saved = errno;
+	void *p = aligned_impl(alignment, size);
+	if (!p) {
+		errno = saved;
+		return ENOMEM;
+	}
+	*memptr = p;
+	return 0;
+}
+
+static size_t os_page(void)
+{
+	static size_t pg;
+	if (!pg) {
+		long v = sysconf(_SC_PAGESIZE);
+		pg = v > 0 ? (size_t)v : 4096;
+	}
+	return pg;
+}
+
+EXPORT void *sa_valloc(size_t size) { return aligned_impl(os_page(), size); }
+
+EXPORT void *sa_pvalloc(size_t size)
+{
+	size_t pg = os_page();
+	if (size > SIZE_MAX - pg) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size = size ? (size + pg - 1) & ~(pg - 1) : pg;
+	return aligned_impl(pg, size);
+}
+
+EXPORT size_t sa_malloc_usable_size(const void *ptr)
+{
+	if (!ptr)
+		return 0;
+	mspan *s;
+	return usable_size((uintptr_t)ptr, &s, "malloc_usable_size");
+}
+
+/* The standard family, for linking and LD_PRELOAD. */
+#define ALIAS(name) __attribute__((alias(#name), visibility("default")))
+void *malloc(size_t size) ALIAS(sa_malloc);
+void free(void *ptr) ALIAS(sa_free);
+void *calloc(size_t nmemb, size_t size) ALIAS(sa_calloc);
+void *realloc(void *ptr, size_t size) ALIAS(sa_realloc);
+void *reallocarray(void *ptr, size_t nmemb, size_t size) ALIAS(sa_reallocarray);
+void *aligned_alloc(size_t alignment, size_t size) ALIAS(sa_aligned_alloc);
+int posix_memalign(void **memptr, size_t alignment, size_t size) ALIAS(sa_posix_memalign);
+void *memalign(size_t alignment, size_t size) ALIAS(sa_memalign);
+void *valloc(size_t size) ALIAS(sa_valloc);
+void *pvalloc(size_t size) ALIAS(sa_pvalloc);
+size_t malloc_usable_size(void *ptr) ALIAS(sa_malloc_usable_size);
+void cfree(void *ptr) ALIAS(sa_free);
+void free_sized(void *ptr, size_t size);
+void free_aligned_sized(void *ptr, size_t alignment, size_t size);
+EXPORT void free_sized(void *ptr, size_t size) { (void)size; free_impl(ptr); }
+EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size)
+{
+	(void)alignment, (void)size;
+	free_impl(ptr);
+}

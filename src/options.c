@@ -1,0 +1,157 @@
+/*
+ * SPANALLOC_OPTIONS: comma-separated key=value pairs, read once at start-up
+ * (in the style of ASAN_OPTIONS and GODEBUG).  The list of options is the
+ * X-macro SA_OPTIONS in internal.h: type, name, default, documentation.
+ * Parsing never allocates, because it runs inside the first malloc.
+ * Unknown keys and bad values are reported, never ignored silently.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+sa_options opts = {
+#define X(type, name, def, doc) .name = def,
+	SA_OPTIONS(X)
+#undef X
+};
+bool options_parsed;
+
+static void say(const char *a, const char *b, size_t blen, const char *c)
+{
+	os_write(2, "spanalloc: SPANALLOC_OPTIONS: ", 30);
+	os_write(2, a, strlen(a));
+	os_write(2, b, blen);
+	os_write(2, c, strlen(c));
+}
+
+static bool parse_int(const char *v, size_t n, long min, long max, long *out)
+{
+	size_t i = 0;
+	bool neg = false;
+	if (i < n && (v[i] == '-' || v[i] == '+'))
+		neg = v[i++] == '-';
+	if (i == n)
+		return false;
+	long x = 0;
+	for (; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9' || x > (max + 9) / 10)
+			return false;
+		x = x * 10 + (v[i] - '0');
+	}
+	x = neg ? -x : x;
+	if (x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+static bool set_bool(bool *dst, const char *v, size_t n)
+{
+	if ((n == 1 && v[0] == '1') || (n == 4 && !memcmp(v, "true", 4)))
+		*dst = true;
+	else if ((n == 1 && v[0] == '0') || (n == 5 && !memcmp(v, "false", 5)))
+		*dst = false;
+	else
+		return false;
+	return true;
+}
+
+static bool set_int(int *dst, const char *v, size_t n)
+{
+	long x;
+	if (!parse_int(v, n, -1, 1000000000, &x))
+		return false;
+	*dst = (int)x;
+	return true;
+}
+
+#define KIND_bool "0 or 1"
+#define KIND_int "an integer"
+
+/* Parse s into o; returns the number of errors (reported if report). */
+int options_parse(const char *s, sa_options *o, bool report)
+{
+	int errors = 0;
+	while (s && *s) {
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *eq = memchr(s, '=', len);
+		if (len == 0) {
+			/* empty item: tolerated */
+		} else if (!eq) {
+			errors++;
+			if (report)
+				say("expected key=value, got '", s, len, "'\n");
+		} else {
+			size_t klen = (size_t)(eq - s), vlen = len - klen - 1;
+			bool known = false, ok = true;
+			const char *kind = "";
+#define X(type, name, def, doc)                                                 \
+	if (klen == sizeof #name - 1 && !memcmp(s, #name, klen)) {              \
+		known = true;                                                   \
+		kind = KIND_##type;                                             \
+		ok = set_##type(&o->name, eq + 1, vlen);                        \
+	}
+			SA_OPTIONS(X)
+#undef X
+			if (!known) {
+				errors++;
+				if (report) {
+					say("unknown option '", s, klen, "' (known:");
+#define X(type, name, def, doc) os_write(2, " " #name, sizeof #name);
+					SA_OPTIONS(X)
+#undef X
+					os_write(2, ")\n", 2);
+				}
+			} else if (!ok) {
+				errors++;
+				if (report) {
+					say("bad value in '", s, len, "': expected ");
+					os_write(2, kind, strlen(kind));
+					os_write(2, "\n", 1);
+				}
+			}
+		}
+		s = end ? end + 1 : NULL;
+	}
+	return errors;
+}
+
+static void print_help(void)
+{
+	static const char head[] = "spanalloc options (SPANALLOC_OPTIONS=key=value,...):\n";
+	os_write(2, head, sizeof head - 1);
+	char buf[256];
+#define X(type, name, def, doc)                                                  \
+	{                                                                        \
+		strbuf b = {buf, 0, sizeof buf};                                 \
+		sb_str(&b, "  " #name "=");                                      \
+		if ((long)(def) < 0) {                                           \
+			sb_str(&b, "-");                                         \
+			sb_dec(&b, (uint64_t)(-(long)(def)));                    \
+		} else {                                                         \
+			sb_dec(&b, (uint64_t)(long)(def));                       \
+		}                                                                \
+		sb_str(&b, " (" #type "): " doc "\n");                           \
+		os_write(2, b.buf, b.len);                                       \
+	}
+	SA_OPTIONS(X)
+#undef X
+}
+
+/*
+ * Read the environment.  Called at the first allocation; if that comes
+ * before libc has set up the environment (from ld.so), the constructor
+ * calls it again.
+ */
+void options_init(void)
+{
+	extern char **environ;
+	if (options_parsed || !environ)
+		return;
+	options_parsed = true;
+	options_parse(getenv("SPANALLOC_OPTIONS"), &opts, true);
+	if (opts.help)
+		print_help();
+}

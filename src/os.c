@@ -1,0 +1,80 @@
+/*
+ * The platform layer: the only file that maps, protects or releases
+ * memory.  OS memory moves through Go's states (mem.go):
+ *
+ *   None --os_reserve--> Reserved (PROT_NONE, no memory)
+ *   Reserved --os_commit--> Ready (read/write; memory on first touch)
+ *   Ready --os_release--> Ready but empty (MADV_DONTNEED: reads zero)
+ *
+ * Metadata comes from os_alloc / os_free.  Nothing here takes a lock or
+ * knows about spans.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void *os_reserve(size_t size, size_t align)
+{
+	size_t len = size + align;
+	if (len < size)
+		return NULL;
+	char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	/* Trim the misaligned head and the tail. */
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	uintptr_t end = (uintptr_t)p + len;
+	if (end > a + size)
+		munmap((void *)(a + size), end - (a + size));
+	return (void *)a;
+}
+
+bool os_commit(void *p, size_t size)
+{
+	return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
+}
+
+void os_release(void *p, size_t size)
+{
+	int saved = errno;
+	(void)madvise(p, size, MADV_DONTNEED);
+	errno = saved;
+}
+
+void *os_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void os_free(void *p, size_t size)
+{
+	munmap(p, size);
+}
+
+uint64_t os_nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void os_write(int fd, const char *s, size_t n)
+{
+	int saved = errno;
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		s += w;
+		n -= (size_t)w;
+	}
+	errno = saved;
+}

@@ -1,0 +1,205 @@
+/*
+ * mspan: the object bitmaps of a span, the next-free search and the sweep.
+ * Nothing here locks or calls the OS: callers own the span (its mcache) or
+ * hold its mcentral's lock, as internal.h describes.
+ */
+#include "internal.h"
+
+/* Set up a fresh span of a small class: all objects free.  Heap lock held. */
+void span_init_small(mspan *s, unsigned spc)
+{
+	unsigned cls = spc == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : spc;
+	s->spanclass = (uint8_t)spc;
+	s->elemsize = class_to_size[cls];
+	s->nelems = class_to_nelems[cls];
+	s->divMul = class_to_divmagic[cls];
+	size_t words = span_bitmap_words(s);
+	uint64_t *bits = s->inlineBits;
+	if (words > 1) {
+		bits = fixalloc_alloc(&mheap_.bitsalloc);
+		if (!bits)
+			return; /* caller sees allocBits == NULL */
+	}
+	s->allocBits = bits;
+	s->gcmarkBits = bits + words;
+	s->remoteBits = bits + 2 * words;
+	if (spc == TINY_SPAN_CLASS) {
+		s->tinyMasks = fixalloc_alloc(&mheap_.tinyalloc);
+		if (!s->tinyMasks) {
+			if (bits != s->inlineBits)
+				fixalloc_free(&mheap_.bitsalloc, bits);
+			s->allocBits = NULL;
+			return;
+		}
+	}
+	s->freeindex = 0;
+	s->allocCount = 0;
+	s->allocCache = ~0ull;
+}
+
+/*
+ * Sweep: fold the remote frees into gcmarkBits and make the result the new
+ * allocBits.  Returns the number of free objects.  The caller owns the span
+ * (its mcache, or its mcentral's lock).
+ */
+unsigned span_sweep(mspan *s)
+{
+	size_t words = span_bitmap_words(s);
+	unsigned live = 0;
+	for (size_t i = 0; i < words; i++) {
+		uint64_t remote = LOAD_RELAXED(&s->remoteBits[i]);
+		if (remote)
+			remote = __atomic_exchange_n(&s->remoteBits[i], 0, __ATOMIC_SEQ_CST);
+		uint64_t m = s->gcmarkBits[i] & ~remote;
+		STORE_RELAXED(&s->gcmarkBits[i], m);
+		s->allocBits[i] = m;
+		live += (unsigned)__builtin_popcountll(m);
+	}
+	if (s->freeindex != 0)
+		s->needzero = 1; /* objects below freeindex may have been used */
+	s->allocCount = (uint16_t)live;
+	s->freeindex = 0;
+	s->allocCache = ~s->allocBits[0];
+	return s->nelems - live;
+}
+
+/*
+ * Go's nextFreeIndex: the index of the next free object at or after
+ * freeindex, consuming it, or nelems when the span is exhausted.
+ * allocCache covers the objects from freeindex to the end of its 64-bit
+ * word; when it is empty the next word is loaded.
+ */
+unsigned span_next_free(mspan *s)
+{
+	unsigned fi = s->freeindex, n = s->nelems;
+	uint64_t cache = s->allocCache;
+	while (!cache) {
+		fi = (fi | 63) + 1;
+		if (fi >= n) {
+			s->freeindex = (uint16_t)n;
+			s->allocCache = 0;
+			return n;
+		}
+		cache = ~s->allocBits[fi / 64];
+	}
+	unsigned tz = (unsigned)__builtin_ctzll(cache);
+	unsigned idx = fi + tz;
+	if (idx >= n) {
+		s->freeindex = (uint16_t)n;
+		s->allocCache = 0;
+		return n;
+	}
+	unsigned nf = idx + 1;
+	s->freeindex = (uint16_t)nf;
+	if (nf & 63)
+		s->allocCache = (cache >> tz) >> 1;
+	else
+		s->allocCache = nf < n ? ~s->allocBits[nf / 64] : 0;
+	return idx;
+}
+
+void spanlist_push_back(spanlist *l, mspan *s)
+{
+	s->next = NULL;
+	s->prev = l->last;
+	if (l->last)
+		l->last->next = s;
+	else
+		l->first = s;
+	l->last = s;
+	l->n++;
+}
+
+void spanlist_remove(spanlist *l, mspan *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->last = s->prev;
+	s->next = s->prev = NULL;
+	l->n--;
+}
+
+static size_t problem(const mspan *s, const char *where, const char *what, uint64_t a, uint64_t b)
+{
+	char buf[256];
+	strbuf sb = {buf, 0, sizeof buf};
+	sb_str(&sb, "spanalloc: corrupt span ");
+	sb_hex(&sb, (uintptr_t)s);
+	sb_str(&sb, " [");
+	sb_hex(&sb, s->startAddr);
+	sb_str(&sb, ", +");
+	sb_dec(&sb, s->npages);
+	sb_str(&sb, " pages) class ");
+	sb_dec(&sb, s->spanclass);
+	sb_str(&sb, " at ");
+	sb_str(&sb, where);
+	sb_str(&sb, ": ");
+	sb_str(&sb, what);
+	sb_str(&sb, " (");
+	sb_dec(&sb, a);
+	sb_str(&sb, " vs ");
+	sb_dec(&sb, b);
+	sb_str(&sb, ")\n");
+	os_write(2, sb.buf, sb.len);
+	return 1;
+}
+
+/*
+ * Check the invariants written next to struct mspan; report each broken
+ * one and return how many.  swept: the span was just swept.  The caller
+ * owns the span.
+ */
+size_t span_validate(const mspan *s, bool swept, const char *where)
+{
+	size_t bad = 0;
+	if (s->state != mSpanInUse)
+		return problem(s, where, "state is not in-use", s->state, mSpanInUse);
+	if (s->startAddr & (PAGE_SIZE - 1))
+		bad += problem(s, where, "startAddr not page aligned", s->startAddr & (PAGE_SIZE - 1), 0);
+	for (uintptr_t pg = 0; pg < s->npages; pg++) {
+		uintptr_t a = s->startAddr + pg * PAGE_SIZE;
+		heapArena *ha = arena_of(a);
+		if (!ha || span_of(ha, a) != s) {
+			bad += problem(s, where, "page map does not point at the span for page", pg, s->npages);
+			break;
+		}
+	}
+	if (s->spanclass == 0)
+		return bad;
+	if ((uintptr_t)s->nelems * s->elemsize > s->npages * PAGE_SIZE)
+		bad += problem(s, where, "objects overflow the span", (uint64_t)s->nelems * s->elemsize,
+			       s->npages * PAGE_SIZE);
+	size_t words = span_bitmap_words(s);
+	unsigned marked = 0;
+	for (size_t i = 0; i < words; i++) {
+		uint64_t valid = (i + 1) * 64 <= s->nelems ? ~0ull : (1ull << (s->nelems % 64)) - 1;
+		uint64_t g = LOAD_RELAXED(&s->gcmarkBits[i]);
+		uint64_t r = LOAD_RELAXED(&s->remoteBits[i]);
+		if ((s->allocBits[i] | g | r) & ~valid)
+			bad += problem(s, where, "bit set beyond nelems in word", i, s->nelems);
+		if (r & ~g)
+			bad += problem(s, where, "remote free of an object not live, word", i, words);
+		marked += (unsigned)__builtin_popcountll(g);
+		if (swept && (s->allocBits[i] != g || r))
+			bad += problem(s, where, "allocBits differ from gcmarkBits after sweep, word", i, words);
+	}
+	if (s->freeindex > s->nelems)
+		bad += problem(s, where, "freeindex beyond nelems", s->freeindex, s->nelems);
+	if (swept) {
+		if (s->allocCount != marked)
+			bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
+		if (s->freeindex != 0 || s->allocCache != ~s->allocBits[0])
+			bad += problem(s, where, "freeindex/allocCache not reset by sweep", s->freeindex, 0);
+	} else if (s->freeindex < s->nelems) {
+		/* allocCache mirrors the rest of freeindex's word of allocBits. */
+		uint64_t expect = ~s->allocBits[s->freeindex / 64] >> (s->freeindex % 64);
+		if ((s->allocCache & ~expect) != 0)
+			bad += problem(s, where, "allocCache offers an object allocBits says is in use", s->freeindex, 0);
+	}
+	return bad;
+}

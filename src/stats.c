@@ -1,0 +1,215 @@
+/*
+ * Statistics (the fields of Go's runtime.MemStats that apply), the stats
+ * table, and the on-demand heap check.
+ *
+ * Counters live in each mcache and are summed on demand, so the fast
+ * paths only bump a thread-local counter.  Without a stop-the-world, a
+ * reading taken while other threads allocate is a consistent total of
+ * each counter, not of all counters at one instant.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "spanalloc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT void sa_read_memstats(struct sa_memstats *m)
+{
+	sa_ensure_init();
+	cache_counters t;
+	cache_sum_counters(&t);
+	memset(m, 0, sizeof *m);
+
+	uint64_t alloc = 0, total = 0;
+	for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++) {
+		m->BySize[i].Size = class_to_size[i];
+		m->BySize[i].Mallocs = t.nmalloc[i];
+		m->BySize[i].Frees = t.nfree[i];
+		m->Mallocs += t.nmalloc[i];
+		m->Frees += t.nfree[i];
+		if (i > 0) {
+			alloc += (t.nmalloc[i] - t.nfree[i]) * class_to_size[i];
+			total += t.nmalloc[i] * class_to_size[i];
+		}
+	}
+	/* Tiny objects count in the 16-byte class, their bytes as blocks. */
+	m->BySize[TINY_SIZE_CLASS].Mallocs += t.tinyAllocs;
+	m->BySize[TINY_SIZE_CLASS].Frees += t.tinyFrees;
+	m->Mallocs += t.tinyAllocs;
+	m->Frees += t.tinyFrees;
+	alloc += (t.tinyBlocks - t.tinyBlocksFree) * TINY_SIZE + (t.largeAlloc - t.largeFree);
+	total += t.tinyBlocks * TINY_SIZE + t.largeAlloc;
+
+	m->Alloc = m->HeapAlloc = alloc;
+	m->TotalAlloc = total;
+	m->HeapObjects = m->Mallocs - m->Frees;
+
+	lock(&mheap_.lock);
+	m->HeapSys = mheap_.pagesCommitted * PAGE_SIZE;
+	m->HeapInuse = mheap_.pagesInUse * PAGE_SIZE;
+	m->HeapIdle = m->HeapSys - m->HeapInuse;
+	m->HeapReleased = mheap_.pagesScav * PAGE_SIZE;
+	m->MSpanInuse = mheap_.spanalloc.inuse + mheap_.bitsalloc.inuse + mheap_.tinyalloc.inuse;
+	m->MSpanSys = mheap_.spanalloc.sys + mheap_.bitsalloc.sys + mheap_.tinyalloc.sys;
+	m->MCacheInuse = mheap_.cachealloc.inuse;
+	m->MCacheSys = mheap_.cachealloc.sys;
+	m->NumArenas = mheap_.narenas;
+	m->Sys = m->HeapSys + m->MSpanSys + m->MCacheSys + mheap_.arenaalloc.sys;
+	unlock(&mheap_.lock);
+}
+
+static void human(char *buf, size_t n, uint64_t v)
+{
+	if (v >= 10ull << 30)
+		snprintf(buf, n, "%.1f GiB", (double)v / (1 << 30));
+	else if (v >= 10ull << 20)
+		snprintf(buf, n, "%.1f MiB", (double)v / (1 << 20));
+	else if (v >= 10ull << 10)
+		snprintf(buf, n, "%.1f KiB", (double)v / (1 << 10));
+	else
+		snprintf(buf, n, "%llu B", (unsigned long long)v);
+}
+
+EXPORT void sa_print_stats(FILE *f)
+{
+	struct sa_memstats m;
+	sa_read_memstats(&m);
+	if (!f)
+		f = stderr;
+	char h[32];
+	fprintf(f, "spanalloc %s heap statistics (pid %d)\n", SPANALLOC_VERSION, (int)getpid());
+#define ROW(name, v, doc)                                                              \
+	do {                                                                           \
+		human(h, sizeof h, v);                                                 \
+		fprintf(f, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), h, doc); \
+	} while (0)
+	ROW("Alloc", m.Alloc, "bytes of live objects");
+	ROW("TotalAlloc", m.TotalAlloc, "bytes allocated in all");
+	ROW("Sys", m.Sys, "bytes obtained from the OS");
+	fprintf(f, "  %-13s %14llu  %10s  %s\n", "Mallocs", (unsigned long long)m.Mallocs, "", "objects allocated");
+	fprintf(f, "  %-13s %14llu  %10s  %s\n", "Frees", (unsigned long long)m.Frees, "", "objects freed");
+	fprintf(f, "  %-13s %14llu  %10s  %s\n", "HeapObjects", (unsigned long long)m.HeapObjects, "", "live objects");
+	ROW("HeapAlloc", m.HeapAlloc, "bytes of live objects");
+	ROW("HeapSys", m.HeapSys, "heap bytes made usable");
+	ROW("HeapIdle", m.HeapIdle, "bytes in free pages");
+	ROW("HeapInuse", m.HeapInuse, "bytes in in-use spans");
+	ROW("HeapReleased", m.HeapReleased, "free bytes returned to the OS");
+	ROW("MSpanInuse", m.MSpanInuse, "span metadata in use");
+	ROW("MSpanSys", m.MSpanSys, "span metadata from the OS");
+	ROW("MCacheInuse", m.MCacheInuse, "thread caches in use");
+	ROW("MCacheSys", m.MCacheSys, "thread caches from the OS");
+	fprintf(f, "  %-13s %14llu  %10s  %s\n", "NumArenas", (unsigned long long)m.NumArenas, "", "64 MiB arenas reserved");
+#undef ROW
+	fprintf(f, "  %5s  %9s  %12s  %12s  %12s\n", "class", "size", "mallocs", "frees", "live");
+	for (unsigned i = 0; i < SA_NUM_SIZE_CLASSES; i++) {
+		if (!m.BySize[i].Mallocs)
+			continue;
+		char size[16];
+		if (i == 0)
+			snprintf(size, sizeof size, "large");
+		else
+			snprintf(size, sizeof size, "%u", m.BySize[i].Size);
+		fprintf(f, "  %5u  %9s  %12llu  %12llu  %12llu\n", i, size,
+			(unsigned long long)m.BySize[i].Mallocs, (unsigned long long)m.BySize[i].Frees,
+			(unsigned long long)(m.BySize[i].Mallocs - m.BySize[i].Frees));
+	}
+	fflush(f);
+}
+
+/* ---- sa_check_heap -------------------------------------------------------- */
+
+static size_t heap_problem(const char *what, uintptr_t a, uint64_t b)
+{
+	char buf[256];
+	strbuf sb = {buf, 0, sizeof buf};
+	sb_str(&sb, "spanalloc: sa_check_heap: ");
+	sb_str(&sb, what);
+	sb_str(&sb, " (");
+	sb_hex(&sb, a);
+	sb_str(&sb, ", ");
+	sb_dec(&sb, b);
+	sb_str(&sb, ")\n");
+	os_write(2, sb.buf, sb.len);
+	return 1;
+}
+
+static size_t check_list(mcentral *c, spanlist *l, uint8_t which)
+{
+	size_t bad = 0, n = 0;
+	for (mspan *s = l->first; s; s = s->next, n++) {
+		if (s->list != which || s->owner != NULL || s->spanclass != c->spanclass)
+			bad += heap_problem("span on a central list with the wrong list, owner or class", (uintptr_t)s, which);
+		if (n > l->n)
+			return bad + heap_problem("central list longer than its count (a cycle?)", (uintptr_t)c, l->n);
+	}
+	if (n != l->n)
+		bad += heap_problem("central list count is wrong", (uintptr_t)c, n);
+	return bad;
+}
+
+/*
+ * Check every span in the heap: the page map and bitmaps of every span,
+ * the bitmaps in full for spans that no other thread is using right now,
+ * the central lists, and the heap's page counts.
+ */
+EXPORT size_t sa_check_heap(void)
+{
+	sa_ensure_init();
+	size_t bad = 0;
+	mcache *self = cache_current();
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		lock(&mcentral_[i].lock);
+	lock(&mheap_.lock);
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
+		bad += check_list(&mcentral_[i], &mcentral_[i].partial, LIST_PARTIAL);
+		bad += check_list(&mcentral_[i], &mcentral_[i].full, LIST_FULL);
+	}
+	uint64_t inuse = 0, committed = 0;
+	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
+		committed += ha->commitPages;
+		uint32_t nfree = 0;
+		for (size_t pg = 0; pg < PAGES_PER_ARENA; pg++) {
+			bool used = (ha->pallocBits[pg / 64] >> (pg % 64)) & 1;
+			mspan *s = ha->spans[pg];
+			nfree += !used;
+			if (used != (s != NULL)) {
+				bad += heap_problem("page bitmap and page map disagree at page", ha->base + pg * PAGE_SIZE, used);
+				continue;
+			}
+			if (!s)
+				continue;
+			inuse++;
+			if (ha->base + pg * PAGE_SIZE != s->startAddr)
+				continue; /* not the span's first page */
+			mcache *owner = LOAD_RELAXED(&s->owner);
+			if (owner == NULL || owner == self)
+				bad += span_validate(s, false, "sa_check_heap");
+			else if (s->state != mSpanInUse)
+				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
+		}
+		if (nfree != ha->nfree)
+			bad += heap_problem("arena free page count is wrong", ha->base, nfree);
+		for (size_t pg = 0; pg < ha->searchHint; pg++)
+			if (!((ha->pallocBits[pg / 64] >> (pg % 64)) & 1)) {
+				bad += heap_problem("free page below the arena's search hint", ha->base, pg);
+				break;
+			}
+	}
+	if (inuse != mheap_.pagesInUse)
+		bad += heap_problem("heap in-use page count is wrong", inuse, mheap_.pagesInUse);
+	if (committed != mheap_.pagesCommitted)
+		bad += heap_problem("heap committed page count is wrong", committed, mheap_.pagesCommitted);
+	unlock(&mheap_.lock);
+	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
+		unlock(&mcentral_[i].lock);
+	return bad;
+}
+
+EXPORT void sa_scavenge(void)
+{
+	sa_ensure_init();
+	heap_scavenge(true);
+}

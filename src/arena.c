@@ -4,14 +4,17 @@
  * The heap is made of 64 MiB arenas reserved from the OS.  Each has a
  * heapArena record outside it (page map and page bitmaps) so that the
  * arena holds user memory only and guard pages can sit right against it.
- * The two-level index arena_l1[l1][l2] (Go's mheap.arenas) maps any
- * address to its heapArena in two loads: l1 is address bits 42..47, l2
- * bits 26..41; an L2 array (512 KiB, demand-zero) is mapped the first
- * time an arena lands in its 4 TiB region.
+ * The index (Go's mheap.arenas[l1][l2]) maps any address to its
+ * heapArena: see arena_of in internal.h.  With more L1 bits, an L2 array
+ * is mapped the first time an arena lands in its region.
  */
 #include "internal.h"
 
-heapArena **arena_l1[1 << ARENA_L1_BITS];
+#if ARENA_L1_BITS == 0
+heapArena *arena_l2[1u << ARENA_L2_BITS];
+#else
+heapArena **arena_l1[1u << ARENA_L1_BITS];
+#endif
 
 /* A heapArena record for the reserved range at base.  Heap lock held. */
 heapArena *arena_new(uintptr_t base)
@@ -33,8 +36,11 @@ bool arena_register(heapArena *ha)
 {
 	uintptr_t base = ha->base;
 	CHECK((base & (ARENA_SIZE - 1)) == 0 && (base >> HEAP_ADDR_BITS) == 0);
-	size_t i1 = base >> (ARENA_SHIFT + ARENA_L2_BITS);
 	size_t i2 = (base >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1);
+#if ARENA_L1_BITS == 0
+	heapArena **l2 = arena_l2;
+#else
+	size_t i1 = base >> (ARENA_SHIFT + ARENA_L2_BITS);
 	heapArena **l2 = arena_l1[i1];
 	if (!l2) {
 		l2 = os_alloc(sizeof(heapArena *) << ARENA_L2_BITS);
@@ -42,6 +48,7 @@ bool arena_register(heapArena *ha)
 			return false;
 		__atomic_store_n(&arena_l1[i1], l2, __ATOMIC_RELEASE);
 	}
+#endif
 	CHECK(l2[i2] == NULL);
 	__atomic_store_n(&l2[i2], ha, __ATOMIC_RELEASE);
 

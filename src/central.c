@@ -77,7 +77,7 @@ mspan *central_cache_span(mcentral *c, mcache *owner)
 void central_uncache_span(mcentral *c, mspan *s)
 {
 	lock(&c->lock);
-	STORE_RELAXED(&s->owner, NULL);
+	STORE_RELAXED(&s->owner, NO_OWNER);
 	__atomic_store_n(&s->needsweep, 0, __ATOMIC_SEQ_CST);
 	check_span(s, false, "uncacheSpan (before sweep)");
 	unsigned nfree = span_sweep(s);
@@ -104,7 +104,7 @@ void central_remote_freed(mspan *s)
 {
 	mcentral *c = &mcentral_[s->spanclass];
 	lock(&c->lock);
-	if (s->owner == NULL && s->list == LIST_FULL) {
+	if (s->owner == NO_OWNER && s->list == LIST_FULL) {
 		spanlist_remove(&c->full, s);
 		s->list = LIST_PARTIAL;
 		spanlist_push_back(&c->partial, s);

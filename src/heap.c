@@ -354,7 +354,8 @@ static void scavenge_arena(heapArena *ha, bool force)
 static void heap_tick(void)
 {
 	int ms = opts.scavenge_ms;
-	if (ms < 0)
+	/* Look at the clock every 32 heap operations only. */
+	if (ms < 0 || (ms > 0 && (++mheap_.ticks & 31) != 0))
 		return;
 	uint64_t now = os_nanotime();
 	if (ms > 0 && now - mheap_.lastScavenge < (uint64_t)ms * 1000000u)

@@ -95,8 +95,8 @@
 #define PAGES_PER_ARENA (ARENA_SIZE / PAGE_SIZE) /* 8192 */
 #define ARENA_BITMAP_WORDS (PAGES_PER_ARENA / 64)
 #define HEAP_ADDR_BITS 48                    /* x86-64 / aarch64 user space */
-#define ARENA_L1_BITS 6
-#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS) /* 16 */
+#define ARENA_L1_BITS 0                      /* as Go on amd64: one L1 entry */
+#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS) /* 22 */
 
 static_assert(PAGE_SIZE * PAGES_PER_ARENA == ARENA_SIZE, "arena geometry");
 static_assert(ARENA_L1_BITS + ARENA_L2_BITS + ARENA_SHIFT == HEAP_ADDR_BITS, "arena index");
@@ -148,6 +148,12 @@ typedef struct mcache mcache;
 typedef struct mspan mspan;
 
 /*
+ * The owner of a span its mcentral holds: not NULL, so that a thread
+ * without an mcache (tls_mcache == NULL) never looks like the owner.
+ */
+#define NO_OWNER ((mcache *)(uintptr_t)1)
+
+/*
  * An mspan is a run of npages pages cut into nelems objects of elemsize
  * bytes (a large span: one object of npages pages).
  *
@@ -169,7 +175,7 @@ typedef struct mspan mspan;
  *
  * Ownership: a span is either cached by exactly one mcache (owner != NULL;
  * only that thread touches freeindex, allocCache, allocBits and writes
- * gcmarkBits) or held by its mcentral (owner == NULL, on exactly one of
+ * gcmarkBits) or held by its mcentral (owner == NO_OWNER, on exactly one of
  * the partial / full lists, changed only under the mcentral's lock).
  * Any thread may set remoteBits, atomically.
  *
@@ -254,17 +260,31 @@ struct heapArena {
 	heapArena *next;         /* all arenas, in address order */
 };
 
-extern heapArena **arena_l1[1 << ARENA_L1_BITS] INTERNAL;
+/*
+ * The arena index, Go's arenas[l1][l2].  With 48-bit addresses and a
+ * single L1 entry (as Go does on amd64) the L2 array is static: 2^22
+ * pointers, 32 MiB of demand-zero bss of which only the pages indexing
+ * real arenas are ever touched, and a lookup is one load.
+ */
+#if ARENA_L1_BITS == 0
+extern heapArena *arena_l2[1u << ARENA_L2_BITS] INTERNAL;
+#else
+extern heapArena **arena_l1[1u << ARENA_L1_BITS] INTERNAL;
+#endif
 
 /* The arena holding address p, or NULL when p is in no arena. */
 static inline heapArena *arena_of(uintptr_t p)
 {
 	if (UNLIKELY(p >> HEAP_ADDR_BITS))
 		return NULL;
+#if ARENA_L1_BITS == 0
+	return LOAD_RELAXED(&arena_l2[p >> ARENA_SHIFT]);
+#else
 	heapArena **l2 = LOAD_RELAXED(&arena_l1[p >> (ARENA_SHIFT + ARENA_L2_BITS)]);
 	if (UNLIKELY(!l2))
 		return NULL;
 	return LOAD_RELAXED(&l2[(p >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1)]);
+#endif
 }
 
 static inline mspan *span_of(heapArena *ha, uintptr_t p)
@@ -291,6 +311,7 @@ typedef struct mheap {
 	uint64_t pagesScav;     /* committed, free and released */
 	uint64_t narenas;
 	uint64_t lastScavenge;  /* os_nanotime of the last scavenger tick */
+	uint64_t ticks;         /* heap operations, to pace clock reads */
 	uint64_t releasedTotal; /* pages ever released */
 } mheap;
 

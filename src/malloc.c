@@ -111,23 +111,9 @@ static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 /* ---- free ---------------------------------------------------------------- */
 
-void small_free(mcache *c, mspan *s, uintptr_t p)
+/* A free into a span the thread does not own: one atomic bit. */
+static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
-	uintptr_t idx = span_object_index(s, p);
-	size_t w = idx / 64;
-	uint64_t bit = 1ull << (idx % 64);
-	if (c && LOAD_RELAXED(&s->owner) == c) {
-		/* Our own span: plain stores, no atomics. */
-		uint64_t g = s->gcmarkBits[w];
-		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
-			sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
-			return;
-		}
-		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
-		s->allocCount--;
-		return;
-	}
-	/* Someone else's span, or a central one: one atomic bit. */
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
 		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
 		return;
@@ -140,6 +126,41 @@ void small_free(mcache *c, mspan *s, uintptr_t p)
 	if (__atomic_load_n(&s->needsweep, __ATOMIC_SEQ_CST) == 0 &&
 	    __atomic_exchange_n(&s->needsweep, 1, __ATOMIC_SEQ_CST) == 0)
 		central_remote_freed(s);
+	if (!count)
+		return;
+	if (c)
+		c->nfree[s->spanclass]++;
+	else
+		__atomic_fetch_add(&orphan.nfree[s->spanclass], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Free object idx of small span s: locally when c owns s, else remotely.
+ * Counts the free in c's stats when count is set.
+ */
+static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, bool count)
+{
+	size_t w = idx / 64;
+	uint64_t bit = 1ull << (idx % 64);
+	if (LIKELY(LOAD_RELAXED(&s->owner) == c)) {
+		/* Our own span: plain stores, no atomics. */
+		uint64_t g = s->gcmarkBits[w];
+		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
+			sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+			return;
+		}
+		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
+		s->allocCount--;
+		if (count)
+			c->nfree[s->spanclass]++;
+		return;
+	}
+	remote_free(c, s, w, bit, p, count);
+}
+
+void small_free(mcache *c, mspan *s, uintptr_t p)
+{
+	free_object(c, s, span_object_index(s, p), p, false);
 }
 
 /*
@@ -156,6 +177,20 @@ static NOINLINE mspan *bad_pointer(uintptr_t p, heapArena *ha, const char *call)
 	return NULL;
 }
 
+/* Frees that are not a small object start: large, tiny, or a bad pointer. */
+static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
+{
+	if (s->spanclass == 0) {
+		SA_TRACK_FREE(p);
+		large_free(c, s, p);
+	} else if (s->spanclass == TINY_SPAN_CLASS) {
+		SA_TRACK_FREE(p);
+		tiny_free(c, s, p);
+	} else {
+		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
+	}
+}
+
 static inline void free_impl(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
@@ -168,28 +203,16 @@ static inline void free_impl(void *ptr)
 		return;
 	}
 	mcache *c = cache_current();
-	unsigned spc = s->spanclass;
-	if (UNLIKELY(spc == 0)) {
-		SA_TRACK_FREE(p);
-		large_free(c, s, p);
-		return;
-	}
-	uintptr_t idx = span_object_index(s, p);
-	if (UNLIKELY(spc == TINY_SPAN_CLASS)) {
-		SA_TRACK_FREE(p);
-		tiny_free(c, s, p);
-		return;
-	}
-	if (UNLIKELY(idx * s->elemsize != p - s->startAddr || idx >= s->nelems)) {
-		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
+	uintptr_t off = p - s->startAddr;
+	uintptr_t idx = (uintptr_t)((off * s->divMul) >> 32);
+	/* One unsigned compare routes class 0 (large) and the tiny class. */
+	if (UNLIKELY((unsigned)(s->spanclass - 1) >= NUM_SIZE_CLASSES - 1 ||
+		     idx * s->elemsize != off || idx >= s->nelems)) {
+		free_special(c, s, p);
 		return;
 	}
 	SA_TRACK_FREE(p);
-	small_free(c, s, p);
-	if (LIKELY(c != NULL))
-		c->nfree[spc]++;
-	else
-		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
+	free_object(c, s, idx, p, true);
 }
 
 /* ---- usable size and realloc --------------------------------------------- */

@@ -140,7 +140,7 @@ static size_t check_list(mcentral *c, spanlist *l, uint8_t which)
 {
 	size_t bad = 0, n = 0;
 	for (mspan *s = l->first; s; s = s->next, n++) {
-		if (s->list != which || s->owner != NULL || s->spanclass != c->spanclass)
+		if (s->list != which || s->owner != NO_OWNER || s->spanclass != c->spanclass)
 			bad += heap_problem("span on a central list with the wrong list, owner or class", (uintptr_t)s, which);
 		if (n > l->n)
 			return bad + heap_problem("central list longer than its count (a cycle?)", (uintptr_t)c, l->n);
@@ -185,7 +185,7 @@ EXPORT size_t sa_check_heap(void)
 			if (ha->base + pg * PAGE_SIZE != s->startAddr)
 				continue; /* not the span's first page */
 			mcache *owner = LOAD_RELAXED(&s->owner);
-			if (owner == NULL || owner == self)
+			if (owner == NO_OWNER || owner == self)
 				bad += span_validate(s, false, "sa_check_heap");
 			else if (s->state != mSpanInUse)
 				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);

@@ -126,6 +126,7 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 void cache_flush(mcache *c)
 {
 	tiny_retire(c);
+	large_cache_flush(c);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
 		mspan *s = c->alloc[i];
 		if (s != &emptyspan) {
@@ -243,14 +244,14 @@ void cache_fork_parent(void)
 
 void cache_fork_child(void)
 {
-	pthread_mutex_init(&mheap_.lock, NULL);
+	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
-		pthread_mutex_init(&mcentral_[i].lock, NULL);
+		mutex_init(&mcentral_[i].lock);
 	mcache *self = tls_mcache;
 	for (mcache *c = allcaches, *next; c; c = next) {
 		next = c->next;
 		if (c != self)
 			retire_locked(c);
 	}
-	pthread_mutex_init(&caches_lock, NULL);
+	mutex_init(&caches_lock);
 }

@@ -53,8 +53,20 @@ static size_t bits_find(const uint64_t *bits, size_t i, size_t n, bool want)
 	return n;
 }
 
+static inline uint64_t bits_mask(size_t off, size_t n)
+{
+	return (n >= 64 ? ~0ull : ((1ull << n) - 1)) << off;
+}
+
 static void bits_set(uint64_t *bits, size_t i, size_t n, bool v)
 {
+	if (LIKELY(i % 64 + n <= 64)) { /* within one word: most runs */
+		if (v)
+			bits[i / 64] |= bits_mask(i % 64, n);
+		else
+			bits[i / 64] &= ~bits_mask(i % 64, n);
+		return;
+	}
 	while (n > 0) {
 		size_t off = i % 64, k = 64 - off < n ? 64 - off : n;
 		uint64_t m = (k == 64 ? ~0ull : ((1ull << k) - 1)) << off;
@@ -69,6 +81,8 @@ static void bits_set(uint64_t *bits, size_t i, size_t n, bool v)
 
 static size_t bits_count(const uint64_t *bits, size_t i, size_t n)
 {
+	if (LIKELY(i % 64 + n <= 64))
+		return (size_t)__builtin_popcountll(bits[i / 64] & bits_mask(i % 64, n));
 	size_t c = 0;
 	while (n > 0) {
 		size_t off = i % 64, k = 64 - off < n ? 64 - off : n;
@@ -147,8 +161,11 @@ static void set_page_map(uintptr_t addr, size_t npages, mspan *s)
 		heapArena *ha = arena_of(addr);
 		size_t i = (addr >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
 		size_t n = PAGES_PER_ARENA - i < npages ? PAGES_PER_ARENA - i : npages;
+		/* Plain stores (vectorized): only a racy free reads these
+		 * entries while they change. */
+		mspan **e = &ha->spans[i];
 		for (size_t j = 0; j < n; j++)
-			STORE_RELAXED(&ha->spans[i + j], s);
+			e[j] = s;
 		addr += n * PAGE_SIZE;
 		npages -= n;
 	}
@@ -244,6 +261,7 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 		s->divMul = 0;
 	}
 	s->state = mSpanInUse;
+	s->owner = NO_OWNER;
 	set_page_map(addr, npages, s);
 	heap_tick();
 	unlock(&mheap_.lock);

@@ -114,10 +114,34 @@ void os_write(int fd, const char *s, size_t n) INTERNAL;
 
 /* ---- locks -------------------------------------------------------------- */
 
-typedef pthread_mutex_t mutex;
-#define MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
-static inline void lock(mutex *m) { pthread_mutex_lock(m); }
-static inline void unlock(mutex *m) { pthread_mutex_unlock(m); }
+/*
+ * A futex lock (Drepper's "Futexes are tricky", mutex 3): 0 unlocked,
+ * 1 locked, 2 locked with waiters.  Uncontended lock and unlock are one
+ * atomic each, with no call into libc, and it works before any
+ * constructor and in a forked child (mutex_init).
+ */
+typedef struct mutex {
+	uint32_t state;
+} mutex;
+#define MUTEX_INIT {0}
+void os_futex_wait(uint32_t *addr, uint32_t val) INTERNAL;
+void os_futex_wake(uint32_t *addr, int n) INTERNAL;
+void lock_slow(mutex *m) INTERNAL;
+
+static inline void mutex_init(mutex *m) { __atomic_store_n(&m->state, 0, __ATOMIC_RELAXED); }
+
+static inline void lock(mutex *m)
+{
+	uint32_t c = 0;
+	if (UNLIKELY(!__atomic_compare_exchange_n(&m->state, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+		lock_slow(m);
+}
+
+static inline void unlock(mutex *m)
+{
+	if (UNLIKELY(__atomic_exchange_n(&m->state, 0, __ATOMIC_RELEASE) == 2))
+		os_futex_wake(&m->state, 1);
+}
 
 /* ---- fixalloc.c: fixed-size metadata ------------------------------------ */
 
@@ -141,7 +165,8 @@ void fixalloc_free(fixalloc *f, void *p) INTERNAL;
 
 /* ---- mspan (span.c) ----------------------------------------------------- */
 
-enum span_state { mSpanDead = 0, mSpanInUse = 1, mSpanFreeing = 2 };
+/* mSpanCached: a freed large span kept in an mcache's largeCache for reuse. */
+enum span_state { mSpanDead = 0, mSpanInUse = 1, mSpanFreeing = 2, mSpanCached = 3 };
 enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2 };
 
 typedef struct mcache mcache;
@@ -167,7 +192,8 @@ typedef struct mspan mspan;
  *     allocCount == popcount(gcmarkBits), freeindex == 0,
  *     allocCache == ~allocBits[0];
  *   - between sweeps: every object with index < freeindex was handed out
- *     at most once since the sweep; allocCache bit i is the complement of
+ *     at most once since the sweep (the owner may free the object at
+ *     freeindex - 1 and step freeindex back over it); allocCache bit i is the complement of
  *     allocBits bit freeindex + i, for the indexes up to the end of
  *     freeindex's 64-bit word; allocCount == popcount(gcmarkBits) while
  *     no remote free is pending;
@@ -343,6 +369,10 @@ void central_remote_freed(mspan *s) INTERNAL;
 
 /* ---- mcache (cache.c) --------------------------------------------------- */
 
+#define LARGE_CACHE_SLOTS 8
+#define LARGE_CACHE_PAGES 32  /* 256 KiB */
+#define LARGE_CACHE_TOTAL 64  /* 512 KiB per thread */
+
 /*
  * Per-thread cache, reached through TLS, no lock.  alloc[spc] is never
  * NULL: an empty cache points at emptyspan, whose allocCache is 0, so the
@@ -360,6 +390,14 @@ struct mcache {
 	uint64_t nfree[NUM_SIZE_CLASSES];
 	uint64_t largeAlloc;     /* bytes of large objects allocated */
 	uint64_t largeFree;      /* bytes of large objects freed */
+	/*
+	 * Freed large spans of up to LARGE_CACHE_PAGES pages, kept for the
+	 * next large malloc of the same page count (state mSpanCached; at
+	 * most LARGE_CACHE_TOTAL pages in all, flushed at thread exit).
+	 */
+	mspan *largeCache[LARGE_CACHE_SLOTS];
+	uint32_t nlargeCache;
+	uint32_t largeCachePages;
 	uint64_t tinyAllocs;     /* tiny sub-objects allocated */
 	uint64_t tinyFrees;      /* tiny sub-objects freed */
 	uint64_t tinyBlocks;     /* tiny blocks taken (16 B each) */
@@ -440,6 +478,7 @@ void tiny_retire(mcache *c) INTERNAL;
 
 void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL;
 void large_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
+void large_cache_flush(mcache *c) INTERNAL;
 bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 
 /* ---- options.c ---------------------------------------------------------- */

@@ -1,9 +1,11 @@
 /*
  * Large objects (over 32 KiB, or alignments no size class can give): a
- * span of whole pages each, class 0, straight from the mheap, freed
- * straight back to it.  The heap keeps freed pages resident for a
- * scavenger period, so a malloc/free loop of large blocks reuses warm
- * pages instead of faulting in new ones.
+ * span of whole pages each, class 0, from the mheap.  The heap keeps freed
+ * pages resident for a scavenger period, so a malloc/free loop of large
+ * blocks reuses warm pages instead of faulting in new ones; and each
+ * mcache keeps a few freed spans of up to 256 KiB (512 KiB in all) to hand
+ * out again without the heap lock.  A cached span is in state
+ * mSpanCached, so a second free of it is still caught.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,7 +20,20 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 	}
 	size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	size_t alignPages = align > PAGE_SIZE ? align >> PAGE_SHIFT : 1;
-	mspan *s = heap_alloc_span(npages, alignPages, 0);
+	mspan *s = NULL;
+	if (alignPages == 1 && npages <= LARGE_CACHE_PAGES) {
+		for (uint32_t i = c->nlargeCache; i-- > 0;) {
+			if (c->largeCache[i]->npages == npages) {
+				s = c->largeCache[i];
+				c->largeCache[i] = c->largeCache[--c->nlargeCache];
+				c->largeCachePages -= (uint32_t)npages;
+				__atomic_store_n(&s->state, mSpanInUse, __ATOMIC_RELEASE);
+				break;
+			}
+		}
+	}
+	if (!s)
+		s = heap_alloc_span(npages, alignPages, 0);
 	if (!s)
 		return NULL;
 	if (zero && s->needzero)
@@ -55,7 +70,31 @@ void large_free(mcache *c, mspan *s, uintptr_t p)
 		__atomic_fetch_add(&orphan.nfree[0], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, bytes, __ATOMIC_RELAXED);
 	}
+	if (c && s->npages <= LARGE_CACHE_PAGES) {
+		/* Keep it for this thread's next large malloc of this size. */
+		if (c->largeCachePages + s->npages > LARGE_CACHE_TOTAL || c->nlargeCache == LARGE_CACHE_SLOTS) {
+			mspan *old = c->largeCache[0];
+			c->largeCache[0] = c->largeCache[--c->nlargeCache];
+			c->largeCachePages -= (uint32_t)old->npages;
+			heap_free_span(old);
+		}
+		if (c->largeCachePages + s->npages <= LARGE_CACHE_TOTAL) {
+			s->needzero = 1;
+			__atomic_store_n(&s->state, mSpanCached, __ATOMIC_RELEASE);
+			c->largeCache[c->nlargeCache++] = s;
+			c->largeCachePages += (uint32_t)s->npages;
+			return;
+		}
+	}
 	heap_free_span(s);
+}
+
+/* Give the cached large spans back to the heap. */
+void large_cache_flush(mcache *c)
+{
+	while (c->nlargeCache > 0)
+		heap_free_span(c->largeCache[--c->nlargeCache]);
+	c->largeCachePages = 0;
 }
 
 /* Resize a large object without moving it, when its pages allow. */

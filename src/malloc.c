@@ -151,6 +151,16 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 		}
 		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
 		s->allocCount--;
+		/*
+		 * Freeing the object just allocated (malloc/free pairs, LIFO
+		 * use): give it back to allocCache so it is reused while warm,
+		 * when that stays within allocCache's word.
+		 */
+		if (idx + 1 == s->freeindex && (s->freeindex & 63) != 0) {
+			s->freeindex = (uint16_t)idx;
+			s->allocCache = (s->allocCache << 1) | 1;
+			s->needzero = 1;
+		}
 		if (count)
 			c->nfree[s->spanclass]++;
 		return;

@@ -10,6 +10,8 @@
  * knows about spans.
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,4 +79,36 @@ void os_write(int fd, const char *s, size_t n)
 		n -= (size_t)w;
 	}
 	errno = saved;
+}
+
+void os_futex_wait(uint32_t *addr, uint32_t val)
+{
+	int saved = errno;
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	errno = saved;
+}
+
+void os_futex_wake(uint32_t *addr, int n)
+{
+	int saved = errno;
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+	errno = saved;
+}
+
+/* The contended half of lock(): spin a little, then sleep in the kernel. */
+void lock_slow(mutex *m)
+{
+	for (int i = 0; i < 100; i++) {
+		uint32_t c = 0;
+		if (__atomic_load_n(&m->state, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&m->state, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ volatile("yield");
+#endif
+	}
+	while (__atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE) != 0)
+		os_futex_wait(&m->state, 2);
 }

@@ -157,7 +157,7 @@ static size_t problem(const mspan *s, const char *where, const char *what, uint6
 size_t span_validate(const mspan *s, bool swept, const char *where)
 {
 	size_t bad = 0;
-	if (s->state != mSpanInUse)
+	if (s->state != mSpanInUse && !(s->spanclass == 0 && s->state == mSpanCached))
 		return problem(s, where, "state is not in-use", s->state, mSpanInUse);
 	if (s->startAddr & (PAGE_SIZE - 1))
 		bad += problem(s, where, "startAddr not page aligned", s->startAddr & (PAGE_SIZE - 1), 0);

@@ -193,10 +193,10 @@ typedef struct mspan mspan;
  *     allocCache == ~allocBits[0];
  *   - between sweeps: every object with index < freeindex was handed out
  *     at most once since the sweep (the owner may free the object at
- *     freeindex - 1 and step freeindex back over it); allocCache bit i is the complement of
- *     allocBits bit freeindex + i, for the indexes up to the end of
- *     freeindex's 64-bit word; allocCount == popcount(gcmarkBits) while
- *     no remote free is pending;
+ *     freeindex - 1 and step freeindex back over it); allocCache bit i
+ *     set means object freeindex + i is free (its gcmarkBit is clear),
+ *     for the indexes up to the end of freeindex's 64-bit word;
+ *     allocCount == popcount(gcmarkBits) while no remote free is pending;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
  * Ownership: a span is either cached by exactly one mcache (owner != NULL;

@@ -157,7 +157,9 @@ static size_t problem(const mspan *s, const char *where, const char *what, uint6
 size_t span_validate(const mspan *s, bool swept, const char *where)
 {
 	size_t bad = 0;
-	if (s->state != mSpanInUse && !(s->spanclass == 0 && s->state == mSpanCached))
+	/* A large span may also sit in a thread's largeCache, or be on its
+	 * way back to the heap (its freer waits for the heap lock). */
+	if (s->state != mSpanInUse && !(s->spanclass == 0 && (s->state == mSpanCached || s->state == mSpanFreeing)))
 		return problem(s, where, "state is not in-use", s->state, mSpanInUse);
 	if (s->startAddr & (PAGE_SIZE - 1))
 		bad += problem(s, where, "startAddr not page aligned", s->startAddr & (PAGE_SIZE - 1), 0);
@@ -176,6 +178,7 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 			       s->npages * PAGE_SIZE);
 	size_t words = span_bitmap_words(s);
 	unsigned marked = 0;
+	bool remote = false;
 	for (size_t i = 0; i < words; i++) {
 		uint64_t valid = (i + 1) * 64 <= s->nelems ? ~0ull : (1ull << (s->nelems % 64)) - 1;
 		uint64_t g = LOAD_RELAXED(&s->gcmarkBits[i]);
@@ -185,21 +188,25 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		if (r & ~g)
 			bad += problem(s, where, "remote free of an object not live, word", i, words);
 		marked += (unsigned)__builtin_popcountll(g);
+		remote |= r != 0;
 		if (swept && (s->allocBits[i] != g || r))
 			bad += problem(s, where, "allocBits differ from gcmarkBits after sweep, word", i, words);
 	}
 	if (s->freeindex > s->nelems)
 		bad += problem(s, where, "freeindex beyond nelems", s->freeindex, s->nelems);
-	if (swept) {
+	if (swept || !remote) {
 		if (s->allocCount != marked)
 			bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
+	}
+	if (swept) {
 		if (s->freeindex != 0 || s->allocCache != ~s->allocBits[0])
 			bad += problem(s, where, "freeindex/allocCache not reset by sweep", s->freeindex, 0);
 	} else if (s->freeindex < s->nelems) {
-		/* allocCache mirrors the rest of freeindex's word of allocBits. */
-		uint64_t expect = ~s->allocBits[s->freeindex / 64] >> (s->freeindex % 64);
-		if ((s->allocCache & ~expect) != 0)
-			bad += problem(s, where, "allocCache offers an object allocBits says is in use", s->freeindex, 0);
+		/* allocCache offers only free objects (of freeindex's word). */
+		unsigned fi = s->freeindex;
+		uint64_t free = ~LOAD_RELAXED(&s->gcmarkBits[fi / 64]) >> (fi % 64);
+		if ((s->allocCache & ~free) != 0)
+			bad += problem(s, where, "allocCache offers a live object at index", fi + (unsigned)__builtin_ctzll(s->allocCache & ~free), fi);
 	}
 	return bad;
 }

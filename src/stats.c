@@ -187,7 +187,7 @@ EXPORT size_t sa_check_heap(void)
 			mcache *owner = LOAD_RELAXED(&s->owner);
 			if (owner == NO_OWNER || owner == self)
 				bad += span_validate(s, false, "sa_check_heap");
-			else if (s->state != mSpanInUse && s->state != mSpanCached)
+			else if (s->state == mSpanDead)
 				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
 		}
 		if (nfree != ha->nfree)

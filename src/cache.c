@@ -21,6 +21,7 @@ static mcache *freecaches; /* dead caches ready for reuse (counters folded) */
 /* Counters of retired caches (caches_lock) and of cacheless frees (atomic). */
 static cache_counters dead;
 cache_counters orphan;
+bool counters_exact = true;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -250,8 +251,12 @@ void cache_fork_child(void)
 	mcache *self = tls_mcache;
 	for (mcache *c = allcaches, *next; c; c = next) {
 		next = c->next;
-		if (c != self)
+		if (c != self) {
+			/* Its thread may have been between a bitmap and a counter
+			 * update at the fork: counters are only near from now on. */
+			counters_exact = false;
 			retire_locked(c);
+		}
 	}
 	mutex_init(&caches_lock);
 }

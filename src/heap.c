@@ -282,7 +282,11 @@ oom:
 void heap_free_span(mspan *s)
 {
 	lock(&mheap_.lock);
+#if SA_FAULT == 4
+	set_page_map(s->startAddr, s->npages - (s->npages > 1), NULL); /* planted bug */
+#else
 	set_page_map(s->startAddr, s->npages, NULL);
+#endif
 	uintptr_t addr = s->startAddr;
 	for (size_t left = s->npages; left > 0;) {
 		heapArena *ha = arena_of(addr);

@@ -83,6 +83,18 @@
 	} while (0)
 #endif
 
+/*
+ * Fault injection, for showing that the fuzz harnesses find real bugs:
+ * building with -DSA_FAULT=N plants bug N (never in a real build).
+ *   1  a live object is handed out a second time (sweep drops its bit)
+ *   2  off by one: a span's last object runs past the span's end
+ *   3  a remote free is lost (every 8th)
+ *   4  a freed span's last page stays in the page map
+ */
+#ifndef SA_FAULT
+#define SA_FAULT 0
+#endif
+
 /* ---- geometry --------------------------------------------------------- */
 
 #define TINY_SIZE 16                         /* tiny block size */
@@ -427,6 +439,9 @@ void cache_lock_all(void) INTERNAL;
 void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */
 extern cache_counters orphan INTERNAL;
+/* False after a fork that lost threads: counters may be off by the
+ * operations those threads were in the middle of. */
+extern bool counters_exact INTERNAL;
 
 /* The allocating thread's cache, or NULL when it has none yet. */
 static inline mcache *cache_current(void) { return tls_mcache; }

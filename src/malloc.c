@@ -118,6 +118,11 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
 		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
 		return;
 	}
+#if SA_FAULT == 3
+	static unsigned remotes;
+	if (__atomic_add_fetch(&remotes, 1, __ATOMIC_RELAXED) % 8 == 0)
+		goto counted; /* planted bug: the free is lost */
+#endif
 	uint64_t old = __atomic_fetch_or(&s->remoteBits[w], bit, __ATOMIC_SEQ_CST);
 	if (UNLIKELY(old & bit)) {
 		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
@@ -126,6 +131,9 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
 	if (__atomic_load_n(&s->needsweep, __ATOMIC_SEQ_CST) == 0 &&
 	    __atomic_exchange_n(&s->needsweep, 1, __ATOMIC_SEQ_CST) == 0)
 		central_remote_freed(s);
+#if SA_FAULT == 3
+counted:
+#endif
 	if (!count)
 		return;
 	if (c)
@@ -390,7 +398,12 @@ EXPORT size_t sa_malloc_usable_size(const void *ptr)
 	return usable_size((uintptr_t)ptr, &s, "malloc_usable_size");
 }
 
-/* The standard family, for linking and LD_PRELOAD. */
+/*
+ * The standard family, for linking and LD_PRELOAD.  -DSA_NO_STD_NAMES
+ * leaves them out, for programs that keep their own malloc next to the
+ * sa_ API (the fuzz harnesses under AddressSanitizer, which has its own).
+ */
+#ifndef SA_NO_STD_NAMES
 #define ALIAS(name) __attribute__((alias(#name), visibility("default")))
 void *malloc(size_t size) ALIAS(sa_malloc);
 void free(void *ptr) ALIAS(sa_free);
@@ -412,3 +425,4 @@ EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size)
 	(void)alignment, (void)size;
 	free_impl(ptr);
 }
+#endif /* SA_NO_STD_NAMES */

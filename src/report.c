@@ -40,14 +40,14 @@ void sb_hex(strbuf *b, uint64_t v)
 		b->buf[b->len++] = tmp[--n];
 }
 
-static void print_stack(void)
+static NOINLINE void print_stack(void)
 {
 	/* backtrace may load libgcc_s and allocate the first time: no lock
 	 * is held here, and the heap is consistent. */
 	void *frames[32];
 	int n = backtrace(frames, 32);
-	if (n > 2)
-		backtrace_symbols_fd(frames + 2, n - 2, 2);
+	if (n > 1) /* from the caller of print_stack: sa_report, then the API */
+		backtrace_symbols_fd(frames + 1, n - 1, 2);
 }
 
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail)

@@ -12,6 +12,10 @@ void span_init_small(mspan *s, unsigned spc)
 	s->spanclass = (uint8_t)spc;
 	s->elemsize = class_to_size[cls];
 	s->nelems = class_to_nelems[cls];
+#if SA_FAULT == 2
+	if (s->nelems % 64 != 0 && s->nelems > 1)
+		s->nelems++; /* planted bug: one object too many */
+#endif
 	s->divMul = class_to_divmagic[cls];
 	size_t words = span_bitmap_words(s);
 	uint64_t *bits = s->inlineBits;
@@ -53,6 +57,11 @@ unsigned span_sweep(mspan *s)
 		uint64_t m = s->gcmarkBits[i] & ~remote;
 		STORE_RELAXED(&s->gcmarkBits[i], m);
 		s->allocBits[i] = m;
+#if SA_FAULT == 1
+		static unsigned sweeps;
+		if (m && ++sweeps % 16 == 0)
+			s->allocBits[i] = m & (m - 1); /* planted bug: a live object looks free */
+#endif
 		live += (unsigned)__builtin_popcountll(m);
 	}
 	if (s->freeindex != 0)

@@ -150,6 +150,27 @@ static size_t check_list(mcentral *c, spanlist *l, uint8_t which)
 	return bad;
 }
 
+/* Add s's live objects to live[class] (tiny sub-objects to *tiny). */
+static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
+{
+	if (s->spanclass == 0) {
+		live[0] += s->state == mSpanInUse;
+		return;
+	}
+	unsigned cls = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : s->spanclass;
+	for (size_t i = 0; i < span_bitmap_words(s); i++) {
+		uint64_t m = LOAD_RELAXED(&s->gcmarkBits[i]) & ~LOAD_RELAXED(&s->remoteBits[i]);
+		if (s->spanclass != TINY_SPAN_CLASS) {
+			live[cls] += (uint64_t)__builtin_popcountll(m);
+			continue;
+		}
+		for (; m; m &= m - 1) {
+			size_t blk = i * 64 + (size_t)__builtin_ctzll(m);
+			*tiny += (uint64_t)__builtin_popcountll(LOAD_RELAXED(&s->tinyMasks[blk]) & 0xffff);
+		}
+	}
+}
+
 /*
  * Check every span in the heap: the page map and bitmaps of every span,
  * the bitmaps in full for spans that no other thread is using right now,
@@ -168,6 +189,7 @@ EXPORT size_t sa_check_heap(void)
 		bad += check_list(&mcentral_[i], &mcentral_[i].full, LIST_FULL);
 	}
 	uint64_t inuse = 0, committed = 0;
+	uint64_t live[NUM_SIZE_CLASSES] = {0}, tinyLive = 0;
 	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
 		committed += ha->commitPages;
 		uint32_t nfree = 0;
@@ -189,6 +211,7 @@ EXPORT size_t sa_check_heap(void)
 				bad += span_validate(s, false, "sa_check_heap");
 			else if (s->state == mSpanDead)
 				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
+			count_live(s, live, &tinyLive);
 		}
 		if (nfree != ha->nfree)
 			bad += heap_problem("arena free page count is wrong", ha->base, nfree);
@@ -205,6 +228,22 @@ EXPORT size_t sa_check_heap(void)
 	unlock(&mheap_.lock);
 	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
 		unlock(&mcentral_[i].lock);
+
+	/*
+	 * With at most one thread cache (ours), nothing moves: the objects
+	 * the bitmaps say are live must be exactly those the counters say
+	 * were allocated and not freed.
+	 */
+	cache_counters t;
+	cache_sum_counters(&t);
+	if (counters_exact && (t.ncaches == 0 || (t.ncaches == 1 && self))) {
+		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
+			if (live[i] != t.nmalloc[i] - t.nfree[i])
+				bad += heap_problem("live objects in the bitmaps differ from the counters, class", i, live[i]);
+		if (tinyLive != t.tinyAllocs - t.tinyFrees)
+			bad += heap_problem("live tiny objects in the masks differ from the counters", tinyLive,
+					    t.tinyAllocs - t.tinyFrees);
+	}
 	return bad;
 }
 

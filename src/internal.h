@@ -53,6 +53,15 @@
 #include <stdint.h>
 
 #include "sizeclasses.h"
+#ifdef SA_DEBUG
+#include "debug/debug.h"
+#endif
+
+#ifdef SA_DEBUG
+#define SA_DEBUG_BUILD 1
+#else
+#define SA_DEBUG_BUILD 0
+#endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -248,6 +257,9 @@ struct mspan {
 	mspan *next, *prev;     /* central list links, under the central lock */
 
 	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
+#ifdef SA_DEBUG
+	struct span_debug *dbg; /* debug/debug.h */
+#endif
 };
 
 typedef struct spanlist {
@@ -415,6 +427,9 @@ struct mcache {
 	uint64_t tinyBlocks;     /* tiny blocks taken (16 B each) */
 	uint64_t tinyBlocksFree; /* tiny blocks released */
 	mcache *next, *prev;     /* allcaches, under caches_lock */
+#ifdef SA_DEBUG
+	struct quarantine quarantine;
+#endif
 };
 
 /* Sums of the counters of all caches, live and dead, and of orphan frees. */
@@ -483,6 +498,10 @@ static inline uintptr_t small_alloc(mcache *c, unsigned spc)
 }
 
 void small_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
+void *core_malloc(size_t size, bool zero) INTERNAL;
+void *core_aligned(size_t align, size_t size) INTERNAL;
+mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call) INTERNAL;
+void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count) INTERNAL;
 
 /* ---- tiny.c and large.c ------------------------------------------------- */
 
@@ -492,7 +511,7 @@ size_t tiny_usable_size(mspan *s, uintptr_t p) INTERNAL;
 void tiny_retire(mcache *c) INTERNAL;
 
 void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL;
-void large_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
+void large_free(mcache *c, mspan *s, uintptr_t p, bool count) INTERNAL;
 void large_cache_flush(mcache *c) INTERNAL;
 bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 

@@ -49,7 +49,7 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 	return (void *)s->startAddr;
 }
 
-void large_free(mcache *c, mspan *s, uintptr_t p)
+void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 {
 	if (p != s->startAddr) {
 		sa_report(BUG_INVALID_FREE, "free", p, s, "pointer into the middle of a large object");
@@ -63,14 +63,16 @@ void large_free(mcache *c, mspan *s, uintptr_t p)
 		return;
 	}
 	size_t bytes = s->npages * PAGE_SIZE;
-	if (c) {
+	if (!count) {
+		/* counted already (the debug build's quarantine) */
+	} else if (c) {
 		c->nfree[0]++;
 		c->largeFree += bytes;
 	} else {
 		__atomic_fetch_add(&orphan.nfree[0], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, bytes, __ATOMIC_RELAXED);
 	}
-	if (c && s->npages <= LARGE_CACHE_PAGES) {
+	if (c && s->npages <= LARGE_CACHE_PAGES && !SA_DEBUG_BUILD) {
 		/* Keep it for this thread's next large malloc of this size. */
 		if (c->largeCachePages + s->npages > LARGE_CACHE_TOTAL || c->nlargeCache == LARGE_CACHE_SLOTS) {
 			mspan *old = c->largeCache[0];

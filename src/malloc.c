@@ -29,14 +29,14 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 	mcache *c = cache_current();
 	if (!c && !(c = cache_get_slow()))
 		return NULL;
-	if (size < TINY_SIZE) {
+	if (size < TINY_SIZE && !SA_DEBUG_BUILD) {
 		void *p = tiny_alloc(c, size ? size : 1);
 		if (p && zero)
 			memset(p, 0, size);
 		return p;
 	}
 	if (size <= MAX_SMALL_SIZE) {
-		unsigned cls = size_to_class(size);
+		unsigned cls = size_to_class(size ? size : 1);
 		uintptr_t p = small_alloc(c, cls);
 		if (!p)
 			return NULL;
@@ -56,13 +56,10 @@ static inline void *malloc_impl(size_t size)
 		uintptr_t p = next_free_fast(c, cls);
 		if (LIKELY(p)) {
 			c->nmalloc[cls]++;
-			SA_TRACK_MALLOC(p, size, false);
 			return (void *)p;
 		}
 	}
-	void *p = malloc_slow(size, false);
-	SA_TRACK_MALLOC(p, size, false);
-	return p;
+	return malloc_slow(size, false);
 }
 
 /*
@@ -72,8 +69,8 @@ static inline void *malloc_impl(size_t size)
  */
 static void *aligned_impl(size_t align, size_t size)
 {
-	size_t natural = size >= TINY_SIZE ? TINY_SIZE : (size & -size);
-	if (natural > 8 && size < TINY_SIZE)
+	size_t natural = size >= TINY_SIZE || SA_DEBUG_BUILD ? TINY_SIZE : (size & -size);
+	if (natural > 8 && size < TINY_SIZE && !SA_DEBUG_BUILD)
 		natural = 8;
 	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
 		return malloc_impl(size);
@@ -91,10 +88,8 @@ static void *aligned_impl(size_t align, size_t size)
 		for (unsigned cls = size_to_class(size); cls < NUM_SIZE_CLASSES; cls++) {
 			if (class_to_size[cls] % align == 0) {
 				uintptr_t p = small_alloc(c, cls);
-				if (p) {
+				if (p)
 					c->nmalloc[cls]++;
-					SA_TRACK_MALLOC(p, size, false);
-				}
 				return (void *)p;
 			}
 		}
@@ -102,9 +97,7 @@ static void *aligned_impl(size_t align, size_t size)
 	mcache *c = cache_current();
 	if (!c && !(c = cache_get_slow()))
 		return NULL;
-	void *p = large_alloc(c, size, align, false);
-	SA_TRACK_MALLOC(p, size, false);
-	return p;
+	return large_alloc(c, size, align, false);
 }
 
 static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
@@ -199,10 +192,8 @@ static NOINLINE mspan *bad_pointer(uintptr_t p, heapArena *ha, const char *call)
 static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
 {
 	if (s->spanclass == 0) {
-		SA_TRACK_FREE(p);
-		large_free(c, s, p);
+		large_free(c, s, p, true);
 	} else if (s->spanclass == TINY_SPAN_CLASS) {
-		SA_TRACK_FREE(p);
 		tiny_free(c, s, p);
 	} else {
 		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
@@ -229,7 +220,6 @@ static inline void free_impl(void *ptr)
 		free_special(c, s, p);
 		return;
 	}
-	SA_TRACK_FREE(p);
 	free_object(c, s, idx, p, true);
 }
 
@@ -293,16 +283,13 @@ static void *realloc_impl(void *ptr, size_t size)
 	if (!old)
 		return NULL;
 	if (s->spanclass == 0) {
-		if (size > MAX_SMALL_SIZE && large_resize_in_place(cache_current() ? cache_current() : cache_get_slow(), s, size)) {
-			SA_TRACK_RESIZE(p, old, size);
+		mcache *c = cache_current();
+		if (size > MAX_SMALL_SIZE && c && large_resize_in_place(c, s, size))
 			return ptr;
-		}
 	} else if (size <= old) {
 		/* Stay when the block is not much too big for the new size. */
-		if (s->spanclass == TINY_SPAN_CLASS || size > old / 2 || size_to_class(size) == s->spanclass) {
-			SA_TRACK_RESIZE(p, old, size);
+		if (s->spanclass == TINY_SPAN_CLASS || size > old / 2 || size_to_class(size) == s->spanclass)
 			return ptr;
-		}
 	}
 	void *q = malloc_impl(size);
 	if (!q)
@@ -312,11 +299,65 @@ static void *realloc_impl(void *ptr, size_t size)
 	return q;
 }
 
-/* ---- the sa_ API and the standard names ----------------------------------- */
+/* ---- the core, for the debug layer ---------------------------------------- */
 
-EXPORT void *sa_malloc(size_t size) { return malloc_impl(size); }
+/* A block of size bytes (zeroed if zero), without tiny packing in debug. */
+void *core_malloc(size_t size, bool zero) { return malloc_slow(size, zero); }
 
-EXPORT void sa_free(void *ptr) { free_impl(ptr); }
+void *core_aligned(size_t align, size_t size) { return aligned_impl(align, size); }
+
+/*
+ * The span and object index of the live block at p, or NULL after
+ * reporting why p is not one.  A large block's index is 0.
+ */
+mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call)
+{
+	mspan *s;
+	if (!usable_size(p, &s, call))
+		return NULL;
+	*idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	return s;
+}
+
+/* Free the validated block idx of s; count it in the stats if count. */
+void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
+{
+	mcache *c = cache_current();
+	if (s->spanclass == 0)
+		large_free(c, s, p, count);
+	else
+		free_object(c, s, idx, p, count);
+}
+
+/* ---- the sa_ API ------------------------------------------------------------ */
+
+#ifdef SA_DEBUG
+/* The caller's frame, where the debug build's stack traces start. */
+#define CALLER_FP ((uintptr_t)__builtin_frame_address(0))
+#define API_MALLOC(size, zero) dbg_alloc((size), 0, (zero), CALLER_FP)
+#define API_ALIGNED(align, size) dbg_alloc((size), (align), false, CALLER_FP)
+#define API_FREE(p) dbg_free((p), CALLER_FP, "free")
+#define API_REALLOC(p, size) dbg_realloc((p), (size), CALLER_FP)
+#define API_USABLE(p) dbg_usable_size(p)
+#else
+#define API_MALLOC(size, zero) ((zero) ? malloc_slow((size), true) : malloc_impl(size))
+#define API_ALIGNED(align, size) aligned_impl((align), (size))
+#define API_FREE(p) free_impl(p)
+#define API_REALLOC(p, size) realloc_impl((p), (size))
+#define API_USABLE(p) usable_size_api(p)
+
+static size_t usable_size_api(const void *ptr)
+{
+	if (!ptr)
+		return 0;
+	mspan *s;
+	return usable_size((uintptr_t)ptr, &s, "malloc_usable_size");
+}
+#endif
+
+EXPORT void *sa_malloc(size_t size) { return API_MALLOC(size, false); }
+
+EXPORT void sa_free(void *ptr) { API_FREE(ptr); }
 
 EXPORT void *sa_calloc(size_t nmemb, size_t size)
 {
@@ -325,12 +366,10 @@ EXPORT void *sa_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = malloc_slow(n, true);
-	SA_TRACK_MALLOC(p, n, true);
-	return p;
+	return API_MALLOC(n, true);
 }
 
-EXPORT void *sa_realloc(void *ptr, size_t size) { return realloc_impl(ptr, size); }
+EXPORT void *sa_realloc(void *ptr, size_t size) { return API_REALLOC(ptr, size); }
 
 EXPORT void *sa_reallocarray(void *ptr, size_t nmemb, size_t size)
 {
@@ -339,7 +378,7 @@ EXPORT void *sa_reallocarray(void *ptr, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc_impl(ptr, n);
+	return API_REALLOC(ptr, n);
 }
 
 EXPORT void *sa_aligned_alloc(size_t alignment, size_t size)
@@ -348,17 +387,24 @@ EXPORT void *sa_aligned_alloc(size_t alignment, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return aligned_impl(alignment, size);
+	return API_ALIGNED(alignment, size);
 }
 
-EXPORT void *sa_memalign(size_t alignment, size_t size) { return sa_aligned_alloc(alignment, size); }
+EXPORT void *sa_memalign(size_t alignment, size_t size)
+{
+	if (!is_pow2(alignment)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return API_ALIGNED(alignment, size);
+}
 
 EXPORT int sa_posix_memalign(void **memptr, size_t alignment, size_t size)
 {
 	if (!is_pow2(alignment) || alignment % sizeof(void *) != 0)
 		return EINVAL;
 	int saved = errno;
-	void *p = aligned_impl(alignment, size);
+	void *p = API_ALIGNED(alignment, size);
 	if (!p) {
 		errno = saved;
 		return ENOMEM;
@@ -377,7 +423,7 @@ static size_t os_page(void)
 	return pg;
 }
 
-EXPORT void *sa_valloc(size_t size) { return aligned_impl(os_page(), size); }
+EXPORT void *sa_valloc(size_t size) { return API_ALIGNED(os_page(), size); }
 
 EXPORT void *sa_pvalloc(size_t size)
 {
@@ -387,16 +433,10 @@ EXPORT void *sa_pvalloc(size_t size)
 		return NULL;
 	}
 	size = size ? (size + pg - 1) & ~(pg - 1) : pg;
-	return aligned_impl(pg, size);
+	return API_ALIGNED(pg, size);
 }
 
-EXPORT size_t sa_malloc_usable_size(const void *ptr)
-{
-	if (!ptr)
-		return 0;
-	mspan *s;
-	return usable_size((uintptr_t)ptr, &s, "malloc_usable_size");
-}
+EXPORT size_t sa_malloc_usable_size(const void *ptr) { return API_USABLE(ptr); }
 
 /*
  * The standard family, for linking and LD_PRELOAD.  -DSA_NO_STD_NAMES
@@ -419,10 +459,10 @@ size_t malloc_usable_size(void *ptr) ALIAS(sa_malloc_usable_size);
 void cfree(void *ptr) ALIAS(sa_free);
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);
-EXPORT void free_sized(void *ptr, size_t size) { (void)size; free_impl(ptr); }
+EXPORT void free_sized(void *ptr, size_t size) { (void)size; API_FREE(ptr); }
 EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size)
 {
 	(void)alignment, (void)size;
-	free_impl(ptr);
+	API_FREE(ptr);
 }
 #endif /* SA_NO_STD_NAMES */

@@ -1,0 +1,72 @@
+/*
+ * The debug build (libspanalloc-debug): what only it compiles.  The core
+ * calls these hooks under #ifdef SA_DEBUG; see SECURITY.md for what each
+ * check catches.
+ *
+ * Per-span side table (struct span_debug, from fixalloc pools, heap lock):
+ * for each object its requested size and the stack ids of its last
+ * allocation and free, and a bitmap of objects sitting in a quarantine.
+ *
+ * Invariants (on top of internal.h's):
+ *   - a quarantined object is still live in gcmarkBits (so nothing hands
+ *     it out) and has its qbit set; it holds FREE_POISON over its whole
+ *     slot unless a memory checker runs (SA_UNDER_TOOL);
+ *   - a free object never handed out since its span was made holds
+ *     FREE_POISON too (the span is filled when it is made);
+ *   - a live object of reqsize bytes holds CANARY in [reqsize, elemsize).
+ */
+#ifndef SA_DEBUG_H
+#define SA_DEBUG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mspan;
+struct mcache;
+
+#define FREE_POISON 0xdd  /* freed memory */
+#define ALLOC_POISON 0xbe /* new memory (not calloc) */
+#define CANARY 0xca       /* slack after the requested size */
+#define STACK_DEPTH 16
+
+struct dbg_obj {
+	uint32_t reqsize;
+	uint32_t allocStack; /* stack depot ids, 0: none */
+	uint32_t freeStack;
+	uint32_t allocTid;
+};
+
+struct span_debug {
+	uint64_t qbits[MAX_OBJS_PER_SPAN / 64]; /* quarantined objects (atomic) */
+	uintptr_t efencePtr;  /* efence: the block, right against the guard */
+	uint8_t guard;        /* large span: its last page is PROT_NONE */
+	uint8_t efence;       /* efence span */
+	uint8_t efenceFreed;  /* efence span freed: PROT_NONE forever */
+	struct dbg_obj obj[]; /* nelems entries */
+};
+
+/* Per-thread quarantine ring, in the mcache. */
+struct quarantine {
+	uintptr_t *ring;
+	uint32_t cap, head, n;
+	uint64_t bytes;
+};
+
+void debug_init(void);
+void debug_span_made(struct mspan *s);    /* heap lock held */
+void debug_span_gone(struct mspan *s);    /* heap lock held */
+bool debug_check_span(struct mspan *s, const char *where);
+void debug_thread_flush(struct mcache *c);
+uint64_t debug_quarantined_in(const struct mspan *s, size_t word);
+
+/* The API layer of the debug build (malloc.c calls these). */
+void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp);
+void dbg_free(void *p, uintptr_t fp, const char *call);
+void *dbg_realloc(void *p, size_t size, uintptr_t fp);
+size_t dbg_usable_size(const void *p);
+void debug_report_extra(struct mspan *s, uintptr_t p);
+bool debug_report_to_log(const char *buf, size_t n);
+void debug_at_exit(void);
+
+#endif

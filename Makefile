@@ -30,13 +30,22 @@ HDRS := $(wildcard src/*.h) include/spanalloc.h
 .PHONY: all test unit-tests bug-tests program-tests check-sizeclasses sizeclasses \
 	demo bench install uninstall clean
 
-all: $(B)/libspanalloc.so $(B)/libspanalloc.a
+# The debug build: the same sources with SA_DEBUG, plus src/debug/.
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c
+DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
+DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
+HDRS += $(wildcard src/debug/*.h)
+
+all: $(B)/libspanalloc.so $(B)/libspanalloc.a $(B)/libspanalloc-debug.so $(B)/libspanalloc-debug.a
 
 $(B)/obj/%.o: src/%.c $(HDRS) | $(B)/obj
 	@echo "  CC $<"; $(CC) $(LIBFLAGS) -c $< -o $@
 
-$(B)/obj:
-	mkdir -p $@
+$(B)/obj-debug/%.o: src/%.c $(HDRS) | $(B)/obj-debug
+	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) -c $< -o $@
+
+$(B)/obj $(B)/obj-debug:
+	mkdir -p $@ $@/debug
 
 $(B)/libspanalloc.so: $(OBJS)
 	$(CC) -shared -Wl,-soname,libspanalloc.so -Wl,-z,nodelete -o $@ $(OBJS) -lpthread $(LDFLAGS)
@@ -44,6 +53,13 @@ $(B)/libspanalloc.so: $(OBJS)
 $(B)/libspanalloc.a: $(OBJS)
 	rm -f $@
 	ar rcs $@ $(OBJS)
+
+$(B)/libspanalloc-debug.so: $(DEBUG_OBJS)
+	$(CC) -shared -Wl,-soname,libspanalloc-debug.so -Wl,-z,nodelete -o $@ $(DEBUG_OBJS) -lpthread $(LDFLAGS)
+
+$(B)/libspanalloc-debug.a: $(DEBUG_OBJS)
+	rm -f $@
+	ar rcs $@ $(DEBUG_OBJS)
 
 # ---- size classes (generated; CI regenerates and diffs) --------------------
 
@@ -66,8 +82,15 @@ $(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(TESTFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
 
-unit-tests: $(TESTS)
-	@set -e; for t in $(TESTS); do echo "== $$t"; $$t --jobs 2; done
+# The same tests against the debug build (-DSA_DEBUG tells a test what it links).
+DEBUG_TESTS := $(patsubst tests/%.c,$(B)/tests-debug/%,$(wildcard tests/test_*.c))
+
+$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(HDRS)
+	@mkdir -p $(B)/tests-debug
+	$(CC) $(TESTFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
+
+unit-tests: $(TESTS) $(DEBUG_TESTS)
+	@set -e; for t in $(TESTS) $(DEBUG_TESTS); do echo "== $$t"; $$t --jobs 2; done
 
 bug-tests: all
 	bash tests/bugs/run.sh $(B)/libspanalloc.so

@@ -98,7 +98,7 @@ static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 		if (nfree > 0 && nfree >= (unsigned)s->nelems / 8)
 			return *sp = s, span_next_free(s);
 		c->alloc[spc] = &emptyspan;
-		central_uncache_span(&mcentral_[spc], s);
+		central_uncache_span(&mcentral_[spc], s, false);
 	}
 	s = central_cache_span(&mcentral_[spc], c);
 	if (!s)
@@ -124,15 +124,18 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 }
 
 /* Give every cached span back to its mcentral.  c's owner, or no owner. */
-void cache_flush(mcache *c)
+void cache_flush(mcache *c, bool torn)
 {
+#ifdef SA_DEBUG
+	debug_thread_flush(c);
+#endif
 	tiny_retire(c);
 	large_cache_flush(c);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
 		mspan *s = c->alloc[i];
 		if (s != &emptyspan) {
 			c->alloc[i] = &emptyspan;
-			central_uncache_span(&mcentral_[i], s);
+			central_uncache_span(&mcentral_[i], s, torn);
 		}
 	}
 }
@@ -165,10 +168,11 @@ static void add_counters(cache_counters *t, const mcache *c)
 	t->tinyBlocksFree += LOAD_RELAXED(&c->tinyBlocksFree);
 }
 
-/* Retire c: flush it, fold its counters, make it reusable.  caches_lock held. */
-static void retire_locked(mcache *c)
+/* Retire c: flush it, fold its counters, make it reusable.  caches_lock held.
+ * torn: c's thread was lost in a fork, maybe in the middle of a malloc. */
+static void retire_locked(mcache *c, bool torn)
 {
-	cache_flush(c);
+	cache_flush(c, torn);
 	add_counters(&dead, c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -186,7 +190,7 @@ static void thread_exit(void *arg)
 	mcache *c = arg;
 	tls_mcache = NULL;
 	lock(&caches_lock);
-	retire_locked(c);
+	retire_locked(c, false);
 	unlock(&caches_lock);
 	/* A later destructor that allocates gets a new cache (and this
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
@@ -255,7 +259,7 @@ void cache_fork_child(void)
 			/* Its thread may have been between a bitmap and a counter
 			 * update at the fork: counters are only near from now on. */
 			counters_exact = false;
-			retire_locked(c);
+			retire_locked(c, true);
 		}
 	}
 	mutex_init(&caches_lock);

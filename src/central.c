@@ -32,6 +32,7 @@ static void check_span(mspan *s, bool swept, const char *where)
 #ifdef SA_DEBUG
 	if (span_validate(s, swept, where))
 		sa_fatal("span invariants broken at an mcentral transfer");
+	debug_check_span(s, where);
 #else
 	(void)s, (void)swept, (void)where;
 #endif
@@ -74,12 +75,13 @@ mspan *central_cache_span(mcentral *c, mcache *owner)
 }
 
 /* Take back a span from its owner: partial, full, or the heap if empty. */
-void central_uncache_span(mcentral *c, mspan *s)
+void central_uncache_span(mcentral *c, mspan *s, bool torn)
 {
 	lock(&c->lock);
 	STORE_RELAXED(&s->owner, NO_OWNER);
 	__atomic_store_n(&s->needsweep, 0, __ATOMIC_SEQ_CST);
-	check_span(s, false, "uncacheSpan (before sweep)");
+	if (!torn)
+		check_span(s, false, "uncacheSpan (before sweep)");
 	unsigned nfree = span_sweep(s);
 	check_span(s, true, "uncacheSpan");
 	if (nfree == s->nelems) {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "track.h"
 
 mheap mheap_ = {.lock = MUTEX_INIT};
 
@@ -122,6 +123,7 @@ static bool commit_to(heapArena *ha, size_t end)
 	if (!os_commit((void *)(ha->base + ha->commitPages * PAGE_SIZE),
 		       (to - ha->commitPages) * PAGE_SIZE))
 		return false;
+	SA_TRACK_NOACCESS(ha->base + ha->commitPages * PAGE_SIZE, (to - ha->commitPages) * PAGE_SIZE);
 	/* New pages are free and scavenged (zero, not resident). */
 	mheap_.pagesCommitted += to - ha->commitPages;
 	mheap_.pagesScav += to - ha->commitPages;
@@ -173,7 +175,12 @@ static void set_page_map(uintptr_t addr, size_t npages, mspan *s)
 
 static heapArena *new_arenas(size_t count)
 {
+#ifdef SA_DEBUG
+	/* A guard page below the arena; its uncommitted rest guards above. */
+	char *base = os_reserve_guarded(count * ARENA_SIZE, ARENA_SIZE, PAGE_SIZE);
+#else
 	char *base = os_reserve(count * ARENA_SIZE, ARENA_SIZE);
+#endif
 	if (!base)
 		return NULL;
 	heapArena *first = NULL;
@@ -263,6 +270,9 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 	s->state = mSpanInUse;
 	s->owner = NO_OWNER;
 	set_page_map(addr, npages, s);
+#ifdef SA_DEBUG
+	debug_span_made(s);
+#endif
 	heap_tick();
 	unlock(&mheap_.lock);
 	return s;
@@ -282,6 +292,9 @@ oom:
 void heap_free_span(mspan *s)
 {
 	lock(&mheap_.lock);
+#ifdef SA_DEBUG
+	debug_span_gone(s);
+#endif
 #if SA_FAULT == 4
 	set_page_map(s->startAddr, s->npages - (s->npages > 1), NULL); /* planted bug */
 #else

@@ -18,6 +18,9 @@ void sa_init_slow(void)
 		options_init();
 		heap_init();
 		central_init();
+#ifdef SA_DEBUG
+		debug_init();
+#endif
 		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
 	}
 	unlock(&init_lock);
@@ -38,4 +41,7 @@ __attribute__((destructor)) static void sa_destructor(void)
 {
 	if (opts.stats)
 		sa_print_stats(stderr);
+#ifdef SA_DEBUG
+	debug_at_exit();
+#endif
 }

@@ -127,6 +127,8 @@ static_assert(MAX_OBJS_PER_SPAN % 64 == 0, "bitmap words");
 
 void *os_reserve(size_t size, size_t align) INTERNAL; /* PROT_NONE, aligned */
 bool os_commit(void *p, size_t size) INTERNAL;        /* reserved -> read/write */
+void *os_reserve_guarded(size_t size, size_t align, size_t guard) INTERNAL; /* keeps guard bytes PROT_NONE below */
+bool os_protect(void *p, size_t size) INTERNAL;       /* read/write -> PROT_NONE (guard pages) */
 void os_release(void *p, size_t size) INTERNAL;       /* give pages back, keep range (zero on next touch) */
 void *os_alloc(size_t size) INTERNAL;                 /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;
@@ -209,7 +211,8 @@ typedef struct mspan mspan;
  *   - nelems * elemsize <= npages * PAGE_SIZE;
  *   - no bit at index >= nelems is set in allocBits, gcmarkBits or
  *     remoteBits;
- *   - swept: allocBits == gcmarkBits, remoteBits == 0,
+ *   - swept: allocBits == gcmarkBits, remoteBits == 0 (until the next
+ *     remote free),
  *     allocCount == popcount(gcmarkBits), freeindex == 0,
  *     allocCache == ~allocBits[0];
  *   - between sweeps: every object with index < freeindex was handed out
@@ -388,7 +391,8 @@ extern mcentral mcentral_[NUM_SPAN_CLASSES] INTERNAL;
 
 void central_init(void) INTERNAL;
 mspan *central_cache_span(mcentral *c, mcache *owner) INTERNAL;
-void central_uncache_span(mcentral *c, mspan *s) INTERNAL;
+/* torn: s may have been left mid-update by a thread lost in a fork. */
+void central_uncache_span(mcentral *c, mspan *s, bool torn) INTERNAL;
 void central_remote_freed(mspan *s) INTERNAL;
 
 /* ---- mcache (cache.c) --------------------------------------------------- */
@@ -444,7 +448,7 @@ extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-ex
 
 mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
-void cache_flush(mcache *c) INTERNAL;
+void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_release_thread(void) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
@@ -502,6 +506,7 @@ void *core_malloc(size_t size, bool zero) INTERNAL;
 void *core_aligned(size_t align, size_t size) INTERNAL;
 mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call) INTERNAL;
 void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count) INTERNAL;
+void core_count_free(mspan *s) INTERNAL;
 
 /* ---- tiny.c and large.c ------------------------------------------------- */
 
@@ -517,15 +522,24 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 
 /* ---- options.c ---------------------------------------------------------- */
 
-/* X(type, name, default, doc) */
-#define SA_OPTIONS(X)                                                             \
-	X(bool, stats, 0, "print the heap statistics to stderr at exit")           \
-	X(int, scavenge_ms, 1000, "release free pages to the OS after this many ms idle (0: at once, -1: never)") \
-	X(bool, abort_on_error, 1, "abort after reporting a heap bug (0: report and ignore the bad call)") \
-	X(bool, help, 0, "print the options and their defaults to stderr")
+/*
+ * X(type, name, default, debug-only, doc).  Debug-only options are
+ * accepted by the production build with a warning that they do nothing.
+ */
+#define SA_OPTIONS(X)                                                                              \
+	X(bool, stats, 0, 0, "print the heap statistics to stderr at exit")                         \
+	X(int, scavenge_ms, 1000, 0, "release free pages to the OS after this many ms idle (0: at once, -1: never)") \
+	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
+	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
+	X(bool, efence, 0, 1, "every block on pages of its own, against a guard page, never reused") \
+	X(int, quarantine_kb, 4096, 1, "KiB of freed blocks each thread holds back from reuse")     \
+	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
+	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
+	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")
 
+typedef char path[256];
 typedef struct sa_options {
-#define X(type, name, def, doc) type name;
+#define X(type, name, def, dbg, doc) type name;
 	SA_OPTIONS(X)
 #undef X
 } sa_options;
@@ -550,7 +564,13 @@ enum sa_bug {
 	BUG_INVALID_FREE,
 	BUG_REALLOC_FREED,
 	BUG_CORRUPT,
+	BUG_OVERFLOW,         /* canary after the block changed */
+	BUG_WRITE_AFTER_FREE, /* poison of a free block changed */
+	BUG_GUARD,            /* fault in a guard page */
+	BUG_USE_AFTER_FREE,   /* fault in a freed block's pages (efence) */
 };
+extern int report_fd INTERNAL;     /* stderr, or the log_path file */
+extern unsigned reports INTERNAL;  /* heap bugs reported so far */
 /*
  * Report a heap bug in the program at p (s: its span, or NULL) and abort
  * unless abort_on_error=0.  Never called with a lock held.

@@ -18,7 +18,8 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 		errno = ENOMEM;
 		return NULL;
 	}
-	size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	/* The debug build puts a PROT_NONE guard page after every large block. */
+	size_t npages = ((size + PAGE_SIZE - 1) >> PAGE_SHIFT) + SA_DEBUG_BUILD;
 	size_t alignPages = align > PAGE_SIZE ? align >> PAGE_SHIFT : 1;
 	mspan *s = NULL;
 	if (alignPages == 1 && npages <= LARGE_CACHE_PAGES) {
@@ -36,6 +37,10 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 		s = heap_alloc_span(npages, alignPages, 0);
 	if (!s)
 		return NULL;
+#ifdef SA_DEBUG
+	s->dbg->guard = 1;
+	os_protect((void *)(s->startAddr + (npages - 1) * PAGE_SIZE), PAGE_SIZE);
+#endif
 	if (zero && s->needzero)
 		memset((void *)s->startAddr, 0, size);
 	size_t bytes = s->npages * PAGE_SIZE;

@@ -69,9 +69,9 @@ static inline void *malloc_impl(size_t size)
  */
 static void *aligned_impl(size_t align, size_t size)
 {
-	size_t natural = size >= TINY_SIZE || SA_DEBUG_BUILD ? TINY_SIZE : (size & -size);
-	if (natural > 8 && size < TINY_SIZE && !SA_DEBUG_BUILD)
-		natural = 8;
+	/* Tiny blocks align to the size's lowest bit; the debug build, which
+	 * packs nothing, puts sizes under 16 in the 8-byte class. */
+	size_t natural = size >= TINY_SIZE ? TINY_SIZE : SA_DEBUG_BUILD ? 8 : (size & -size);
 	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
 		return malloc_impl(size);
 	if (align > ARENA_SIZE || size > SIZE_MAX - align) {
@@ -231,6 +231,8 @@ static inline void free_impl(void *ptr)
  */
 static size_t usable_size(uintptr_t p, mspan **sp, const char *call)
 {
+	/* A freed block passed to free is a double free; to others, a use. */
+	enum sa_bug freed = strcmp(call, "free") == 0 ? BUG_DOUBLE_FREE : BUG_REALLOC_FREED;
 	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	*sp = s;
@@ -244,7 +246,7 @@ static size_t usable_size(uintptr_t p, mspan **sp, const char *call)
 			return 0;
 		}
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse) {
-			sa_report(BUG_REALLOC_FREED, call, p, s, NULL);
+			sa_report(freed, call, p, s, NULL);
 			return 0;
 		}
 		return s->npages * PAGE_SIZE;
@@ -252,7 +254,7 @@ static size_t usable_size(uintptr_t p, mspan **sp, const char *call)
 	if (s->spanclass == TINY_SPAN_CLASS) {
 		size_t n = tiny_usable_size(s, p);
 		if (!n)
-			sa_report(BUG_REALLOC_FREED, call, p, s, "no live tiny object starts there");
+			sa_report(freed, call, p, s, "no live tiny object starts there");
 		return n;
 	}
 	uintptr_t idx = span_object_index(s, p);
@@ -263,13 +265,13 @@ static size_t usable_size(uintptr_t p, mspan **sp, const char *call)
 	uint64_t bit = 1ull << (idx % 64);
 	if (!(LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) ||
 	    (LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit)) {
-		sa_report(BUG_REALLOC_FREED, call, p, s, NULL);
+		sa_report(freed, call, p, s, NULL);
 		return 0;
 	}
 	return s->elemsize;
 }
 
-static void *realloc_impl(void *ptr, size_t size)
+static __attribute__((unused)) void *realloc_impl(void *ptr, size_t size)
 {
 	if (!ptr)
 		return malloc_impl(size);
@@ -327,6 +329,21 @@ void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
 		large_free(c, s, p, count);
 	else
 		free_object(c, s, idx, p, count);
+}
+
+/* Count a free of the block of s in this thread's stats (debug quarantine). */
+void core_count_free(mspan *s)
+{
+	mcache *c = cache_current();
+	unsigned spc = s->spanclass;
+	uint64_t large = spc == 0 ? s->npages * PAGE_SIZE : 0;
+	if (c) {
+		c->nfree[spc]++;
+		c->largeFree += large;
+	} else {
+		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&orphan.largeFree, large, __ATOMIC_RELAXED);
+	}
 }
 
 /* ---- the sa_ API ------------------------------------------------------------ */

@@ -11,7 +11,7 @@
 #include "internal.h"
 
 sa_options opts = {
-#define X(type, name, def, doc) .name = def,
+#define X(type, name, def, dbg, doc) .name = def,
 	SA_OPTIONS(X)
 #undef X
 };
@@ -66,8 +66,18 @@ static bool set_int(int *dst, const char *v, size_t n)
 	return true;
 }
 
+static bool set_path(path *dst, const char *v, size_t n)
+{
+	if (n >= sizeof *dst)
+		return false;
+	memcpy(*dst, v, n);
+	(*dst)[n] = 0;
+	return true;
+}
+
 #define KIND_bool "0 or 1"
 #define KIND_int "an integer"
+#define KIND_path "a file path shorter than 256 bytes"
 
 /* Parse s into o; returns the number of errors (reported if report). */
 int options_parse(const char *s, sa_options *o, bool report)
@@ -85,13 +95,14 @@ int options_parse(const char *s, sa_options *o, bool report)
 				say("expected key=value, got '", s, len, "'\n");
 		} else {
 			size_t klen = (size_t)(eq - s), vlen = len - klen - 1;
-			bool known = false, ok = true;
+			bool known = false, ok = true, debugonly = false;
 			const char *kind = "";
-#define X(type, name, def, doc)                                                 \
+#define X(type, name, def, dbg, doc)                                            \
 	if (klen == sizeof #name - 1 && !memcmp(s, #name, klen)) {              \
 		known = true;                                                   \
 		kind = KIND_##type;                                             \
 		ok = set_##type(&o->name, eq + 1, vlen);                        \
+		debugonly = dbg;                                                \
 	}
 			SA_OPTIONS(X)
 #undef X
@@ -99,7 +110,7 @@ int options_parse(const char *s, sa_options *o, bool report)
 				errors++;
 				if (report) {
 					say("unknown option '", s, klen, "' (known:");
-#define X(type, name, def, doc) os_write(2, " " #name, sizeof #name);
+#define X(type, name, def, dbg, doc) os_write(2, " " #name, sizeof #name);
 					SA_OPTIONS(X)
 #undef X
 					os_write(2, ")\n", 2);
@@ -111,6 +122,8 @@ int options_parse(const char *s, sa_options *o, bool report)
 					os_write(2, kind, strlen(kind));
 					os_write(2, "\n", 1);
 				}
+			} else if (debugonly && !SA_DEBUG_BUILD && report) {
+				say("'", s, klen, "' does nothing in the production build; use libspanalloc-debug\n");
 			}
 		}
 		s = end ? end + 1 : NULL;
@@ -123,17 +136,11 @@ static void print_help(void)
 	static const char head[] = "spanalloc options (SPANALLOC_OPTIONS=key=value,...):\n";
 	os_write(2, head, sizeof head - 1);
 	char buf[256];
-#define X(type, name, def, doc)                                                  \
+#define X(type, name, def, dbg, doc)                                             \
 	{                                                                        \
 		strbuf b = {buf, 0, sizeof buf};                                 \
-		sb_str(&b, "  " #name "=");                                      \
-		if ((long)(def) < 0) {                                           \
-			sb_str(&b, "-");                                         \
-			sb_dec(&b, (uint64_t)(-(long)(def)));                    \
-		} else {                                                         \
-			sb_dec(&b, (uint64_t)(long)(def));                       \
-		}                                                                \
-		sb_str(&b, " (" #type "): " doc "\n");                           \
+		sb_str(&b, "  " #name "=" #def " (" #type "): " doc);            \
+		sb_str(&b, dbg ? " [debug build]\n" : "\n");                     \
 		os_write(2, b.buf, b.len);                                       \
 	}
 	SA_OPTIONS(X)

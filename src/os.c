@@ -36,6 +36,26 @@ void *os_reserve(size_t size, size_t align)
 	return (void *)a;
 }
 
+/* Like os_reserve, but the guard bytes below the result stay reserved. */
+void *os_reserve_guarded(size_t size, size_t align, size_t guard)
+{
+	char *p = os_reserve(size + guard + align, 1);
+	if (!p)
+		return NULL;
+	uintptr_t a = ((uintptr_t)p + guard + align - 1) & ~(uintptr_t)(align - 1);
+	uintptr_t end = (uintptr_t)p + size + guard + align;
+	if (a - guard > (uintptr_t)p)
+		munmap(p, a - guard - (uintptr_t)p);
+	if (end > a + size)
+		munmap((void *)(a + size), end - (a + size));
+	return (void *)a;
+}
+
+bool os_protect(void *p, size_t size)
+{
+	return mprotect(p, size, PROT_NONE) == 0;
+}
+
 bool os_commit(void *p, size_t size)
 {
 	return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;

@@ -47,11 +47,15 @@ static NOINLINE void print_stack(void)
 	void *frames[32];
 	int n = backtrace(frames, 32);
 	if (n > 1) /* from the caller of print_stack: sa_report, then the API */
-		backtrace_symbols_fd(frames + 1, n - 1, 2);
+		backtrace_symbols_fd(frames + 1, n - 1, report_fd);
 }
+
+int report_fd = 2;
+unsigned reports;
 
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail)
 {
+	__atomic_fetch_add(&reports, 1, __ATOMIC_RELAXED);
 	char buf[1024];
 	strbuf b = {buf, 0, sizeof buf};
 	sb_str(&b, "==");
@@ -71,6 +75,18 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		break;
 	case BUG_CORRUPT:
 		sb_str(&b, "heap corruption at ");
+		break;
+	case BUG_OVERFLOW:
+		sb_str(&b, "heap buffer overflow past the block at ");
+		break;
+	case BUG_WRITE_AFTER_FREE:
+		sb_str(&b, "write after free to the block at ");
+		break;
+	case BUG_GUARD:
+		sb_str(&b, "heap overflow past the block at ");
+		break;
+	case BUG_USE_AFTER_FREE:
+		sb_str(&b, "use after free of the block at ");
 		break;
 	}
 	sb_hex(&b, p);
@@ -113,11 +129,15 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		sb_str(&b, detail);
 	}
 	sb_str(&b, "\n    stack of the bad call:\n");
-	os_write(2, b.buf, b.len);
+	os_write(report_fd, b.buf, b.len);
 	print_stack();
+#ifdef SA_DEBUG
+	if (s)
+		debug_report_extra(s, p);
+#endif
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
-		os_write(2, msg, sizeof msg - 1);
+		os_write(report_fd, msg, sizeof msg - 1);
 		abort();
 	}
 }

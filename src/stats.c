@@ -154,12 +154,19 @@ static size_t check_list(mcentral *c, spanlist *l, uint8_t which)
 static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
 {
 	if (s->spanclass == 0) {
-		live[0] += s->state == mSpanInUse;
+		bool held = false;
+#ifdef SA_DEBUG
+		held = (debug_quarantined_in(s, 0) & 1) || (s->dbg && s->dbg->efenceFreed);
+#endif
+		live[0] += s->state == mSpanInUse && !held;
 		return;
 	}
 	unsigned cls = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : s->spanclass;
 	for (size_t i = 0; i < span_bitmap_words(s); i++) {
 		uint64_t m = LOAD_RELAXED(&s->gcmarkBits[i]) & ~LOAD_RELAXED(&s->remoteBits[i]);
+#ifdef SA_DEBUG
+		m &= ~debug_quarantined_in(s, i); /* freed, counted, held back */
+#endif
 		if (s->spanclass != TINY_SPAN_CLASS) {
 			live[cls] += (uint64_t)__builtin_popcountll(m);
 			continue;
@@ -207,8 +214,12 @@ EXPORT size_t sa_check_heap(void)
 			if (ha->base + pg * PAGE_SIZE != s->startAddr)
 				continue; /* not the span's first page */
 			mcache *owner = LOAD_RELAXED(&s->owner);
-			if (owner == NO_OWNER || owner == self)
+			if (owner == NO_OWNER || owner == self) {
 				bad += span_validate(s, false, "sa_check_heap");
+#ifdef SA_DEBUG
+				bad += !debug_check_span(s, "sa_check_heap");
+#endif
+			}
 			else if (s->state == mSpanDead)
 				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
 			count_live(s, live, &tinyLive);

@@ -66,6 +66,7 @@ void dbg_free(void *p, uintptr_t fp, const char *call);
 void *dbg_realloc(void *p, size_t size, uintptr_t fp);
 size_t dbg_usable_size(const void *p);
 void debug_report_extra(struct mspan *s, uintptr_t p);
+void debug_guard_init(void);
 bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 

@@ -1,0 +1,608 @@
+/*
+ * The debug build's checks: poisoning, canaries, quarantine, efence, the
+ * stack depot, and the debug API layer (dbg_alloc, dbg_free, ...).  Guard
+ * pages and the fault handler are in guard.c.
+ *
+ * Memory states of a small object's slot and what it holds (unless a
+ * memory checker runs, which watches the bytes itself):
+ *
+ *   never used     FREE_POISON over the whole slot (reqsize == elemsize)
+ *   live           the program's bytes in [0, reqsize), CANARY after
+ *   quarantined    FREE_POISON in [0, reqsize), CANARY after; still live
+ *                  in gcmarkBits, its qbit set
+ *   free           as quarantined, qbit clear, gcmarkBit clear
+ *
+ * so one check (poison_ok) serves handing out, sweeping and eviction, and
+ * a free block's contents need no rewrite when it leaves the quarantine.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <execinfo.h>
+#include <unistd.h>
+
+#include "../internal.h"
+#include "../track.h"
+
+extern void *__libc_stack_end;
+
+static bool under_tool; /* valgrind or ASan: no patterns, the tool checks */
+
+/* ---- stack depot ---------------------------------------------------------- */
+
+#define DEPOT_BUCKETS (1u << 16)
+#define DEPOT_MAX (1u << 20)
+struct depot_entry {
+	struct depot_entry *next;
+	uint32_t hash, depth, id;
+	uintptr_t frames[STACK_DEPTH];
+};
+
+static struct depot_entry **depot_table;  /* DEPOT_BUCKETS chains */
+static struct depot_entry **depot_by_id;  /* id - 1 -> entry */
+static uint32_t depot_n;
+static char *depot_chunk;
+static size_t depot_left;
+static mutex depot_lock = MUTEX_INIT;
+
+
+static __thread uintptr_t stack_top;
+static __thread bool finding_top;
+static pthread_t main_thread;
+
+/* The top of this thread's stack, or 0 when unknown. */
+static uintptr_t thread_stack_top(void)
+{
+	if (stack_top || finding_top)
+		return stack_top;
+	finding_top = true; /* pthread_getattr_np may allocate */
+	if (pthread_equal(pthread_self(), main_thread)) {
+		stack_top = (uintptr_t)__libc_stack_end;
+	} else {
+		pthread_attr_t a;
+		void *addr;
+		size_t size;
+		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+			if (pthread_attr_getstack(&a, &addr, &size) == 0)
+				stack_top = (uintptr_t)addr + size;
+			pthread_attr_destroy(&a);
+		}
+	}
+	finding_top = false;
+	return stack_top;
+}
+
+/*
+ * Walk the frame-pointer chain from fp (an API function's frame).  The
+ * first frame, the caller of malloc/free, is always right; the walk goes
+ * further only through code built with frame pointers, and stops at the
+ * first frame that does not lie above the last one on this stack.
+ */
+static unsigned capture(uintptr_t fp, uintptr_t *out, unsigned max)
+{
+	uintptr_t top = thread_stack_top();
+	unsigned n = 0;
+	while (n < max && (fp & 7) == 0 && (n == 0 || (top && fp + 16 <= top))) {
+		uintptr_t *f = (uintptr_t *)fp;
+		if (!f[1])
+			break;
+		out[n++] = f[1];
+		uintptr_t next = f[0];
+		if (next <= fp || next - fp > ((uintptr_t)1 << 22))
+			break;
+		fp = next;
+	}
+	return n;
+}
+
+/* The id of this stack in the depot (0: none), adding it if new. */
+static uint32_t depot_put(const uintptr_t *frames, unsigned depth)
+{
+	if (!depth || !depot_table)
+		return 0;
+	uint32_t h = 2166136261u;
+	for (unsigned i = 0; i < depth; i++)
+		h = (h ^ (uint32_t)(frames[i] ^ (frames[i] >> 32))) * 16777619u;
+	struct depot_entry **bucket = &depot_table[h & (DEPOT_BUCKETS - 1)];
+	/* Chains only grow at the head, so they can be read without the lock. */
+	for (struct depot_entry *e = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); e; e = e->next)
+		if (e->hash == h && e->depth == depth && !memcmp(e->frames, frames, depth * sizeof *frames))
+			return e->id;
+	lock(&depot_lock);
+	uint32_t id = 0;
+	for (struct depot_entry *e = *bucket; e; e = e->next)
+		if (e->hash == h && e->depth == depth && !memcmp(e->frames, frames, depth * sizeof *frames))
+			id = e->id;
+	if (!id && depot_n < DEPOT_MAX) {
+		if (depot_left < sizeof(struct depot_entry)) {
+			depot_chunk = os_alloc(1 << 20);
+			depot_left = depot_chunk ? 1 << 20 : 0;
+		}
+		if (depot_left >= sizeof(struct depot_entry)) {
+			struct depot_entry *e = (struct depot_entry *)depot_chunk;
+			depot_chunk += sizeof *e;
+			depot_left -= sizeof *e;
+			e->hash = h;
+			e->depth = depth;
+			memcpy(e->frames, frames, depth * sizeof *frames);
+			e->id = id = depot_n + 1;
+			depot_by_id[id - 1] = e;
+			__atomic_store_n(&depot_n, id, __ATOMIC_RELEASE);
+			e->next = *bucket;
+			__atomic_store_n(bucket, e, __ATOMIC_RELEASE);
+		}
+	}
+	unlock(&depot_lock);
+	return id;
+}
+
+static uint32_t stack_here(uintptr_t fp)
+{
+	uintptr_t frames[STACK_DEPTH];
+	unsigned max = opts.malloc_context < STACK_DEPTH ? (unsigned)opts.malloc_context : STACK_DEPTH;
+	if (!max)
+		return 0;
+	return depot_put(frames, capture(fp, frames, max));
+}
+
+static void print_depot_stack(const char *title, uint32_t id)
+{
+	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
+		return;
+	struct depot_entry *e = depot_by_id[id - 1];
+	os_write(report_fd, title, strlen(title));
+	/* Return addresses point after the call; step back into it. */
+	void *pcs[STACK_DEPTH];
+	for (unsigned i = 0; i < e->depth; i++)
+		pcs[i] = (void *)(e->frames[i] - 1);
+	backtrace_symbols_fd(pcs, (int)e->depth, report_fd);
+}
+
+/* ---- side tables ------------------------------------------------------------ */
+
+static fixalloc dbgalloc[11]; /* span_debug for nelems <= 1 << i; heap lock */
+
+static unsigned dbg_bucket(unsigned nelems)
+{
+	unsigned b = 0;
+	while ((1u << b) < nelems)
+		b++;
+	return b;
+}
+
+static inline struct dbg_obj *obj_of(mspan *s, uintptr_t idx) { return &s->dbg->obj[idx]; }
+
+static inline bool quarantined(const mspan *s, uintptr_t idx)
+{
+	return (__atomic_load_n(&s->dbg->qbits[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1;
+}
+
+uint64_t debug_quarantined_in(const mspan *s, size_t word)
+{
+	return s->dbg ? __atomic_load_n(&s->dbg->qbits[word], __ATOMIC_ACQUIRE) : 0;
+}
+
+/* The first byte of [p, p+n) that is not b, or n. */
+static size_t first_not(uintptr_t p, size_t n, uint8_t b)
+{
+	const uint8_t *q = (const uint8_t *)p;
+	size_t i = 0;
+	uint64_t w = 0x0101010101010101ull * b;
+	for (; i < n && ((uintptr_t)(q + i) & 7); i++)
+		if (q[i] != b)
+			return i;
+	for (; i + 8 <= n; i += 8)
+		if (*(const uint64_t *)(const void *)(q + i) != w)
+			break;
+	for (; i < n; i++)
+		if (q[i] != b)
+			return i;
+	return n;
+}
+
+/* A large span's usable bytes: its pages before the guard page. */
+static size_t slot_size(const mspan *s)
+{
+	if (s->spanclass != 0)
+		return s->elemsize;
+	return (s->npages - s->dbg->guard) * PAGE_SIZE;
+}
+
+static uintptr_t block_of(mspan *s, uintptr_t idx)
+{
+	if (s->dbg->efence)
+		return s->dbg->efencePtr;
+	return s->startAddr + idx * s->elemsize;
+}
+
+/* The end of a block's slot (a large block's: its guard page). */
+static uintptr_t slot_end(mspan *s, uintptr_t idx)
+{
+	if (s->spanclass == 0)
+		return s->startAddr + slot_size(s);
+	return block_of(s, idx) + s->elemsize;
+}
+
+static void report_at(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *what, size_t off)
+{
+	char buf[160];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, what);
+	sb_dec(&b, off);
+	buf[b.len] = 0;
+	sa_report(bug, call, p, s, buf);
+}
+
+/* Check a free or quarantined small slot: poison, then canary.  Reports. */
+static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
+{
+	if (under_tool || s->spanclass == 0)
+		return true;
+	uintptr_t p = block_of(s, idx);
+	size_t req = obj_of(s, idx)->reqsize, end = slot_end(s, idx) - p;
+	size_t bad = first_not(p, req, FREE_POISON);
+	if (bad == req && req < end)
+		bad = req + first_not(p + req, end - req, CANARY);
+	if (bad == end)
+		return true;
+	report_at(BUG_WRITE_AFTER_FREE, call, p, s, "freed block modified at offset ", bad);
+	return false;
+}
+
+/* Check a live block's canary.  Reports. */
+static bool canary_ok(mspan *s, uintptr_t idx, const char *call)
+{
+	if (under_tool)
+		return true;
+	uintptr_t p = block_of(s, idx);
+	size_t req = obj_of(s, idx)->reqsize, end = slot_end(s, idx) - p;
+	size_t bad = first_not(p + req, end - req, CANARY);
+	if (bad == end - req)
+		return true;
+	report_at(BUG_OVERFLOW, call, p, s, "bytes after the requested size overwritten, first at offset ", req + bad);
+	return false;
+}
+
+/* A new span: side table, and its objects' poison.  Heap lock held. */
+void debug_span_made(mspan *s)
+{
+	unsigned n = s->nelems ? s->nelems : 1;
+	unsigned b = dbg_bucket(n);
+	if (!dbgalloc[b].size)
+		fixalloc_init(&dbgalloc[b], sizeof(struct span_debug) + ((size_t)1 << b) * sizeof(struct dbg_obj));
+	s->dbg = fixalloc_alloc(&dbgalloc[b]);
+	if (!s->dbg)
+		sa_fatal("out of memory for the debug side tables");
+	if (s->spanclass == 0)
+		return;
+	for (unsigned i = 0; i < s->nelems; i++)
+		s->dbg->obj[i].reqsize = (uint32_t)s->elemsize;
+	if (under_tool)
+		SA_TRACK_NOACCESS(s->startAddr, s->npages * PAGE_SIZE);
+	else
+		memset((void *)s->startAddr, FREE_POISON, (size_t)s->nelems * s->elemsize);
+}
+
+/* A span goes back to the heap.  Heap lock held. */
+void debug_span_gone(mspan *s)
+{
+	if (!s->dbg)
+		return;
+	if (s->dbg->guard)
+		os_commit((void *)(s->startAddr + (s->npages - 1) * PAGE_SIZE), PAGE_SIZE);
+	SA_TRACK_NOACCESS(s->startAddr, s->npages * PAGE_SIZE);
+	fixalloc_free(&dbgalloc[dbg_bucket(s->nelems ? s->nelems : 1)], s->dbg);
+	s->dbg = NULL;
+}
+
+/*
+ * At every mcentral transfer (and in sa_check_heap): live objects keep
+ * their canary, free and quarantined ones their poison.
+ */
+bool debug_check_span(mspan *s, const char *where)
+{
+	(void)where;
+	if (under_tool || !s->dbg || s->spanclass == 0)
+		return true;
+	bool ok = true;
+	for (uintptr_t i = 0; i < s->nelems; i++) {
+		bool live = (LOAD_RELAXED(&s->gcmarkBits[i / 64]) >> (i % 64)) & 1;
+		bool gone = (LOAD_RELAXED(&s->remoteBits[i / 64]) >> (i % 64)) & 1;
+		if (quarantined(s, i) || !live || gone)
+			ok &= poison_ok(s, i, "sweep");
+		else
+			ok &= canary_ok(s, i, "sweep");
+	}
+	return ok;
+}
+
+/* ---- quarantine --------------------------------------------------------------- */
+
+#define QUARANTINE_SLOTS (1u << 16)
+
+/* A block leaves the quarantine: check its poison, then really free it. */
+static void release(uintptr_t p)
+{
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	CHECK(s && s->dbg);
+	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	if (s->spanclass == 0)
+		os_commit((void *)s->startAddr, slot_size(s));
+	else
+		poison_ok(s, idx, "free (leaving the quarantine)");
+	__atomic_fetch_and(&s->dbg->qbits[idx / 64], ~(1ull << (idx % 64)), __ATOMIC_ACQ_REL);
+	core_release(s, idx, p, false);
+}
+
+static size_t block_bytes(mspan *s) { return s->spanclass == 0 ? s->npages * PAGE_SIZE : s->elemsize; }
+
+static uintptr_t quarantine_pop(struct quarantine *q)
+{
+	uintptr_t old = q->ring[(q->head + q->cap - q->n) % q->cap];
+	q->n--;
+	q->bytes -= block_bytes(span_of(arena_of(old), old));
+	return old;
+}
+
+static void quarantine_put(uintptr_t p, mspan *s)
+{
+	mcache *c = cache_current();
+	if (!c)
+		c = cache_get_slow();
+	uint64_t limit = (uint64_t)(opts.quarantine_kb > 0 ? opts.quarantine_kb : 0) * 1024;
+	size_t bytes = block_bytes(s);
+	struct quarantine *q = c ? &c->quarantine : NULL;
+	if (q && !q->ring && limit) {
+		q->ring = os_alloc(QUARANTINE_SLOTS * sizeof(uintptr_t));
+		q->cap = q->ring ? QUARANTINE_SLOTS : 0;
+	}
+	if (!q || !q->cap || bytes > limit) {
+		release(p);
+		return;
+	}
+	while (q->n && (q->n == q->cap || q->bytes + bytes > limit))
+		release(quarantine_pop(q));
+	q->ring[q->head] = p;
+	q->head = (q->head + 1) % q->cap;
+	q->n++;
+	q->bytes += bytes;
+}
+
+void debug_thread_flush(mcache *c)
+{
+	struct quarantine *q = &c->quarantine;
+	while (q->n)
+		release(quarantine_pop(q));
+}
+
+/* ---- efence --------------------------------------------------------------------- */
+
+static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
+{
+	mcache *c = cache_current();
+	if (!c && !(c = cache_get_slow()))
+		return NULL;
+	size_t natural = size >= 16 ? 16 : size ? (size & -size) : 1;
+	size_t a = align > natural ? align : natural;
+	size_t n = (size + a - 1) & ~(a - 1);
+	if (n < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* large_alloc puts a guard page after the block's pages. */
+	void *base = large_alloc(c, n ? n : 1, a > PAGE_SIZE ? a : PAGE_SIZE, false);
+	if (!base)
+		return NULL;
+	mspan *s = span_of(arena_of((uintptr_t)base), (uintptr_t)base);
+	/* The block ends against the guard, unless its alignment forbids. */
+	uintptr_t p = a > PAGE_SIZE ? s->startAddr : s->startAddr + slot_size(s) - n;
+	s->dbg->efence = 1;
+	s->dbg->efencePtr = p;
+	struct dbg_obj *o = obj_of(s, 0);
+	o->reqsize = (uint32_t)size;
+	o->allocStack = stack_here(fp);
+	SA_TRACK_MALLOC(p, size, zero);
+	if (zero)
+		memset((void *)p, 0, size);
+	else if (!under_tool)
+		memset((void *)p, ALLOC_POISON, size);
+	if (!under_tool)
+		memset((void *)(p + size), CANARY, slot_end(s, 0) - (p + size));
+	return (void *)p;
+}
+
+static void efence_free(mspan *s, uintptr_t p, uintptr_t fp, const char *call)
+{
+	if (p != s->dbg->efencePtr) {
+		sa_report(BUG_INVALID_FREE, call, p, s, "not the start of an efence block");
+		return;
+	}
+	if (__atomic_exchange_n(&s->dbg->efenceFreed, 1, __ATOMIC_ACQ_REL)) {
+		sa_report(BUG_DOUBLE_FREE, call, p, s, NULL);
+		return;
+	}
+	canary_ok(s, 0, call);
+	obj_of(s, 0)->freeStack = stack_here(fp);
+	SA_TRACK_FREE(p, obj_of(s, 0)->reqsize);
+	core_count_free(s);
+	/* Never reused: every later access faults at once. */
+	os_release((void *)s->startAddr, slot_size(s));
+	os_protect((void *)s->startAddr, slot_size(s));
+}
+
+/* ---- the debug API layer --------------------------------------------------------- */
+
+void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
+{
+	if (opts.efence)
+		return efence_alloc(size, align, zero, fp);
+	void *r = align ? core_aligned(align, size) : core_malloc(size, false);
+	if (!r)
+		return NULL;
+	uintptr_t p = (uintptr_t)r;
+	mspan *s = span_of(arena_of(p), p);
+	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	poison_ok(s, idx, "malloc");
+	struct dbg_obj *o = obj_of(s, idx);
+	o->reqsize = (uint32_t)size;
+	o->allocStack = stack_here(fp);
+	o->freeStack = 0;
+	SA_TRACK_MALLOC(p, size, zero);
+	if (zero)
+		memset(r, 0, size);
+	else if (!under_tool)
+		memset(r, ALLOC_POISON, size);
+	if (!under_tool)
+		memset((void *)(p + size), CANARY, slot_end(s, idx) - (p + size));
+	return r;
+}
+
+/* The span of p when it is a block the quarantine holds (reported), else NULL. */
+static bool in_quarantine(mspan *s, uintptr_t p, enum sa_bug bug, const char *call)
+{
+	if (!s || !s->dbg)
+		return false;
+	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	if (idx >= (s->nelems ? s->nelems : 1) || block_of(s, idx) != p || !quarantined(s, idx))
+		return false;
+	sa_report(bug, call, p, s, NULL);
+	return true;
+}
+
+void dbg_free(void *ptr, uintptr_t fp, const char *call)
+{
+	uintptr_t p = (uintptr_t)ptr, idx;
+	if (!p)
+		return;
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	if (s && s->dbg && s->dbg->efence) {
+		efence_free(s, p, fp, call);
+		return;
+	}
+	if (in_quarantine(s, p, BUG_DOUBLE_FREE, call))
+		return;
+	s = core_lookup(p, &idx, call);
+	if (!s)
+		return;
+	canary_ok(s, idx, call);
+	struct dbg_obj *o = obj_of(s, idx);
+	o->freeStack = stack_here(fp);
+	/* Poison before the qbit: a sweeper that sees the qbit sees poison. */
+	if (s->spanclass == 0)
+		os_protect((void *)s->startAddr, slot_size(s));
+	else if (!under_tool)
+		memset((void *)p, FREE_POISON, o->reqsize);
+	SA_TRACK_FREE(p, s->spanclass == 0 ? slot_size(s) : s->elemsize);
+	uint64_t bit = 1ull << (idx % 64);
+	if (__atomic_fetch_or(&s->dbg->qbits[idx / 64], bit, __ATOMIC_ACQ_REL) & bit) {
+		sa_report(BUG_DOUBLE_FREE, call, p, s, NULL);
+		return;
+	}
+	core_count_free(s);
+	quarantine_put(p, s);
+}
+
+void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
+{
+	if (!ptr)
+		return dbg_alloc(size, 0, false, fp);
+	if (size == 0) {
+		dbg_free(ptr, fp, "realloc");
+		return NULL;
+	}
+	uintptr_t p = (uintptr_t)ptr, idx;
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	size_t old;
+	if (s && s->dbg && s->dbg->efence) {
+		if (p != s->dbg->efencePtr || s->dbg->efenceFreed) {
+			sa_report(s->dbg->efenceFreed ? BUG_REALLOC_FREED : BUG_INVALID_FREE, "realloc", p, s, NULL);
+			return NULL;
+		}
+		old = obj_of(s, 0)->reqsize;
+	} else {
+		if (in_quarantine(s, p, BUG_REALLOC_FREED, "realloc"))
+			return NULL;
+		s = core_lookup(p, &idx, "realloc");
+		if (!s)
+			return NULL;
+		old = obj_of(s, idx)->reqsize;
+	}
+	/* Always move: a stale pointer to the old block is then caught. */
+	void *q = dbg_alloc(size, 0, false, fp);
+	if (!q)
+		return NULL;
+	memcpy(q, ptr, old < size ? old : size);
+	dbg_free(ptr, fp, "realloc");
+	return q;
+}
+
+size_t dbg_usable_size(const void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr, idx;
+	if (!p)
+		return 0;
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	if (s && s->dbg && s->dbg->efence)
+		return p == s->dbg->efencePtr && !s->dbg->efenceFreed ? obj_of(s, 0)->reqsize : 0;
+	if (in_quarantine(s, p, BUG_REALLOC_FREED, "malloc_usable_size"))
+		return 0;
+	s = core_lookup(p, &idx, "malloc_usable_size");
+	return s ? obj_of(s, idx)->reqsize : 0;
+}
+
+/* ---- reports ------------------------------------------------------------------------ */
+
+void debug_report_extra(mspan *s, uintptr_t p)
+{
+	if (!s->dbg)
+		return;
+	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	if (idx >= (s->nelems ? s->nelems : 1))
+		return;
+	struct dbg_obj *o = obj_of(s, idx);
+	char buf[128];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, "    block ");
+	sb_hex(&b, block_of(s, idx));
+	sb_str(&b, ", requested size ");
+	sb_dec(&b, o->reqsize);
+	sb_str(&b, "\n");
+	os_write(report_fd, b.buf, b.len);
+	print_depot_stack("    freed at:\n", o->freeStack);
+	print_depot_stack("    allocated at:\n", o->allocStack);
+}
+
+/* ---- start and exit --------------------------------------------------------------------- */
+
+void debug_init(void)
+{
+	main_thread = pthread_self();
+	under_tool = SA_UNDER_TOOL();
+	depot_table = os_alloc(DEPOT_BUCKETS * sizeof *depot_table);
+	depot_by_id = os_alloc(DEPOT_MAX * sizeof *depot_by_id);
+	if (opts.log_path[0]) {
+		char name[300];
+		strbuf b = {name, 0, sizeof name};
+		sb_str(&b, opts.log_path);
+		sb_str(&b, ".");
+		sb_dec(&b, (uint64_t)getpid());
+		name[b.len] = 0;
+		int fd = open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			report_fd = fd;
+	}
+	debug_guard_init();
+}
+
+void debug_at_exit(void)
+{
+	if (reports && opts.exitcode)
+		_exit(opts.exitcode);
+}

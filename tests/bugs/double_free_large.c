@@ -1,0 +1,13 @@
+/* Double free of a large (100 KiB) block: spanalloc must report and abort. */
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+	void *volatile p = malloc(100 * 1024);
+	printf("%p\n", p);
+	fflush(stdout);
+	free(p);
+	free(p);                 /* bug */
+	return 0;
+}

@@ -3,6 +3,7 @@
  * come from ld.so or libc before any constructor has run) and takes one
  * lock; the constructor finishes what needs a running libc.
  */
+#include <execinfo.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -34,6 +35,15 @@ __attribute__((constructor)) static void sa_constructor(void)
 {
 	sa_ensure_init();
 	options_init();
+#ifdef SA_DEBUG
+	/*
+	 * The first backtrace() loads libgcc_s, which allocates.  The debug
+	 * build reports from sweeps with an mcentral lock held, so do that
+	 * first call now, while no lock is.
+	 */
+	void *frame;
+	backtrace(&frame, 1);
+#endif
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 

@@ -565,6 +565,7 @@ enum sa_bug {
 	BUG_REALLOC_FREED,
 	BUG_CORRUPT,
 	BUG_OVERFLOW,         /* canary after the block changed */
+	BUG_UNDERFLOW,        /* redzone before the block changed */
 	BUG_WRITE_AFTER_FREE, /* poison of a free block changed */
 	BUG_GUARD,            /* fault in a guard page */
 	BUG_USE_AFTER_FREE,   /* fault in a freed block's pages (efence) */

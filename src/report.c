@@ -5,6 +5,7 @@
  */
 #include <execinfo.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -79,6 +80,9 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	case BUG_OVERFLOW:
 		sb_str(&b, "heap buffer overflow past the block at ");
 		break;
+	case BUG_UNDERFLOW:
+		sb_str(&b, "heap buffer underflow before the block at ");
+		break;
 	case BUG_WRITE_AFTER_FREE:
 		sb_str(&b, "write after free to the block at ");
 		break;
@@ -90,9 +94,13 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		break;
 	}
 	sb_hex(&b, p);
-	sb_str(&b, " in ");
-	sb_str(&b, call);
-	sb_str(&b, "()");
+	if (strcmp(call, "memory access") == 0) {
+		sb_str(&b, " (bad memory access)");
+	} else {
+		sb_str(&b, " in ");
+		sb_str(&b, call);
+		sb_str(&b, "()");
+	}
 	sb_str(&b, "\n");
 	if (s && s->spanclass == 0) {
 		sb_str(&b, "    large object, size class 0 (");

@@ -78,14 +78,14 @@ check-sizeclasses: $(B)/mksizeclasses
 TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TESTFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -Iinclude -Isrc -pthread $(CFLAGS)
 
-$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(HDRS)
+$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(TESTFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
 
 # The same tests against the debug build (-DSA_DEBUG tells a test what it links).
 DEBUG_TESTS := $(patsubst tests/%.c,$(B)/tests-debug/%,$(wildcard tests/test_*.c))
 
-$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(HDRS)
+$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(B)/tests-debug
 	$(CC) $(TESTFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
 

@@ -221,6 +221,19 @@ void cache_sum_counters(cache_counters *t)
  * structures; in the child only the forking thread lives, so the other
  * threads' caches are flushed back to the mcentrals.
  */
+/* Whether some thread is inside a debug-layer operation (debug.c). */
+bool cache_any_busy(void)
+{
+	bool busy = false;
+#ifdef SA_DEBUG
+	lock(&caches_lock);
+	for (mcache *c = allcaches; c && !busy; c = c->next)
+		busy = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST) != 0;
+	unlock(&caches_lock);
+#endif
+	return busy;
+}
+
 void cache_lock_all(void)
 {
 	lock(&caches_lock);

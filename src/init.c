@@ -27,9 +27,29 @@ void sa_init_slow(void)
 	unlock(&init_lock);
 }
 
-static void fork_prepare(void) { cache_fork_prepare(); }
-static void fork_parent(void) { cache_fork_parent(); }
-static void fork_child(void) { cache_fork_child(); }
+static void fork_prepare(void)
+{
+#ifdef SA_DEBUG
+	debug_fork_prepare();
+#endif
+	cache_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	cache_fork_parent();
+#ifdef SA_DEBUG
+	debug_fork_done();
+#endif
+}
+
+static void fork_child(void)
+{
+	cache_fork_child();
+#ifdef SA_DEBUG
+	debug_fork_done();
+#endif
+}
 
 __attribute__((constructor)) static void sa_constructor(void)
 {

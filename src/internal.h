@@ -433,6 +433,7 @@ struct mcache {
 	mcache *next, *prev;     /* allcaches, under caches_lock */
 #ifdef SA_DEBUG
 	struct quarantine quarantine;
+	uint32_t dbgBusy;        /* in a debug-layer operation (atomic) */
 #endif
 };
 
@@ -454,6 +455,7 @@ void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
 void cache_sum_counters(cache_counters *t) INTERNAL;
+bool cache_any_busy(void) INTERNAL;
 void cache_lock_all(void) INTERNAL;
 void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */

@@ -45,8 +45,12 @@ static inline unsigned tu_size_class(size_t n)
 /* The BySize slot a malloc(n) is counted in: tiny -> 16 B class, large -> 0. */
 static inline unsigned tu_stats_class(size_t n)
 {
-#ifndef SA_DEBUG
-	/* The debug build packs nothing: sizes under 16 count in their class. */
+#ifdef SA_DEBUG
+	/* The debug build packs nothing, and puts a 16-byte redzone before
+	 * every block that fits a size class with it. */
+	if (n <= TU_MAX_SMALL - 16)
+		return tu_size_class((n ? n : 1) + 16);
+#else
 	if (n < 16)
 		return TU_TINY_CLASS;
 #endif

@@ -3,13 +3,16 @@
  * stack depot, and the debug API layer (dbg_alloc, dbg_free, ...).  Guard
  * pages and the fault handler are in guard.c.
  *
- * Memory states of a small object's slot and what it holds (unless a
- * memory checker runs, which watches the bytes itself):
+ * A small block sits REDZONE bytes into its slot (0 for aligned blocks and
+ * large ones): the program's pointer is slot + offset.  What a slot holds
+ * (unless a memory checker runs, which watches the bytes itself):
  *
- *   never used     FREE_POISON over the whole slot (reqsize == elemsize)
- *   live           the program's bytes in [0, reqsize), CANARY after
- *   quarantined    FREE_POISON in [0, reqsize), CANARY after; still live
- *                  in gcmarkBits, its qbit set
+ *   never used     FREE_POISON over the whole slot (offset 0, reqsize ==
+ *                  elemsize)
+ *   live           CANARY in [0, offset), the program's bytes in
+ *                  [offset, offset + reqsize), CANARY after
+ *   quarantined    as live, with FREE_POISON for the program's bytes;
+ *                  still live in gcmarkBits, its qbit set
  *   free           as quarantined, qbit clear, gcmarkBit clear
  *
  * so one check (poison_ok) serves handing out, sweeping and eviction, and
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <execinfo.h>
@@ -211,12 +215,18 @@ static size_t slot_size(const mspan *s)
 	return (s->npages - s->dbg->guard) * PAGE_SIZE;
 }
 
+#define REDZONE 16 /* bytes of CANARY before each small block */
+
+/* The start of object idx's slot. */
 static uintptr_t block_of(mspan *s, uintptr_t idx)
 {
 	if (s->dbg->efence)
 		return s->dbg->efencePtr;
 	return s->startAddr + idx * s->elemsize;
 }
+
+/* The pointer the program holds for object idx. */
+static uintptr_t user_of(mspan *s, uintptr_t idx) { return block_of(s, idx) + obj_of(s, idx)->offset; }
 
 /* The end of a block's slot (a large block's: its guard page). */
 static uintptr_t slot_end(mspan *s, uintptr_t idx)
@@ -236,34 +246,38 @@ static void report_at(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, 
 	sa_report(bug, call, p, s, buf);
 }
 
-/* Check a free or quarantined small slot: poison, then canary.  Reports. */
-static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
-{
-	if (under_tool || s->spanclass == 0)
-		return true;
-	uintptr_t p = block_of(s, idx);
-	size_t req = obj_of(s, idx)->reqsize, end = slot_end(s, idx) - p;
-	size_t bad = first_not(p, req, FREE_POISON);
-	if (bad == req && req < end)
-		bad = req + first_not(p + req, end - req, CANARY);
-	if (bad == end)
-		return true;
-	report_at(BUG_WRITE_AFTER_FREE, call, p, s, "freed block modified at offset ", bad);
-	return false;
-}
-
-/* Check a live block's canary.  Reports. */
+/* The redzone before a block and the canary after it.  Reports. */
 static bool canary_ok(mspan *s, uintptr_t idx, const char *call)
 {
 	if (under_tool)
 		return true;
-	uintptr_t p = block_of(s, idx);
+	uintptr_t slot = block_of(s, idx), p = user_of(s, idx);
 	size_t req = obj_of(s, idx)->reqsize, end = slot_end(s, idx) - p;
-	size_t bad = first_not(p + req, end - req, CANARY);
+	size_t bad = first_not(slot, p - slot, CANARY);
+	if (bad != p - slot) {
+		report_at(BUG_UNDERFLOW, call, p, s, "bytes before the block overwritten, from offset -", p - slot - bad);
+		return false;
+	}
+	bad = first_not(p + req, end - req, CANARY);
 	if (bad == end - req)
 		return true;
 	report_at(BUG_OVERFLOW, call, p, s, "bytes after the requested size overwritten, first at offset ", req + bad);
 	return false;
+}
+
+/* Check a free or quarantined small slot: poison and canaries.  Reports. */
+static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
+{
+	if (under_tool || s->spanclass == 0)
+		return true;
+	uintptr_t p = user_of(s, idx);
+	size_t req = obj_of(s, idx)->reqsize;
+	size_t bad = first_not(p, req, FREE_POISON);
+	if (bad != req) {
+		report_at(BUG_WRITE_AFTER_FREE, call, p, s, "freed block modified at offset ", bad);
+		return false;
+	}
+	return canary_ok(s, idx, call);
 }
 
 /* A new span: side table, and its objects' poison.  Heap lock held. */
@@ -335,7 +349,7 @@ static void release(uintptr_t p)
 	else
 		poison_ok(s, idx, "free (leaving the quarantine)");
 	__atomic_fetch_and(&s->dbg->qbits[idx / 64], ~(1ull << (idx % 64)), __ATOMIC_ACQ_REL);
-	core_release(s, idx, p, false);
+	core_release(s, idx, block_of(s, idx), false);
 }
 
 static size_t block_bytes(mspan *s) { return s->spanclass == 0 ? s->npages * PAGE_SIZE : s->elemsize; }
@@ -351,8 +365,6 @@ static uintptr_t quarantine_pop(struct quarantine *q)
 static void quarantine_put(uintptr_t p, mspan *s)
 {
 	mcache *c = cache_current();
-	if (!c)
-		c = cache_get_slow();
 	uint64_t limit = (uint64_t)(opts.quarantine_kb > 0 ? opts.quarantine_kb : 0) * 1024;
 	size_t bytes = block_bytes(s);
 	struct quarantine *q = c ? &c->quarantine : NULL;
@@ -403,6 +415,7 @@ static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	s->dbg->efence = 1;
 	s->dbg->efencePtr = p;
 	struct dbg_obj *o = obj_of(s, 0);
+	o->offset = 0;
 	o->reqsize = (uint32_t)size;
 	o->allocStack = stack_here(fp);
 	SA_TRACK_MALLOC(p, size, zero);
@@ -436,44 +449,68 @@ static void efence_free(mspan *s, uintptr_t p, uintptr_t fp, const char *call)
 
 /* ---- the debug API layer --------------------------------------------------------- */
 
-void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
+static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 {
 	if (opts.efence)
 		return efence_alloc(size, align, zero, fp);
-	void *r = align ? core_aligned(align, size) : core_malloc(size, false);
+	/* Small blocks of malloc alignment get a redzone before them. */
+	size_t off = !align && size <= MAX_SMALL_SIZE - REDZONE ? REDZONE : 0;
+	/* (at least one byte, so that the block starts inside its slot) */
+	void *r = align ? core_aligned(align, size) : core_malloc((size ? size : 1) + off, false);
 	if (!r)
 		return NULL;
-	uintptr_t p = (uintptr_t)r;
-	mspan *s = span_of(arena_of(p), p);
-	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	uintptr_t slot = (uintptr_t)r, p = slot + off;
+	mspan *s = span_of(arena_of(slot), slot);
+	if (s->spanclass == 0 && off) { /* a size over the class limit: no redzone */
+		off = 0;
+		p = slot;
+	}
+	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, slot);
 	poison_ok(s, idx, "malloc");
 	struct dbg_obj *o = obj_of(s, idx);
+	o->offset = (uint16_t)off;
 	o->reqsize = (uint32_t)size;
 	o->allocStack = stack_here(fp);
 	o->freeStack = 0;
 	SA_TRACK_MALLOC(p, size, zero);
 	if (zero)
-		memset(r, 0, size);
+		memset((void *)p, 0, size);
 	else if (!under_tool)
-		memset(r, ALLOC_POISON, size);
-	if (!under_tool)
+		memset((void *)p, ALLOC_POISON, size);
+	if (!under_tool) {
+		memset((void *)slot, CANARY, off);
 		memset((void *)(p + size), CANARY, slot_end(s, idx) - (p + size));
-	return r;
+	}
+	return (void *)p;
 }
 
-/* The span of p when it is a block the quarantine holds (reported), else NULL. */
-static bool in_quarantine(mspan *s, uintptr_t p, enum sa_bug bug, const char *call)
+/*
+ * The span and object index of the live block the program knows as p, or
+ * NULL after reporting what is wrong with p (freed_bug: the report for a
+ * freed block).  Efence blocks are the callers' business.
+ */
+static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa_bug freed_bug)
 {
+	heapArena *ha = arena_of(p);
+	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (!s || !s->dbg)
-		return false;
+		return core_lookup(p, idxp, call); /* reports */
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
-	if (idx >= (s->nelems ? s->nelems : 1) || block_of(s, idx) != p || !quarantined(s, idx))
-		return false;
-	sa_report(bug, call, p, s, NULL);
-	return true;
+	if (idx >= (s->nelems ? s->nelems : 1) || p != user_of(s, idx)) {
+		sa_report(BUG_INVALID_FREE, call, p, s, "not the start of a block");
+		return NULL;
+	}
+	uint64_t bit = 1ull << (idx % 64);
+	bool live = s->spanclass == 0 || ((LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) &&
+					  !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit));
+	if (quarantined(s, idx) || !live) {
+		sa_report(freed_bug, call, p, s, NULL);
+		return NULL;
+	}
+	return core_lookup(block_of(s, idx), idxp, call);
 }
 
-void dbg_free(void *ptr, uintptr_t fp, const char *call)
+static void free_op(void *ptr, uintptr_t fp, const char *call)
 {
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
@@ -484,9 +521,7 @@ void dbg_free(void *ptr, uintptr_t fp, const char *call)
 		efence_free(s, p, fp, call);
 		return;
 	}
-	if (in_quarantine(s, p, BUG_DOUBLE_FREE, call))
-		return;
-	s = core_lookup(p, &idx, call);
+	s = dbg_lookup(p, &idx, call, BUG_DOUBLE_FREE);
 	if (!s)
 		return;
 	canary_ok(s, idx, call);
@@ -497,7 +532,7 @@ void dbg_free(void *ptr, uintptr_t fp, const char *call)
 		os_protect((void *)s->startAddr, slot_size(s));
 	else if (!under_tool)
 		memset((void *)p, FREE_POISON, o->reqsize);
-	SA_TRACK_FREE(p, s->spanclass == 0 ? slot_size(s) : s->elemsize);
+	SA_TRACK_FREE(p, s->spanclass == 0 ? slot_size(s) : s->elemsize - o->offset);
 	uint64_t bit = 1ull << (idx % 64);
 	if (__atomic_fetch_or(&s->dbg->qbits[idx / 64], bit, __ATOMIC_ACQ_REL) & bit) {
 		sa_report(BUG_DOUBLE_FREE, call, p, s, NULL);
@@ -507,12 +542,12 @@ void dbg_free(void *ptr, uintptr_t fp, const char *call)
 	quarantine_put(p, s);
 }
 
-void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
+static void *realloc_op(void *ptr, size_t size, uintptr_t fp)
 {
 	if (!ptr)
-		return dbg_alloc(size, 0, false, fp);
+		return alloc_op(size, 0, false, fp);
 	if (size == 0) {
-		dbg_free(ptr, fp, "realloc");
+		free_op(ptr, fp, "realloc");
 		return NULL;
 	}
 	uintptr_t p = (uintptr_t)ptr, idx;
@@ -526,23 +561,21 @@ void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
 		}
 		old = obj_of(s, 0)->reqsize;
 	} else {
-		if (in_quarantine(s, p, BUG_REALLOC_FREED, "realloc"))
-			return NULL;
-		s = core_lookup(p, &idx, "realloc");
+		s = dbg_lookup(p, &idx, "realloc", BUG_REALLOC_FREED);
 		if (!s)
 			return NULL;
 		old = obj_of(s, idx)->reqsize;
 	}
 	/* Always move: a stale pointer to the old block is then caught. */
-	void *q = dbg_alloc(size, 0, false, fp);
+	void *q = alloc_op(size, 0, false, fp);
 	if (!q)
 		return NULL;
 	memcpy(q, ptr, old < size ? old : size);
-	dbg_free(ptr, fp, "realloc");
+	free_op(ptr, fp, "realloc");
 	return q;
 }
 
-size_t dbg_usable_size(const void *ptr)
+static size_t usable_op(const void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
@@ -551,10 +584,85 @@ size_t dbg_usable_size(const void *ptr)
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (s && s->dbg && s->dbg->efence)
 		return p == s->dbg->efencePtr && !s->dbg->efenceFreed ? obj_of(s, 0)->reqsize : 0;
-	if (in_quarantine(s, p, BUG_REALLOC_FREED, "malloc_usable_size"))
-		return 0;
-	s = core_lookup(p, &idx, "malloc_usable_size");
+	s = dbg_lookup(p, &idx, "malloc_usable_size", BUG_REALLOC_FREED);
 	return s ? obj_of(s, idx)->reqsize : 0;
+}
+
+/*
+ * Fork and operations in flight.  Between the allocator's bookkeeping and
+ * the debug layer's (request size, redzones, poison) a block is briefly
+ * inconsistent; a thread lost in a fork at that moment would leave it so
+ * for good, and the child would report it.  So each operation marks its
+ * thread's cache busy, and fork waits until no cache is (a Dekker pair:
+ * busy, then forking, on one side; forking, then busy, on the other).
+ */
+static uint32_t forking;
+static __thread unsigned op_depth;
+
+static mcache *op_enter(void)
+{
+	/* A thread without a cache (one that is exiting, say) gets none here:
+	 * its frees bypass the quarantine, and fork does not wait for them. */
+	mcache *c = cache_current();
+	if (!c || op_depth++)
+		return c;
+	for (;;) {
+		__atomic_store_n(&c->dbgBusy, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&forking, __ATOMIC_SEQ_CST))
+			return c;
+		__atomic_store_n(&c->dbgBusy, 0, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&forking, __ATOMIC_ACQUIRE))
+			sched_yield();
+	}
+}
+
+static void op_exit(mcache *c)
+{
+	if (c && --op_depth == 0)
+		__atomic_store_n(&c->dbgBusy, 0, __ATOMIC_RELEASE);
+}
+
+void debug_fork_prepare(void)
+{
+	__atomic_store_n(&forking, 1, __ATOMIC_SEQ_CST);
+	while (cache_any_busy())
+		sched_yield();
+}
+
+void debug_fork_done(void)
+{
+	__atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+}
+
+void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
+{
+	mcache *c = op_enter();
+	void *p = alloc_op(size, align, zero, fp);
+	op_exit(c);
+	return p;
+}
+
+void dbg_free(void *ptr, uintptr_t fp, const char *call)
+{
+	mcache *c = op_enter();
+	free_op(ptr, fp, call);
+	op_exit(c);
+}
+
+void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
+{
+	mcache *c = op_enter();
+	void *p = realloc_op(ptr, size, fp);
+	op_exit(c);
+	return p;
+}
+
+size_t dbg_usable_size(const void *ptr)
+{
+	mcache *c = op_enter();
+	size_t n = usable_op(ptr);
+	op_exit(c);
+	return n;
 }
 
 /* ---- reports ------------------------------------------------------------------------ */
@@ -570,7 +678,7 @@ void debug_report_extra(mspan *s, uintptr_t p)
 	char buf[128];
 	strbuf b = {buf, 0, sizeof buf};
 	sb_str(&b, "    block ");
-	sb_hex(&b, block_of(s, idx));
+	sb_hex(&b, user_of(s, idx));
 	sb_str(&b, ", requested size ");
 	sb_dec(&b, o->reqsize);
 	sb_str(&b, "\n");

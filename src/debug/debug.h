@@ -13,7 +13,8 @@
  *     slot unless a memory checker runs (SA_UNDER_TOOL);
  *   - a free object never handed out since its span was made holds
  *     FREE_POISON too (the span is filled when it is made);
- *   - a live object of reqsize bytes holds CANARY in [reqsize, elemsize).
+ *   - a live object holds CANARY in the redzone before it and in
+ *     [offset + reqsize, elemsize) after it (debug.c has the layout).
  */
 #ifndef SA_DEBUG_H
 #define SA_DEBUG_H
@@ -31,10 +32,10 @@ struct mcache;
 #define STACK_DEPTH 16
 
 struct dbg_obj {
-	uint32_t reqsize;
+	uint32_t reqsize;    /* bytes the program asked for */
 	uint32_t allocStack; /* stack depot ids, 0: none */
 	uint32_t freeStack;
-	uint32_t allocTid;
+	uint16_t offset;     /* the block's start in its slot (the redzone) */
 };
 
 struct span_debug {
@@ -69,5 +70,7 @@ void debug_report_extra(struct mspan *s, uintptr_t p);
 void debug_guard_init(void);
 bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
+void debug_fork_prepare(void);
+void debug_fork_done(void);
 
 #endif

@@ -87,6 +87,49 @@ mcache *cache_get_slow(void)
  * the last sweep (the owner sweeps its own span, no lock), and only when
  * that yields too little, another span from the mcentral.
  */
+/* Objects a span must have free to be worth allocating from. */
+static unsigned reuse_threshold(const mspan *s) { return s->nelems >= 8 ? s->nelems / 8u : 1u; }
+
+/* Take s off its owner's parked or ready list. */
+static void unpark(mcache *c, mspan *s)
+{
+	spanlist_remove(s->list == LIST_PARKED ? &c->parked[s->spanclass] : &c->ready[s->spanclass], s);
+	s->list = LIST_NONE;
+	s->reuseAt = NO_REUSE;
+}
+
+/* Keep the exhausted span s; hand the oldest parked span back if too many. */
+static void park(mcache *c, mspan *s)
+{
+	unsigned spc = s->spanclass;
+	s->list = LIST_PARKED;
+	s->reuseAt = (uint16_t)(s->nelems - reuse_threshold(s));
+	spanlist_push_back(&c->parked[spc], s);
+	if (c->parked[spc].n * s->npages * PAGE_SIZE > PARK_MAX_BYTES && c->parked[spc].n > 1) {
+		mspan *old = c->parked[spc].first;
+		unpark(c, old);
+		central_uncache_span(&mcentral_[spc], old, false);
+	}
+}
+
+/* Local frees left a parked span an eighth free (malloc.c's free path). */
+void cache_span_reusable(mcache *c, mspan *s)
+{
+	if (s->list != LIST_PARKED)
+		return;
+	spanlist_remove(&c->parked[s->spanclass], s);
+	s->list = LIST_READY;
+	s->reuseAt = NO_REUSE;
+	spanlist_push_back(&c->ready[s->spanclass], s);
+}
+
+/*
+ * A free object of class spc from c's span, which nextFreeFast found
+ * empty: the rest of the span's bitmap first, then the objects freed since
+ * the last sweep (the owner sweeps its own span, no lock); then a parked
+ * span that local frees made reusable; and only then another span from the
+ * mcentral.
+ */
 static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 {
 	mspan *s = c->alloc[spc];
@@ -95,10 +138,18 @@ static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 		if (idx < s->nelems)
 			return *sp = s, idx;
 		unsigned nfree = span_sweep(s);
-		if (nfree > 0 && nfree >= (unsigned)s->nelems / 8)
+		if (nfree > 0 && nfree >= reuse_threshold(s))
 			return *sp = s, span_next_free(s);
 		c->alloc[spc] = &emptyspan;
-		central_uncache_span(&mcentral_[spc], s, false);
+		park(c, s);
+	}
+	while ((s = c->ready[spc].first) != NULL) {
+		unpark(c, s);
+		if (span_sweep(s) > 0) {
+			c->alloc[spc] = s;
+			return *sp = s, span_next_free(s);
+		}
+		park(c, s); /* (cannot happen: it was an eighth free) */
 	}
 	s = central_cache_span(&mcentral_[spc], c);
 	if (!s)
@@ -135,6 +186,10 @@ void cache_flush(mcache *c, bool torn)
 		mspan *s = c->alloc[i];
 		if (s != &emptyspan) {
 			c->alloc[i] = &emptyspan;
+			central_uncache_span(&mcentral_[i], s, torn);
+		}
+		while ((s = c->parked[i].first) || (s = c->ready[i].first)) {
+			unpark(c, s);
 			central_uncache_span(&mcentral_[i], s, torn);
 		}
 	}

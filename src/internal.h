@@ -190,7 +190,9 @@ void fixalloc_free(fixalloc *f, void *p) INTERNAL;
 
 /* mSpanCached: a freed large span kept in an mcache's largeCache for reuse. */
 enum span_state { mSpanDead = 0, mSpanInUse = 1, mSpanFreeing = 2, mSpanCached = 3 };
-enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2 };
+/* Which list holds a span: an mcentral's (central lock), or its owner's. */
+enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_PARKED = 3, LIST_READY = 4 };
+#define NO_REUSE 0xffff /* reuseAt of a span that is not parked */
 
 typedef struct mcache mcache;
 typedef struct mspan mspan;
@@ -223,10 +225,11 @@ typedef struct mspan mspan;
  *     allocCount == popcount(gcmarkBits) while no remote free is pending;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
- * Ownership: a span is either cached by exactly one mcache (owner != NULL;
- * only that thread touches freeindex, allocCache, allocBits and writes
- * gcmarkBits) or held by its mcentral (owner == NO_OWNER, on exactly one of
- * the partial / full lists, changed only under the mcentral's lock).
+ * Ownership: a span is either owned by exactly one mcache (owner == that
+ * cache: its alloc[spc], or on its parked or ready list; only that thread
+ * touches freeindex, allocCache, allocBits and writes gcmarkBits) or held
+ * by its mcentral (owner == NO_OWNER, on exactly one of the partial / full
+ * lists, changed only under the mcentral's lock).
  * Any thread may set remoteBits, atomically.
  *
  * needsweep (see central.c for the protocol): 1 when someone is bound to
@@ -256,7 +259,8 @@ struct mspan {
 	mcache *owner;          /* read by any thread (relaxed) */
 	uint32_t needsweep;     /* atomic */
 	uint8_t state;          /* enum span_state, atomic for large frees */
-	uint8_t list;           /* enum span_list, under the central lock */
+	uint8_t list;           /* enum span_list: central lock, or the owner */
+	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
 	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
@@ -397,6 +401,7 @@ void central_remote_freed(mspan *s) INTERNAL;
 
 /* ---- mcache (cache.c) --------------------------------------------------- */
 
+#define PARK_MAX_BYTES (512 * 1024)
 #define LARGE_CACHE_SLOTS 8
 #define LARGE_CACHE_PAGES 32  /* 256 KiB */
 #define LARGE_CACHE_TOTAL 64  /* 512 KiB per thread */
@@ -411,6 +416,15 @@ void central_remote_freed(mspan *s) INTERNAL;
  */
 struct mcache {
 	mspan *alloc[NUM_SPAN_CLASSES];
+	/*
+	 * Spans this cache exhausted and still owns (mimalloc keeps full pages
+	 * with their thread the same way): frees into them by this thread stay
+	 * local and atomic-free.  A parked span moves to ready when local
+	 * frees leave an eighth of it free; the oldest parked span goes back to
+	 * its mcentral when more than PARK_MAX_BYTES are parked in a class.
+	 */
+	spanlist parked[NUM_SPAN_CLASSES];
+	spanlist ready[NUM_SPAN_CLASSES];
 	uintptr_t tiny;          /* current tiny block, or 0 */
 	uintptr_t tinyoffset;    /* next free byte in it */
 	uint64_t *tinyMask;      /* its mask */
@@ -450,6 +464,7 @@ extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-ex
 mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
+void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
 void cache_release_thread(void) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;

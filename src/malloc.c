@@ -151,7 +151,8 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 			return;
 		}
 		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
-		s->allocCount--;
+		if (UNLIKELY(--s->allocCount == s->reuseAt))
+			cache_span_reusable(c, s);
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
 		 * use): give it back to allocCache so it is reused while warm,

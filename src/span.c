@@ -39,6 +39,7 @@ void span_init_small(mspan *s, unsigned spc)
 	s->freeindex = 0;
 	s->allocCount = 0;
 	s->allocCache = ~0ull;
+	s->reuseAt = NO_REUSE;
 }
 
 /*

@@ -599,11 +599,13 @@ static size_t usable_op(const void *ptr)
 static uint32_t forking;
 static __thread unsigned op_depth;
 
-static mcache *op_enter(void)
+static mcache *op_enter(bool alloc)
 {
-	/* A thread without a cache (one that is exiting, say) gets none here:
-	 * its frees bypass the quarantine, and fork does not wait for them. */
+	/* A thread without a cache gets one to allocate; to free (an exiting
+	 * thread, say) it gets none: the block skips the quarantine. */
 	mcache *c = cache_current();
+	if (!c && alloc)
+		c = cache_get_slow();
 	if (!c || op_depth++)
 		return c;
 	for (;;) {
@@ -636,7 +638,7 @@ void debug_fork_done(void)
 
 void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 {
-	mcache *c = op_enter();
+	mcache *c = op_enter(true);
 	void *p = alloc_op(size, align, zero, fp);
 	op_exit(c);
 	return p;
@@ -644,14 +646,14 @@ void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 
 void dbg_free(void *ptr, uintptr_t fp, const char *call)
 {
-	mcache *c = op_enter();
+	mcache *c = op_enter(false);
 	free_op(ptr, fp, call);
 	op_exit(c);
 }
 
 void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
 {
-	mcache *c = op_enter();
+	mcache *c = op_enter(true);
 	void *p = realloc_op(ptr, size, fp);
 	op_exit(c);
 	return p;
@@ -659,7 +661,7 @@ void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
 
 size_t dbg_usable_size(const void *ptr)
 {
-	mcache *c = op_enter();
+	mcache *c = op_enter(false);
 	size_t n = usable_op(ptr);
 	op_exit(c);
 	return n;

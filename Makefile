@@ -104,8 +104,12 @@ test: all check-sizeclasses unit-tests bug-tests program-tests
 
 # ---- the main job and the benchmarks -----------------------------------------
 
+# Debian's python3 when there is one (a pyenv shim is a shell script, whose
+# own processes would print their stats too).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+
 demo: all
-	bin/spanalloc run --options stats=1 -- python3 tests/programs/workload.py
+	bin/spanalloc run --options stats=1 -- $(PYTHON) tests/programs/workload.py
 
 bench: all
 	python3 bench/run.py $(if $(QUICK),--quick)
@@ -114,8 +118,8 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 755 $(B)/libspanalloc.so $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(B)/libspanalloc.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libspanalloc.so $(B)/libspanalloc-debug.so $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(B)/libspanalloc.a $(B)/libspanalloc-debug.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/spanalloc.h $(DESTDIR)$(INCDIR)/
 	sed 's|@LIBDIR@|$(LIBDIR)|g' bin/spanalloc > $(DESTDIR)$(BINDIR)/spanalloc
 	chmod 755 $(DESTDIR)$(BINDIR)/spanalloc
@@ -124,6 +128,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libspanalloc.so $(DESTDIR)$(LIBDIR)/libspanalloc.a \
+	      $(DESTDIR)$(LIBDIR)/libspanalloc-debug.so $(DESTDIR)$(LIBDIR)/libspanalloc-debug.a \
 	      $(DESTDIR)$(INCDIR)/spanalloc.h $(DESTDIR)$(BINDIR)/spanalloc \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
 

@@ -12,7 +12,7 @@ usage() {
   sed -n '2,8s/^# \{0,1\}//p' "$0"
 }
 
-pkgs_build=(gcc clang make pkg-config libc6-dev binutils)
+pkgs_build=(gcc clang make pkg-config libc6-dev binutils valgrind) # valgrind: its client-request headers
 pkgs_test=(libcriterion-dev valgrind python3 git sqlite3 coreutils)
 pkgs_bench=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 hyperfine gnuplot-nox)
 pkgs_fuzz=(afl++ libclang-rt-14-dev)

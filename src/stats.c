@@ -80,7 +80,9 @@ EXPORT void sa_print_stats(FILE *f)
 	if (!f)
 		f = stderr;
 	char h[32];
-	fprintf(f, "spanalloc %s heap statistics (pid %d)\n", SPANALLOC_VERSION, (int)getpid());
+	extern char *program_invocation_short_name;
+	fprintf(f, "spanalloc %s heap statistics of %s (pid %d)\n", SPANALLOC_VERSION,
+		program_invocation_short_name ? program_invocation_short_name : "?", (int)getpid());
 #define ROW(name, v, doc)                                                              \
 	do {                                                                           \
 		human(h, sizeof h, v);                                                 \

@@ -94,6 +94,8 @@ static unsigned capture(uintptr_t fp, uintptr_t *out, unsigned max)
 		if (!f[1])
 			break;
 		out[n++] = f[1];
+		if (n == max)
+			break;
 		uintptr_t next = f[0];
 		if (next <= fp || next - fp > ((uintptr_t)1 << 22))
 			break;
@@ -147,6 +149,10 @@ static uint32_t stack_here(uintptr_t fp)
 {
 	uintptr_t frames[STACK_DEPTH];
 	unsigned max = opts.malloc_context < STACK_DEPTH ? (unsigned)opts.malloc_context : STACK_DEPTH;
+	/* Memcheck keeps its own stacks, and frames without a frame pointer
+	 * hold words it rightly calls uninitialised: only the caller then. */
+	if (max > 1 && RUNNING_ON_VALGRIND)
+		max = 1;
 	if (!max)
 		return 0;
 	return depot_put(frames, capture(fp, frames, max));

@@ -30,7 +30,7 @@ void heap_init(void)
 	fixalloc_init(&mheap_.spanalloc, sizeof(mspan));
 	fixalloc_init(&mheap_.cachealloc, sizeof(mcache));
 	fixalloc_init(&mheap_.bitsalloc, 3 * (MAX_OBJS_PER_SPAN / 64) * sizeof(uint64_t));
-	fixalloc_init(&mheap_.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(uint64_t));
+	fixalloc_init(&mheap_.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(tinyrec));
 	fixalloc_init(&mheap_.arenaalloc, sizeof(heapArena));
 	mheap_.lastScavenge = os_nanotime();
 }

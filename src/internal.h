@@ -197,6 +197,12 @@ enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_PARKED = 3
 typedef struct mcache mcache;
 typedef struct mspan mspan;
 
+/* A tiny block's record (tiny.c): live written by its owner, state atomic. */
+typedef struct tinyrec {
+	uint32_t live;
+	uint32_t state;
+} tinyrec;
+
 /*
  * The owner of a span its mcentral holds: not NULL, so that a thread
  * without an mcache (tls_mcache == NULL) never looks like the owner.
@@ -254,7 +260,7 @@ struct mspan {
 	uint64_t *allocBits;
 	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
 	uint64_t *remoteBits;   /* any thread, atomic RMW */
-	uint64_t *tinyMasks;    /* TINY_SPAN_CLASS: one mask per 16 B block (tiny.c) */
+	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
 
 	mcache *owner;          /* read by any thread (relaxed) */
 	uint32_t needsweep;     /* atomic */
@@ -427,7 +433,8 @@ struct mcache {
 	spanlist ready[NUM_SPAN_CLASSES];
 	uintptr_t tiny;          /* current tiny block, or 0 */
 	uintptr_t tinyoffset;    /* next free byte in it */
-	uint64_t *tinyMask;      /* its mask */
+	struct tinyrec *tinyRec; /* its record */
+	uint32_t tinyCount;      /* sub-objects handed out from it */
 	uint64_t nmalloc[NUM_SIZE_CLASSES];   /* [0]: large objects */
 	uint64_t nfree[NUM_SIZE_CLASSES];
 	uint64_t largeAlloc;     /* bytes of large objects allocated */
@@ -530,6 +537,7 @@ void core_count_free(mspan *s) INTERNAL;
 void *tiny_alloc(mcache *c, size_t size) INTERNAL;
 void tiny_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
 size_t tiny_usable_size(mspan *s, uintptr_t p) INTERNAL;
+unsigned tiny_live(mspan *s, uintptr_t block) INTERNAL;
 void tiny_retire(mcache *c) INTERNAL;
 
 void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL;

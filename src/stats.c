@@ -175,7 +175,7 @@ static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
 		}
 		for (; m; m &= m - 1) {
 			size_t blk = i * 64 + (size_t)__builtin_ctzll(m);
-			*tiny += (uint64_t)__builtin_popcountll(LOAD_RELAXED(&s->tinyMasks[blk]) & 0xffff);
+			*tiny += tiny_live((mspan *)s, s->startAddr + blk * TINY_SIZE);
 		}
 	}
 }

@@ -5,30 +5,36 @@
  * two dividing its size (up to 8), which is all an object of that size can
  * need; malloc.c routes stricter alignments elsewhere.
  *
- * Unlike Go's, these blocks are freed explicitly, so each block has a mask
- * (in its span's tinyMasks) that makes every tiny free checkable:
+ * Unlike Go's, these blocks are freed explicitly, so each block has a
+ * record (in its span's tinyMasks) that makes every tiny free checkable:
  *
- *   bits  0..15  LIVE: a live sub-object starts at this offset
- *   bits 16..31  END: a live sub-object ends at this offset (inclusive)
- *   bits 32..47  FREED: a sub-object that started here was freed
- *   bit  48      HELD: the block is some mcache's current tiny block
+ *   live   bits  0..15  a sub-object was allocated at this offset
+ *          bits 16..31  a sub-object ends at this offset (inclusive)
+ *          Written only by the mcache whose current tiny block it is, with
+ *          plain stores: a tiny malloc takes no atomic.
+ *   state  bits  0..15  FREED: the sub-object at this offset was freed
+ *          bits 16..31  count: sub-objects not yet freed, plus HOLD while
+ *          the block is some mcache's current block
+ *          Changed by compare-and-swap (a free), or one atomic subtraction
+ *          (the owner retiring the block, which takes its HOLD back minus
+ *          the sub-objects it handed out).
  *
- * A block goes back to its span (its gcmarkBit is cleared) when no LIVE
- * bit and no HELD bit is left.  Masks change only by compare-and-swap, so
- * exactly one thread sees that moment.  The mask is reset when its block
- * is handed out as a tiny block again.
+ * A sub-object is live when its live bit is set and its FREED bit clear.
+ * The block goes back to its span (its gcmarkBit is cleared) when count
+ * reaches 0; exactly one thread sees that.  Both words are reset when the
+ * block is handed out as a tiny block again.
  */
 #include <string.h>
 
 #include "internal.h"
 
-#define LIVE(off) (1ull << (off))
-#define END(off) (1ull << (16 + (off)))
-#define FREED(off) (1ull << (32 + (off)))
-#define HELD (1ull << 48)
-#define LIVE_MASK 0xffffull
+#define START(off) (1u << (off))
+#define END(off) (1u << (16 + (off)))
+#define FREED(off) (1u << (off))
+#define COUNT_ONE (1u << 16)
+#define HOLD 1024u /* more than a block can ever hold */
 
-static inline uint64_t *tiny_mask(mspan *s, uintptr_t block)
+static inline tinyrec *tiny_rec(mspan *s, uintptr_t block)
 {
 	return &s->tinyMasks[(block - s->startAddr) / TINY_SIZE];
 }
@@ -39,10 +45,11 @@ void tiny_retire(mcache *c)
 	if (!c->tiny)
 		return;
 	uintptr_t block = c->tiny;
-	uint64_t old = __atomic_fetch_and(c->tinyMask, ~HELD, __ATOMIC_ACQ_REL);
+	uint32_t drop = (HOLD - c->tinyCount) * COUNT_ONE;
+	uint32_t old = __atomic_fetch_sub(&c->tinyRec->state, drop, __ATOMIC_ACQ_REL);
 	c->tiny = 0;
-	c->tinyMask = NULL;
-	if ((old & (LIVE_MASK | HELD)) == HELD) {
+	c->tinyRec = NULL;
+	if ((old >> 16) == HOLD - c->tinyCount) {
 		mspan *s = span_of(arena_of(block), block);
 		small_free(c, s, block);
 		c->tinyBlocksFree++;
@@ -54,8 +61,10 @@ void *tiny_alloc(mcache *c, size_t size)
 	size_t align = size & 7 ? (size & 3 ? (size & 1 ? 1 : 2) : 4) : 8;
 	size_t off = (c->tinyoffset + align - 1) & ~(align - 1);
 	if (c->tiny && off + size <= TINY_SIZE) {
-		__atomic_fetch_or(c->tinyMask, LIVE(off) | END(off + size - 1), __ATOMIC_RELAXED);
+		tinyrec *r = c->tinyRec;
+		STORE_RELAXED(&r->live, r->live | START(off) | END(off + size - 1));
 		c->tinyoffset = off + size;
+		c->tinyCount++;
 		c->tinyAllocs++;
 		return (void *)(c->tiny + off);
 	}
@@ -63,12 +72,14 @@ void *tiny_alloc(mcache *c, size_t size)
 	if (!block)
 		return NULL;
 	mspan *s = c->alloc[TINY_SPAN_CLASS];
-	uint64_t *mask = tiny_mask(s, block);
-	__atomic_store_n(mask, HELD | LIVE(0) | END(size - 1), __ATOMIC_RELEASE);
+	tinyrec *r = tiny_rec(s, block);
+	STORE_RELAXED(&r->live, START(0) | END(size - 1));
+	__atomic_store_n(&r->state, HOLD * COUNT_ONE, __ATOMIC_RELEASE);
 	tiny_retire(c);
 	c->tiny = block;
 	c->tinyoffset = size;
-	c->tinyMask = mask;
+	c->tinyRec = r;
+	c->tinyCount = 1;
 	c->tinyBlocks++;
 	c->tinyAllocs++;
 	return (void *)block;
@@ -78,26 +89,25 @@ void tiny_free(mcache *c, mspan *s, uintptr_t p)
 {
 	uintptr_t off = (p - s->startAddr) % TINY_SIZE;
 	uintptr_t block = p - off;
-	uint64_t *mask = tiny_mask(s, block);
-	uint64_t old = __atomic_load_n(mask, __ATOMIC_ACQUIRE), new;
+	tinyrec *r = tiny_rec(s, block);
+	if (!(LOAD_RELAXED(&r->live) & START(off))) {
+		sa_report(BUG_INVALID_FREE, "free", p, s, "no tiny object starts there");
+		return;
+	}
+	uint32_t old = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE), new;
 	do {
-		if (!(old & LIVE(off))) {
-			bool twice = old & FREED(off);
-			sa_report(twice ? BUG_DOUBLE_FREE : BUG_INVALID_FREE, "free", p, s,
-				  twice ? NULL : "no tiny object starts there");
+		if (old & FREED(off)) {
+			sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
 			return;
 		}
-		/* Our end is the first END bit at or after our start. */
-		uint64_t ends = (old >> 16) & LIVE_MASK & (~0ull << off);
-		unsigned end = (unsigned)__builtin_ctzll(ends);
-		new = (old & ~(LIVE(off) | END(end))) | FREED(off);
-	} while (!__atomic_compare_exchange_n(mask, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+		new = (old | FREED(off)) - COUNT_ONE;
+	} while (!__atomic_compare_exchange_n(&r->state, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 
 	if (c)
 		c->tinyFrees++;
 	else
 		__atomic_fetch_add(&orphan.tinyFrees, 1, __ATOMIC_RELAXED);
-	if ((new & (LIVE_MASK | HELD)) == 0) {
+	if ((new >> 16) == 0) {
 		small_free(c, s, block);
 		if (c)
 			c->tinyBlocksFree++;
@@ -106,13 +116,22 @@ void tiny_free(mcache *c, mspan *s, uintptr_t p)
 	}
 }
 
-/* Bytes from p to the end of its sub-object (0 if p is not one). */
+/* Bytes from p to the end of its sub-object (0 if p is not a live one). */
 size_t tiny_usable_size(mspan *s, uintptr_t p)
 {
 	uintptr_t off = (p - s->startAddr) % TINY_SIZE;
-	uint64_t m = __atomic_load_n(tiny_mask(s, p - off), __ATOMIC_ACQUIRE);
-	if (!(m & LIVE(off)))
+	tinyrec *r = tiny_rec(s, p - off);
+	uint32_t live = LOAD_RELAXED(&r->live);
+	if (!(live & START(off)) || (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) & FREED(off)))
 		return 0;
-	uint64_t ends = (m >> 16) & LIVE_MASK & (~0ull << off);
-	return (size_t)__builtin_ctzll(ends) - off + 1;
+	uint32_t ends = (live >> 16) & (0xffffu << off);
+	return (size_t)__builtin_ctz(ends) - off + 1;
+}
+
+/* Live sub-objects in the block at p (for sa_check_heap). */
+unsigned tiny_live(mspan *s, uintptr_t block)
+{
+	tinyrec *r = tiny_rec(s, block);
+	uint32_t starts = LOAD_RELAXED(&r->live) & 0xffffu;
+	return (unsigned)__builtin_popcount(starts & ~(__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) & 0xffffu));
 }

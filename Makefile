@@ -27,7 +27,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests program-tests check-sizeclasses sizeclasses \
+.PHONY: all test unit-tests bug-tests program-tests check-sizeclasses check-clang sizeclasses \
 	demo bench install uninstall clean
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -99,7 +99,11 @@ bug-tests: all
 program-tests: all
 	bash tests/programs/run.sh $(B)/libspanalloc.so
 
-test: all check-sizeclasses unit-tests bug-tests program-tests
+# Both builds must compile warning-free under clang too.
+check-clang:
+	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
+
+test: all check-sizeclasses check-clang unit-tests bug-tests program-tests
 	@echo "all tests passed"
 
 # ---- the main job and the benchmarks -----------------------------------------

@@ -65,12 +65,12 @@ __attribute__((constructor)) static void sa_constructor(void)
 	backtrace(&frame, 1);
 #endif
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	stats_at_start();
 }
 
 __attribute__((destructor)) static void sa_destructor(void)
 {
-	if (opts.stats)
-		sa_print_stats(stderr);
+	stats_at_exit();
 #ifdef SA_DEBUG
 	debug_at_exit();
 #endif

@@ -571,6 +571,8 @@ typedef struct sa_options {
 
 extern sa_options opts INTERNAL;
 void options_init(void) INTERNAL;
+void stats_at_start(void) INTERNAL;
+void stats_at_exit(void) INTERNAL;
 int options_parse(const char *s, sa_options *o, bool report) INTERNAL; /* errors found */
 extern bool options_parsed INTERNAL;
 

@@ -7,6 +7,8 @@
  * reading taken while other threads allocate is a consistent total of
  * each counter, not of all counters at one instant.
  */
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,27 +75,39 @@ static void human(char *buf, size_t n, uint64_t v)
 		snprintf(buf, n, "%llu B", (unsigned long long)v);
 }
 
-EXPORT void sa_print_stats(FILE *f)
+/* Append to a fixed buffer (reports and stats never allocate). */
+static void put(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len = b->len + (size_t)n < b->cap ? b->len + (size_t)n : b->cap - 1;
+}
+
+/* The stats table, as text, into b. */
+static void format_stats(strbuf *b)
 {
 	struct sa_memstats m;
 	sa_read_memstats(&m);
-	if (!f)
-		f = stderr;
 	char h[32];
 	extern char *program_invocation_short_name;
-	fprintf(f, "spanalloc %s heap statistics of %s (pid %d)\n", SPANALLOC_VERSION,
-		program_invocation_short_name ? program_invocation_short_name : "?", (int)getpid());
-#define ROW(name, v, doc)                                                              \
-	do {                                                                           \
-		human(h, sizeof h, v);                                                 \
-		fprintf(f, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), h, doc); \
+	put(b, "spanalloc %s heap statistics of %s (pid %d)\n", SPANALLOC_VERSION,
+	    program_invocation_short_name ? program_invocation_short_name : "?", (int)getpid());
+#define ROW(name, v, doc)                                                                \
+	do {                                                                             \
+		human(h, sizeof h, v);                                                   \
+		put(b, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), h, doc); \
 	} while (0)
+#define COUNT(name, v, doc) put(b, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), "", doc)
 	ROW("Alloc", m.Alloc, "bytes of live objects");
 	ROW("TotalAlloc", m.TotalAlloc, "bytes allocated in all");
 	ROW("Sys", m.Sys, "bytes obtained from the OS");
-	fprintf(f, "  %-13s %14llu  %10s  %s\n", "Mallocs", (unsigned long long)m.Mallocs, "", "objects allocated");
-	fprintf(f, "  %-13s %14llu  %10s  %s\n", "Frees", (unsigned long long)m.Frees, "", "objects freed");
-	fprintf(f, "  %-13s %14llu  %10s  %s\n", "HeapObjects", (unsigned long long)m.HeapObjects, "", "live objects");
+	COUNT("Mallocs", m.Mallocs, "objects allocated");
+	COUNT("Frees", m.Frees, "objects freed");
+	COUNT("HeapObjects", m.HeapObjects, "live objects");
 	ROW("HeapAlloc", m.HeapAlloc, "bytes of live objects");
 	ROW("HeapSys", m.HeapSys, "heap bytes made usable");
 	ROW("HeapIdle", m.HeapIdle, "bytes in free pages");
@@ -101,11 +115,12 @@ EXPORT void sa_print_stats(FILE *f)
 	ROW("HeapReleased", m.HeapReleased, "free bytes returned to the OS");
 	ROW("MSpanInuse", m.MSpanInuse, "span metadata in use");
 	ROW("MSpanSys", m.MSpanSys, "span metadata from the OS");
-	ROW("MCacheInuse", m.MCacheInuse, "thread caches in use");
+	ROW("MCacheInuse", m.MCacheInuse, "thread caches (live and reusable)");
 	ROW("MCacheSys", m.MCacheSys, "thread caches from the OS");
-	fprintf(f, "  %-13s %14llu  %10s  %s\n", "NumArenas", (unsigned long long)m.NumArenas, "", "64 MiB arenas reserved");
+	COUNT("NumArenas", m.NumArenas, "64 MiB arenas reserved");
 #undef ROW
-	fprintf(f, "  %5s  %9s  %12s  %12s  %12s\n", "class", "size", "mallocs", "frees", "live");
+#undef COUNT
+	put(b, "  %5s  %9s  %12s  %12s  %12s\n", "class", "size", "mallocs", "frees", "live");
 	for (unsigned i = 0; i < SA_NUM_SIZE_CLASSES; i++) {
 		if (!m.BySize[i].Mallocs)
 			continue;
@@ -114,11 +129,43 @@ EXPORT void sa_print_stats(FILE *f)
 			snprintf(size, sizeof size, "large");
 		else
 			snprintf(size, sizeof size, "%u", m.BySize[i].Size);
-		fprintf(f, "  %5u  %9s  %12llu  %12llu  %12llu\n", i, size,
-			(unsigned long long)m.BySize[i].Mallocs, (unsigned long long)m.BySize[i].Frees,
-			(unsigned long long)(m.BySize[i].Mallocs - m.BySize[i].Frees));
+		put(b, "  %5u  %9s  %12llu  %12llu  %12llu\n", i, size, (unsigned long long)m.BySize[i].Mallocs,
+		    (unsigned long long)m.BySize[i].Frees,
+		    (unsigned long long)(m.BySize[i].Mallocs - m.BySize[i].Frees));
 	}
-	fflush(f);
+}
+
+EXPORT void sa_print_stats(FILE *f)
+{
+	char buf[8192];
+	strbuf b = {buf, 0, sizeof buf};
+	format_stats(&b);
+	buf[b.len] = 0;
+	fputs(buf, f ? f : stderr);
+	fflush(f ? f : stderr);
+}
+
+/*
+ * stats=1: the table at exit, on a copy of stderr taken at start-up
+ * (programs such as coreutils close stderr in an atexit handler, which
+ * runs before our destructor).
+ */
+static int stats_fd = -1;
+
+void stats_at_start(void)
+{
+	if (opts.stats && stats_fd < 0)
+		stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+}
+
+void stats_at_exit(void)
+{
+	if (!opts.stats)
+		return;
+	char buf[8192];
+	strbuf b = {buf, 0, sizeof buf};
+	format_stats(&b);
+	os_write(stats_fd >= 0 ? stats_fd : 2, buf, b.len);
 }
 
 /* ---- sa_check_heap -------------------------------------------------------- */

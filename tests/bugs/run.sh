@@ -3,22 +3,38 @@
 # run against spanalloc; the program must die of SIGABRT (status 134) with
 # the expected report on stderr, and the address in the report must be the
 # one the program printed (with %p) on stdout before the bad call.
-# clean.c must exit 0 with an empty stderr.
+# The clean*.c programs must exit 0 with an empty stderr.
 #
 # usage: tests/bugs/run.sh LIB
-#   LIB = path/to/libspanalloc.so   programs run with LD_PRELOAD=LIB
-#   LIB = path/to/libspanalloc.a    programs are linked with LIB
+#   LIB = path/to/libspanalloc[-debug].so   programs run with LD_PRELOAD=LIB
+#   LIB = path/to/libspanalloc[-debug].a    programs are linked with LIB
 #   LIB = system                    no spanalloc (glibc's malloc): shows
 #                                   that the checks fail on other reports
 # env:  CC (default cc), CFLAGS (extra), SA_LIBS (extra link flags for the
 #       .a, default -lpthread), BUGS_BUILD_DIR (keep the binaries there),
-#       BUGS_TIMEOUT (seconds per program, default 30), VERBOSE=1.
+#       BUGS_TIMEOUT (seconds per program, default 30), VERBOSE=1,
+#       BUGS_ONLY="name ..." (run only these tests).
+#
+# The build is told apart by behaviour, not by name: the production build
+# warns that a debug-only option does nothing.  The debug build runs every
+# test with its full expectation; the production build runs the bugs it
+# must catch (double and invalid frees, realloc of a freed block) with the
+# same expectation, and for the bugs only the debug build catches checks
+# what the table below says (the "prod" column).
+#
+# Besides the first line (the address), a program may print lines
+#   expect: TEXT        TEXT must appear in the report (both builds)
+#   expect-debug: TEXT  TEXT must appear in the report (debug build)
+# and mark lines of its source with /* @alloc */, /* @free */ and
+# /* @report */: in the debug build the first frame of the report's
+# "allocated at:" and "freed at:" stacks, and a frame of "stack of the bad
+# call:", must resolve (addr2line) to those lines.
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=${1:-}
 if [ -z "$lib" ]; then
-	echo "usage: $0 LIB (libspanalloc.so | libspanalloc.a | system)" >&2
+	echo "usage: $0 LIB (libspanalloc[-debug].so | libspanalloc[-debug].a | system)" >&2
 	exit 2
 fi
 
@@ -45,6 +61,7 @@ fi
 if [ -n "${BUGS_BUILD_DIR:-}" ]; then
 	out=$BUGS_BUILD_DIR
 	mkdir -p "$out"
+	out=$(cd "$out" && pwd)
 else
 	out=$(mktemp -d "${TMPDIR:-/tmp}/spanalloc-bugs.XXXXXX")
 	trap 'rm -rf "$out"' EXIT
@@ -54,14 +71,49 @@ fi
 unset SPANALLOC_OPTIONS
 ulimit -c 0 2>/dev/null || true
 
-# name : expectation
+# name[@variant] : kind [: prod [: options]]
+#
+# name: the program (name.c); @variant runs it again under other options.
+# kind: what the debug build must do (and the production build, when prod
+# is "same"):
 #   double    SIGABRT, "spanalloc: double free of 0x<addr>" + "size class"
 #   interior  SIGABRT, "spanalloc: invalid free of 0x<addr>" + "size class"
 #   outside   SIGABRT, "spanalloc: invalid free of 0x<addr>"
 #   either    SIGABRT, a double free or an invalid free of 0x<addr>
 #   realloc   SIGABRT, a double free, an invalid free or
 #             "spanalloc: realloc of freed block" ... 0x<addr>
+#   waf       SIGABRT, "spanalloc: write after free to the block at
+#             0x<addr> in sweep()", "in malloc()" or "in free (leaving the
+#             quarantine)()" + "freed block modified at offset"
+#   overflow  SIGABRT, "spanalloc: heap buffer overflow past the block at
+#             0x<addr>" + "bytes after the requested size overwritten"
+#   underflow SIGABRT, "spanalloc: heap buffer underflow before the block
+#             at 0x<addr>"
+#   nearby    SIGABRT, an overflow past 0x<addr> (line 1), or an underflow
+#             before / a write after free to the next block (line 2)
+#   guard     SIGABRT, "spanalloc: heap overflow past the block at
+#             0x<addr> (bad memory access)" (a guard page, from the
+#             SIGSEGV handler)
+#   faultuaf  SIGABRT, "spanalloc: use after free of the block at 0x<addr>
+#             (bad memory access)" (freed pages, from the SIGSEGV handler)
+#   noabort   (abort_on_error=0) exit 0, a double free of 0x<addr>
+#             reported, no "aborting", and the program went on
+#   exitcode  (abort_on_error=0,exitcode=23) as noabort, but exit status 23;
+#             production: exitcode is debug-only, so status 0 and a warning
+#   logpath   (log_path=@LOG@) SIGABRT, nothing on stderr, the double free
+#             report in @LOG@.<pid>; production: log_path is debug-only,
+#             so a warning and the report on stderr
+#   unknown   exit 0, "unknown option 'no_such_option'" on stderr
 #   clean     exit 0, empty stderr
+# prod: what the production build must do
+#   same      (default) as the debug build
+#   clean     exit 0; stderr holds nothing but the warnings that the
+#             debug-only options given do nothing (required)
+#   quiet     exit 0 or killed by SIGSEGV/SIGBUS (no guard pages in the
+#             production build: the overflow may run into unmapped
+#             memory), with no spanalloc report at all
+# options: SPANALLOC_OPTIONS for the run (@LOG@: a log path in the build
+# directory).
 tests="
 double_free_tiny:double
 double_free_small:double
@@ -78,13 +130,40 @@ invalid_free_into_freed_slot:interior
 invalid_free_stack:outside
 invalid_free_global:outside
 realloc_freed:realloc
+write_after_free:waf:clean
+write_after_free_noquarantine:waf:clean:quarantine_kb=0
+efence_read_after_free:faultuaf:clean:efence=1
+efence_overflow_read:guard:clean:efence=1
+overflow_1:overflow:clean
+overflow_1_exact:nearby:clean
+overflow_16:overflow:clean
+underflow:underflow:clean
+overflow_large_guard:guard:quiet
+use_after_free_large:faultuaf:clean
+no_abort:noabort:same:abort_on_error=0
+no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
+double_free_small@log_path:logpath:same:log_path=@LOG@
+clean@unknown_option:unknown:same:no_such_option=1
 clean:clean
 clean_early:clean
+clean_sizes:clean
+clean_threads:clean
+clean_sizes@efence:clean:clean:efence=1
+clean_threads@efence:clean:clean:efence=1
+clean_threads@no_quarantine:clean:clean:quarantine_kb=0
 "
+
+# Options only the debug build implements (internal.h, SA_OPTIONS, the
+# debug-only column); the production build must warn about each.
+debug_only_keys="efence quarantine_kb malloc_context log_path exitcode"
 
 build() { # name -> binary path, or empty on failure
 	local name=$1 bin=$out/$1 log=$out/$1.build.log
 	local cflags="-std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread ${CFLAGS:-}"
+	if [ -x "$bin" ] && [ "$bin" -nt "$here/$name.c" ] && [ -z "${BUGS_BUILD_DIR:-}" ]; then
+		echo "$bin"
+		return 0
+	fi
 	if [ "$mode" = link ]; then
 		# shellcheck disable=SC2086
 		$CC $cflags -o "$bin" "$here/$name.c" "$lib" ${SA_LIBS:--lpthread} -ldl >"$log" 2>&1
@@ -98,15 +177,14 @@ build() { # name -> binary path, or empty on failure
 	echo "$bin"
 }
 
-run() { # bin -> status; stdout in $bin.out, stderr in $bin.err
-	local bin=$1
+run() { # bin tag options -> status; stdout in $out/$tag.out, stderr in $out/$tag.err
+	local bin=$1 tag=$2 opts=$3
+	local env_opts=()
+	[ -n "$opts" ] && env_opts=(SPANALLOC_OPTIONS="$opts")
+	[ "$mode" = preload ] && env_opts+=(LD_PRELOAD="$lib")
 	# The subshell keeps bash's own "Aborted" notice out of the output.
 	(
-		if [ "$mode" = preload ]; then
-			timeout -k 5 "$timeout_s" env LD_PRELOAD="$lib" "$bin" >"$bin.out" 2>"$bin.err"
-		else
-			timeout -k 5 "$timeout_s" "$bin" >"$bin.out" 2>"$bin.err"
-		fi
+		timeout -k 5 "$timeout_s" env "${env_opts[@]}" "$bin" >"$out/$tag.out" 2>"$out/$tag.err"
 		st=$?
 		exit $st
 	) 2>/dev/null
@@ -119,7 +197,7 @@ norm_addr() { # 0x00007fAB.. -> 7fab..
 	printf '%s' "${a:-0}"
 }
 
-# The address after the first of the given report prefixes on stderr.
+# The address after the first of the given report prefixes in a file.
 reported_addr() { # errfile prefix...
 	local err=$1 p line
 	shift
@@ -134,106 +212,323 @@ reported_addr() { # errfile prefix...
 
 pass=0
 fail=0
+skip=0
 failed_names=
-report() { # name ok|msg
-	local name=$1 msg=$2 bin=$out/$1
-	if [ "$msg" = ok ]; then
+why=
+fail_with() { why=${why:+$why; }$*; }
+
+report() { # tag
+	local tag=$1 f=$out/$1
+	if [ -z "$why" ]; then
 		pass=$((pass + 1))
-		echo "PASS $name"
-		if [ "${VERBOSE:-0}" = 1 ] && [ -s "$bin.err" ]; then
-			sed 's/^/    | /' "$bin.err"
+		echo "PASS $tag"
+		if [ "${VERBOSE:-0}" = 1 ] && [ -s "$f.err" ]; then
+			sed 's/^/    | /' "$f.err"
 		fi
 	else
 		fail=$((fail + 1))
-		failed_names="$failed_names $name"
-		echo "FAIL $name: $msg"
-		if [ -f "$bin.err" ]; then
+		failed_names="$failed_names $tag"
+		echo "FAIL $tag: $why"
+		if [ -f "$f.err" ]; then
 			echo "    stdout:"
-			head -n 5 "$bin.out" 2>/dev/null | sed 's/^/    | /'
+			head -n 5 "$f.out" 2>/dev/null | sed 's/^/    | /'
 			echo "    stderr:"
-			head -n 20 "$bin.err" | sed 's/^/    | /'
+			head -n 30 "$f.err" | sed 's/^/    | /'
 		fi
 	fi
+	why=
 }
 
-check() { # name kind status
-	local name=$1 kind=$2 st=$3 bin=$out/$1
-	local err=$bin.err printed got prefixes=()
-	if [ "$kind" = clean ]; then
-		[ "$st" -eq 0 ] || { report "$name" "exit status $st, want 0"; return; }
-		[ -s "$err" ] && { report "$name" "stderr is not empty"; return; }
-		report "$name" ok
-		return
-	fi
+# The production build's warnings about debug-only options, and nothing
+# else, on stderr; each debug-only key given is warned about.
+only_warnings() { # tag options
+	local err=$out/$1.err opts=$2 k
+	local other
+	other=$(grep -v -E "^spanalloc: SPANALLOC_OPTIONS: '[a-z_]+' does nothing in the production build" "$err")
+	[ -z "$other" ] || fail_with "stderr holds more than option warnings: $(printf '%s' "$other" | head -n 3)"
+	for k in $debug_only_keys; do
+		case ",$opts" in
+		*",$k="*)
+			grep -qF "'$k' does nothing in the production build" "$err" ||
+				fail_with "no warning that the debug-only option '$k' does nothing"
+			;;
+		esac
+	done
+}
+
+# The report lines that prove spanalloc saw a heap bug.
+report_re='spanalloc: (double free|invalid free|invalid pointer|realloc of freed|heap |write after free|use after free)'
+
+# file:line of a frame of the program, or nothing.  Frames look like
+# /path/bin(+0x11c2)[0x55f9bd9941c2]; back is 1 for return addresses.
+frame_line() { # frame-line bin back
+	local off
+	off=$(printf '%s' "$1" | grep -oE '\(\+0x[0-9a-f]+\)' | grep -oE '0x[0-9a-f]+') || return 0
+	off=$(printf '0x%x' $((off - $3)))
+	addr2line -e "$2" "$off" 2>/dev/null | sed -e 's/ (discriminator [0-9]*)//' -e 's|.*/||'
+}
+
+# The frames of the program binary in the stack under a title.
+stack_frames() { # errfile title bin
+	local bn
+	bn=$(basename "$3")
+	awk -v t="$2" '
+		index($0, t) == 5 || index($0, t) == 1 { on = 1; next }
+		on && /^    [a-z]/ { exit }           # the next title
+		on && /^spanalloc: / { exit }
+		on { print }' "$1" | grep -F "$bn(" || true
+}
+
+# Debug build: the stacks point at the source lines marked in the program.
+check_lines() { # name errfile bin
+	local name=$1 err=$2 bin=$3 src=$here/$1.c m line want got fr
+	command -v addr2line >/dev/null 2>&1 || return 0
+	for m in alloc free report; do
+		line=$(grep -n -F "/* @$m */" "$src" | head -n1 | cut -d: -f1)
+		[ -n "$line" ] || continue
+		want="$name.c:$line"
+		case $m in
+		alloc | free)
+			local title="freed at:"
+			[ "$m" = alloc ] && title="allocated at:"
+			fr=$(stack_frames "$err" "$title" "$bin" | head -n1)
+			if [ -z "$fr" ]; then
+				fail_with "no \"$title\" stack through the program in the report"
+				continue
+			fi
+			got=$(frame_line "$fr" "$bin" 0)
+			[ "$got" = "$want" ] || fail_with "the \"$title\" stack starts at ${got:-?}, want $want"
+			;;
+		report)
+			got=$(stack_frames "$err" "stack of the bad call:" "$bin" | while read -r fr; do
+				frame_line "$fr" "$bin" 1
+			done)
+			printf '%s\n' "$got" | grep -qxF "$want" ||
+				fail_with "the stack of the bad call does not pass $want (frames at: $(printf '%s' "$got" | tr '\n' ' '))"
+			;;
+		esac
+	done
+}
+
+# "expect:" lines (and "expect-debug:" ones in the debug build) from the
+# program's stdout must appear in the report.
+check_expects() { # tag errfile
+	local tag=$1 err=$2 text
+	while IFS= read -r text; do
+		case $text in
+		"expect: "*) text=${text#expect: } ;;
+		"expect-debug: "*)
+			[ "$flavour" = debug ] || continue
+			text=${text#expect-debug: }
+			;;
+		*) continue ;;
+		esac
+		grep -qF -- "$text" "$err" || fail_with "the report lacks \"$text\""
+	done <"$out/$tag.out"
+}
+
+# A report of kind prefixes at the printed address (stdout line n).
+check_report() { # tag errfile status addrline prefix...
+	local tag=$1 err=$2 st=$3 n=$4 printed got p found=
+	shift 4
 	if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
-		report "$name" "timed out after ${timeout_s}s (deadlock in the report?)"
-		return
+		fail_with "timed out after ${timeout_s}s (deadlock in the report?)"
+		return 1
 	fi
-	[ "$st" -eq 134 ] || { report "$name" "exit status $st, want 134 (SIGABRT)"; return; }
-	case $kind in
-	double) prefixes=("spanalloc: double free of 0x") ;;
-	interior | outside) prefixes=("spanalloc: invalid free of 0x") ;;
-	either) prefixes=("spanalloc: double free of 0x" "spanalloc: invalid free of 0x") ;;
-	realloc) prefixes=("spanalloc: realloc of freed block" "spanalloc: double free of 0x"
-		"spanalloc: invalid free of 0x") ;;
-	esac
-	printed=$(head -n1 "$bin.out")
+	printed=$(sed -n "${n}p" "$out/$tag.out")
 	if [ -z "$printed" ]; then
-		report "$name" "the program printed no address on stdout"
-		return
+		fail_with "the program printed no address on stdout (status $st)"
+		return 1
 	fi
-	local p found=
-	for p in "${prefixes[@]}"; do
+	for p in "$@"; do
 		if grep -qF -- "$p" "$err"; then
 			found=$p
 			break
 		fi
 	done
 	if [ -z "$found" ]; then
-		report "$name" "stderr lacks $(printf '"%s" ' "${prefixes[@]}" | sed 's/" "/" or "/g')"
-		return
+		fail_with "status $st; the report lacks $(printf '"%s" ' "$@" | sed 's/" "/" or "/g')"
+		return 1
 	fi
-	# The address: the first 0x... after the prefix (which may end in 0x).
 	got=$(reported_addr "$err" "${found%0x}")
 	if [ -z "$got" ] || [ "$got" = 0x ]; then
-		report "$name" "no address after \"$found\""
-		return
+		fail_with "no address after \"$found\""
+		return 1
 	fi
 	if [ "$(norm_addr "$got")" != "$(norm_addr "$printed")" ]; then
-		report "$name" "reported address $got, but the pointer freed was $printed"
-		return
+		fail_with "reported address $got, but the block was $printed"
+		return 1
 	fi
+	return 0
+}
+
+check() { # name tag kind status options bin
+	local name=$1 tag=$2 kind=$3 st=$4 opts=$5 bin=$6
+	local err=$out/$tag.err prefixes=()
 	case $kind in
-	double | interior)
-		grep -qF "size class" "$err" || { report "$name" "stderr lacks \"size class\""; return; }
+	clean)
+		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
+		[ -s "$err" ] && fail_with "stderr is not empty"
+		return
+		;;
+	unknown)
+		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
+		grep -qF "unknown option 'no_such_option'" "$err" ||
+			fail_with "stderr lacks \"unknown option 'no_such_option'\""
+		return
+		;;
+	noabort | exitcode)
+		local want=0
+		[ "$kind" = exitcode ] && [ "$flavour" = debug ] && want=23
+		[ "$st" -eq "$want" ] || fail_with "exit status $st, want $want"
+		check_report "$tag" "$err" "$st" 1 "spanalloc: double free of 0x"
+		grep -q "spanalloc: aborting" "$err" && fail_with "it aborted, with abort_on_error=0"
+		grep -qx continued "$out/$tag.out" || fail_with "the program did not go on after the report"
+		if [ "$kind" = exitcode ] && [ "$flavour" = production ]; then
+			grep -qF "'exitcode' does nothing in the production build" "$err" ||
+				fail_with "no warning that exitcode does nothing in the production build"
+		fi
+		return
+		;;
+	logpath)
+		[ "$st" -eq 134 ] || fail_with "exit status $st, want 134 (SIGABRT)"
+		if [ "$flavour" = production ]; then
+			grep -qF "'log_path' does nothing in the production build" "$err" ||
+				fail_with "no warning that log_path does nothing in the production build"
+			check_report "$tag" "$err" "$st" 1 "spanalloc: double free of 0x"
+			return
+		fi
+		local logs=("$out/$tag.log".*)
+		grep -qE "$report_re" "$err" && fail_with "the report went to stderr, not to log_path"
+		if [ ! -f "${logs[0]}" ]; then
+			fail_with "no log file $out/$tag.log.<pid>"
+			return
+		fi
+		[ ${#logs[@]} -eq 1 ] || fail_with "${#logs[@]} log files, want 1"
+		[[ "${logs[0]}" =~ \.log\.[0-9]+$ ]] || fail_with "the log ${logs[0]} is not named PATH.<pid>"
+		check_report "$tag" "${logs[0]}" "$st" 1 "spanalloc: double free of 0x" || return
+		grep -q "spanalloc: aborting" "${logs[0]}" || fail_with "the log lacks the \"aborting\" line"
+		check_lines "$name" "${logs[0]}" "$bin"
+		return
 		;;
 	esac
-	report "$name" ok
+	# A report and the abort.
+	if [ "$st" -ne 134 ] && [ "$st" -ne 124 ] && [ "$st" -ne 137 ]; then
+		fail_with "exit status $st, want 134 (SIGABRT)"
+	fi
+	local n=1
+	case $kind in
+	double) prefixes=("spanalloc: double free of 0x") ;;
+	interior | outside) prefixes=("spanalloc: invalid free of 0x") ;;
+	either) prefixes=("spanalloc: double free of 0x" "spanalloc: invalid free of 0x") ;;
+	realloc) prefixes=("spanalloc: realloc of freed block" "spanalloc: double free of 0x"
+		"spanalloc: invalid free of 0x") ;;
+	waf) prefixes=("spanalloc: write after free to the block at 0x") ;;
+	overflow) prefixes=("spanalloc: heap buffer overflow past the block at 0x") ;;
+	underflow) prefixes=("spanalloc: heap buffer underflow before the block at 0x") ;;
+	guard) prefixes=("spanalloc: heap overflow past the block at 0x") ;;
+	faultuaf) prefixes=("spanalloc: use after free of the block at 0x") ;;
+	nearby)
+		if grep -qF "spanalloc: heap buffer overflow past the block at 0x" "$err"; then
+			prefixes=("spanalloc: heap buffer overflow past the block at 0x")
+		else
+			n=2
+			prefixes=("spanalloc: heap buffer underflow before the block at 0x"
+				"spanalloc: write after free to the block at 0x")
+		fi
+		;;
+	*)
+		fail_with "unknown kind $kind in the table"
+		return
+		;;
+	esac
+	check_report "$tag" "$err" "$st" "$n" "${prefixes[@]}" || return
+	case $kind in
+	double | interior)
+		grep -qF "size class" "$err" || fail_with "stderr lacks \"size class\""
+		;;
+	waf)
+		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+ in (sweep|malloc|free \(leaving the quarantine\))\(\)" "$err" ||
+			fail_with "the write after free is not reported from sweep, malloc or the quarantine"
+		grep -qF "freed block modified at offset" "$err" || fail_with "stderr lacks \"freed block modified at offset\""
+		;;
+	overflow)
+		grep -qF "bytes after the requested size overwritten, first at offset" "$err" ||
+			fail_with "stderr lacks \"bytes after the requested size overwritten, first at offset\""
+		;;
+	guard | faultuaf)
+		grep -qF "(bad memory access)" "$err" || fail_with "stderr lacks \"(bad memory access)\""
+		;;
+	esac
+	grep -q "spanalloc: aborting" "$err" || fail_with "no \"spanalloc: aborting\" line"
+	check_expects "$tag" "$err"
+	[ "$flavour" = debug ] && check_lines "$name" "$err" "$bin"
+}
+
+# What the production build must do with a bug only the debug build sees.
+check_prod() { # tag prod status options
+	local tag=$1 prod=$2 st=$3 opts=$4 err=$out/$1.err
+	case $prod in
+	clean)
+		[ "$st" -eq 0 ] || fail_with "production build: exit status $st, want 0 (the bug is not seen, and nothing breaks)"
+		only_warnings "$tag" "$opts"
+		;;
+	quiet)
+		case $st in
+		0 | 139 | 135) ;;
+		*) fail_with "production build: exit status $st, want 0 or a SIGSEGV/SIGBUS" ;;
+		esac
+		grep -qE "$report_re" "$err" && fail_with "production build: a report of a bug it cannot see"
+		;;
+	esac
 }
 
 echo "spanalloc heap-bug tests: mode $mode${lib:+ ($lib)}, CC=$CC"
 
+# Which build: the production build warns about a debug-only option.
+flavour=debug
 if [ "$mode" = preload ]; then
 	probe=$(build probe_preloaded) || { echo "cannot build the probe" >&2; exit 2; }
-	if ! run "$probe"; then
+	if ! run "$probe" probe_preloaded ""; then
 		echo "FAIL: $lib does not appear to be loaded with LD_PRELOAD" \
-			"(sa_read_memstats not found): $(cat "$probe.out" "$probe.err")"
+			"(sa_read_memstats not found): $(cat "$out/probe_preloaded.out" "$out/probe_preloaded.err")"
 		echo "bugs: 0 passed, 1 failed"
 		exit 1
 	fi
 fi
+if [ "$mode" != system ]; then
+	clean_bin=$(build clean) || { echo "cannot build clean.c" >&2; exit 2; }
+	run "$clean_bin" flavour "quarantine_kb=4096"
+	if grep -qF "'quarantine_kb' does nothing in the production build" "$out/flavour.err"; then
+		flavour=production
+	fi
+fi
+echo "build: $flavour"
 
 for entry in $tests; do
-	name=${entry%%:*}
-	kind=${entry#*:}
-	if ! bin=$(build "$name"); then
-		report "$name" "does not compile"
+	IFS=: read -r tag kind prod opts <<<"$entry"
+	prod=${prod:-same}
+	name=${tag%@*}
+	if [ -n "${BUGS_ONLY:-}" ] && [[ " $BUGS_ONLY " != *" $tag "* ]]; then
 		continue
 	fi
-	run "$bin"
+	opts=${opts//@LOG@/$out/$tag.log}
+	rm -f "$out/$tag".log.*
+	if ! bin=$(build "$name"); then
+		fail_with "does not compile"
+		report "$tag"
+		continue
+	fi
+	run "$bin" "$tag" "$opts"
 	st=$?
-	check "$name" "$kind" "$st"
+	if [ "$flavour" = production ] && [ "$prod" != same ]; then
+		check_prod "$tag" "$prod" "$st" "$opts"
+		[ -z "$why" ] && tag="$tag (production: $prod)"
+	else
+		check "$name" "$tag" "$kind" "$st" "$opts" "$bin"
+	fi
+	report "$tag"
 done
 
-echo "bugs: $pass passed, $fail failed"
+echo "bugs: $pass passed, $fail failed${failed_names:+; failed:$failed_names}"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,19 @@
+/*
+ * Read one byte past a 128-byte block in efence mode (run with efence=1):
+ * the block ends right against a guard page, so the read faults at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(void)
+{
+	char *volatile p = malloc(128);         /* @alloc */
+	memset(p, 1, 128);
+	printf("%p\n", p);
+	printf("expect: hit a guard page\n");
+	fflush(stdout);
+	volatile char c = p[128];               /* bug: faults in efence mode */
+	free(p);
+	return c;
+}

@@ -535,6 +535,10 @@ void core_count_free(mspan *s) INTERNAL;
 /* ---- tiny.c and large.c ------------------------------------------------- */
 
 void *tiny_alloc(mcache *c, size_t size) INTERNAL;
+
+/* The alignment a tiny object of size bytes gets: what any object that
+ * size can need (the largest power of two dividing it, at most 8). */
+static inline size_t tiny_align(size_t size) { return size & 7 ? size & -size : 8; }
 void tiny_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
 size_t tiny_usable_size(mspan *s, uintptr_t p) INTERNAL;
 unsigned tiny_live(mspan *s, uintptr_t block) INTERNAL;

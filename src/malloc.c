@@ -71,7 +71,7 @@ static void *aligned_impl(size_t align, size_t size)
 {
 	/* Tiny blocks align to the size's lowest bit; the debug build, which
 	 * packs nothing, puts sizes under 16 in the 8-byte class. */
-	size_t natural = size >= TINY_SIZE ? TINY_SIZE : SA_DEBUG_BUILD ? 8 : (size & -size);
+	size_t natural = size >= TINY_SIZE ? TINY_SIZE : SA_DEBUG_BUILD ? 8 : tiny_align(size);
 	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
 		return malloc_impl(size);
 	if (align > ARENA_SIZE || size > SIZE_MAX - align) {
@@ -290,8 +290,10 @@ static __attribute__((unused)) void *realloc_impl(void *ptr, size_t size)
 		if (size > MAX_SMALL_SIZE && c && large_resize_in_place(c, s, size))
 			return ptr;
 	} else if (size <= old) {
-		/* Stay when the block is not much too big for the new size. */
-		if (s->spanclass == TINY_SPAN_CLASS || size > old / 2 || size_to_class(size) == s->spanclass)
+		/* Stay when the block is not much too big for the new size (and,
+		 * for a tiny object, aligned enough for it: found by fuzz_tiny). */
+		if (s->spanclass == TINY_SPAN_CLASS ? (p & (tiny_align(size) - 1)) == 0
+						     : size > old / 2 || size_to_class(size) == s->spanclass)
 			return ptr;
 	}
 	void *q = malloc_impl(size);

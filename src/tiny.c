@@ -58,7 +58,7 @@ void tiny_retire(mcache *c)
 
 void *tiny_alloc(mcache *c, size_t size)
 {
-	size_t align = size & 7 ? (size & 3 ? (size & 1 ? 1 : 2) : 4) : 8;
+	size_t align = tiny_align(size);
 	size_t off = (c->tinyoffset + align - 1) & ~(align - 1);
 	if (c->tiny && off + size <= TINY_SIZE) {
 		tinyrec *r = c->tinyRec;

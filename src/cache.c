@@ -209,26 +209,12 @@ static void add_sums(cache_counters *t, const cache_counters *x)
 	t->tinyBlocksFree += LOAD_RELAXED(&x->tinyBlocksFree);
 }
 
-static void add_counters(cache_counters *t, const mcache *c)
-{
-	for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++) {
-		t->nmalloc[i] += LOAD_RELAXED(&c->nmalloc[i]);
-		t->nfree[i] += LOAD_RELAXED(&c->nfree[i]);
-	}
-	t->largeAlloc += LOAD_RELAXED(&c->largeAlloc);
-	t->largeFree += LOAD_RELAXED(&c->largeFree);
-	t->tinyAllocs += LOAD_RELAXED(&c->tinyAllocs);
-	t->tinyFrees += LOAD_RELAXED(&c->tinyFrees);
-	t->tinyBlocks += LOAD_RELAXED(&c->tinyBlocks);
-	t->tinyBlocksFree += LOAD_RELAXED(&c->tinyBlocksFree);
-}
-
 /* Retire c: flush it, fold its counters, make it reusable.  caches_lock held.
  * torn: c's thread was lost in a fork, maybe in the middle of a malloc. */
 static void retire_locked(mcache *c, bool torn)
 {
 	cache_flush(c, torn);
-	add_counters(&dead, c);
+	add_sums(&dead, &c->st);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -263,7 +249,7 @@ void cache_sum_counters(cache_counters *t)
 	*t = (cache_counters){0};
 	lock(&caches_lock);
 	for (mcache *c = allcaches; c; c = c->next) {
-		add_counters(t, c);
+		add_sums(t, &c->st);
 		t->ncaches++;
 	}
 	add_sums(t, &dead);

@@ -413,6 +413,22 @@ void central_remote_freed(mspan *s) INTERNAL;
 #define LARGE_CACHE_TOTAL 64  /* 512 KiB per thread */
 
 /*
+ * Allocation counters: each mcache's own (written by its thread only, read
+ * by sa_read_memstats with relaxed loads), and their sums.
+ */
+typedef struct cache_counters {
+	uint64_t nmalloc[NUM_SIZE_CLASSES];   /* [0]: large objects */
+	uint64_t nfree[NUM_SIZE_CLASSES];
+	uint64_t largeAlloc;     /* bytes of large objects allocated */
+	uint64_t largeFree;      /* bytes of large objects freed */
+	uint64_t tinyAllocs;     /* tiny sub-objects allocated */
+	uint64_t tinyFrees;      /* tiny sub-objects freed */
+	uint64_t tinyBlocks;     /* tiny blocks taken (16 B each) */
+	uint64_t tinyBlocksFree; /* tiny blocks released */
+	uint64_t ncaches;        /* sums only: live caches */
+} cache_counters;
+
+/*
  * Per-thread cache, reached through TLS, no lock.  alloc[spc] is never
  * NULL: an empty cache points at emptyspan, whose allocCache is 0, so the
  * fast path has a single test.
@@ -435,10 +451,6 @@ struct mcache {
 	uintptr_t tinyoffset;    /* next free byte in it */
 	struct tinyrec *tinyRec; /* its record */
 	uint32_t tinyCount;      /* sub-objects handed out from it */
-	uint64_t nmalloc[NUM_SIZE_CLASSES];   /* [0]: large objects */
-	uint64_t nfree[NUM_SIZE_CLASSES];
-	uint64_t largeAlloc;     /* bytes of large objects allocated */
-	uint64_t largeFree;      /* bytes of large objects freed */
 	/*
 	 * Freed large spans of up to LARGE_CACHE_PAGES pages, kept for the
 	 * next large malloc of the same page count (state mSpanCached; at
@@ -447,10 +459,7 @@ struct mcache {
 	mspan *largeCache[LARGE_CACHE_SLOTS];
 	uint32_t nlargeCache;
 	uint32_t largeCachePages;
-	uint64_t tinyAllocs;     /* tiny sub-objects allocated */
-	uint64_t tinyFrees;      /* tiny sub-objects freed */
-	uint64_t tinyBlocks;     /* tiny blocks taken (16 B each) */
-	uint64_t tinyBlocksFree; /* tiny blocks released */
+	cache_counters st;       /* this thread's allocation counters */
 	mcache *next, *prev;     /* allcaches, under caches_lock */
 #ifdef SA_DEBUG
 	struct quarantine quarantine;
@@ -458,12 +467,6 @@ struct mcache {
 #endif
 };
 
-/* Sums of the counters of all caches, live and dead, and of orphan frees. */
-typedef struct cache_counters {
-	uint64_t nmalloc[NUM_SIZE_CLASSES], nfree[NUM_SIZE_CLASSES];
-	uint64_t largeAlloc, largeFree, tinyAllocs, tinyFrees, tinyBlocks, tinyBlocksFree;
-	uint64_t ncaches;
-} cache_counters;
 
 extern mspan emptyspan INTERNAL;
 extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-exec")));

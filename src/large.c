@@ -45,8 +45,8 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 		memset((void *)s->startAddr, 0, size);
 	size_t bytes = s->npages * PAGE_SIZE;
 	if (c) {
-		c->nmalloc[0]++;
-		c->largeAlloc += bytes;
+		c->st.nmalloc[0]++;
+		c->st.largeAlloc += bytes;
 	} else {
 		/* Only before a thread has a cache, which malloc.c avoids. */
 		CHECK(!"large_alloc without an mcache");
@@ -71,8 +71,8 @@ void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 	if (!count) {
 		/* counted already (the debug build's quarantine) */
 	} else if (c) {
-		c->nfree[0]++;
-		c->largeFree += bytes;
+		c->st.nfree[0]++;
+		c->st.largeFree += bytes;
 	} else {
 		__atomic_fetch_add(&orphan.nfree[0], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, bytes, __ATOMIC_RELAXED);
@@ -113,6 +113,6 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size)
 	size_t old = s->npages;
 	if (!heap_grow_in_place(s, npages))
 		return false;
-	c->largeAlloc += (npages - old) * PAGE_SIZE;
+	c->st.largeAlloc += (npages - old) * PAGE_SIZE;
 	return true;
 }

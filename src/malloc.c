@@ -40,7 +40,7 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 		uintptr_t p = small_alloc(c, cls);
 		if (!p)
 			return NULL;
-		c->nmalloc[cls]++;
+		c->st.nmalloc[cls]++;
 		if (zero && c->alloc[cls]->needzero)
 			memset((void *)p, 0, size);
 		return (void *)p;
@@ -55,7 +55,7 @@ static inline void *malloc_impl(size_t size)
 		unsigned cls = size_to_class(size);
 		uintptr_t p = next_free_fast(c, cls);
 		if (LIKELY(p)) {
-			c->nmalloc[cls]++;
+			c->st.nmalloc[cls]++;
 			return (void *)p;
 		}
 	}
@@ -89,7 +89,7 @@ static void *aligned_impl(size_t align, size_t size)
 			if (class_to_size[cls] % align == 0) {
 				uintptr_t p = small_alloc(c, cls);
 				if (p)
-					c->nmalloc[cls]++;
+					c->st.nmalloc[cls]++;
 				return (void *)p;
 			}
 		}
@@ -130,7 +130,7 @@ counted:
 	if (!count)
 		return;
 	if (c)
-		c->nfree[s->spanclass]++;
+		c->st.nfree[s->spanclass]++;
 	else
 		__atomic_fetch_add(&orphan.nfree[s->spanclass], 1, __ATOMIC_RELAXED);
 }
@@ -164,7 +164,7 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 			s->needzero = 1;
 		}
 		if (count)
-			c->nfree[s->spanclass]++;
+			c->st.nfree[s->spanclass]++;
 		return;
 	}
 	remote_free(c, s, w, bit, p, count);
@@ -341,8 +341,8 @@ void core_count_free(mspan *s)
 	unsigned spc = s->spanclass;
 	uint64_t large = spc == 0 ? s->npages * PAGE_SIZE : 0;
 	if (c) {
-		c->nfree[spc]++;
-		c->largeFree += large;
+		c->st.nfree[spc]++;
+		c->st.largeFree += large;
 	} else {
 		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, large, __ATOMIC_RELAXED);

@@ -52,7 +52,7 @@ void tiny_retire(mcache *c)
 	if ((old >> 16) == HOLD - c->tinyCount) {
 		mspan *s = span_of(arena_of(block), block);
 		small_free(c, s, block);
-		c->tinyBlocksFree++;
+		c->st.tinyBlocksFree++;
 	}
 }
 
@@ -65,7 +65,7 @@ void *tiny_alloc(mcache *c, size_t size)
 		STORE_RELAXED(&r->live, r->live | START(off) | END(off + size - 1));
 		c->tinyoffset = off + size;
 		c->tinyCount++;
-		c->tinyAllocs++;
+		c->st.tinyAllocs++;
 		return (void *)(c->tiny + off);
 	}
 	uintptr_t block = small_alloc(c, TINY_SPAN_CLASS);
@@ -80,8 +80,8 @@ void *tiny_alloc(mcache *c, size_t size)
 	c->tinyoffset = size;
 	c->tinyRec = r;
 	c->tinyCount = 1;
-	c->tinyBlocks++;
-	c->tinyAllocs++;
+	c->st.tinyBlocks++;
+	c->st.tinyAllocs++;
 	return (void *)block;
 }
 
@@ -104,13 +104,13 @@ void tiny_free(mcache *c, mspan *s, uintptr_t p)
 	} while (!__atomic_compare_exchange_n(&r->state, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 
 	if (c)
-		c->tinyFrees++;
+		c->st.tinyFrees++;
 	else
 		__atomic_fetch_add(&orphan.tinyFrees, 1, __ATOMIC_RELAXED);
 	if ((new >> 16) == 0) {
 		small_free(c, s, block);
 		if (c)
-			c->tinyBlocksFree++;
+			c->st.tinyBlocksFree++;
 		else
 			__atomic_fetch_add(&orphan.tinyBlocksFree, 1, __ATOMIC_RELAXED);
 	}

@@ -27,7 +27,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests program-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
 	demo bench install uninstall clean
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -95,6 +95,15 @@ unit-tests: $(TESTS) $(DEBUG_TESTS)
 bug-tests: all
 	bash tests/bugs/run.sh $(B)/libspanalloc.so
 	bash tests/bugs/run.sh $(B)/libspanalloc.a
+	bash tests/bugs/run.sh $(B)/libspanalloc-debug.so
+	bash tests/bugs/run.sh $(B)/libspanalloc-debug.a
+
+valgrind-tests: all
+	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.so
+	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.a
+
+asan-tests:
+	ASAN_BUILD_DIR=$(abspath $(B))/asan bash tests/asan/run.sh
 
 program-tests: all
 	bash tests/programs/run.sh $(B)/libspanalloc.so
@@ -103,7 +112,7 @@ program-tests: all
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests program-tests
+test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests
 	@echo "all tests passed"
 
 # ---- the main job and the benchmarks -----------------------------------------

@@ -211,9 +211,10 @@ static void add_sums(cache_counters *t, const cache_counters *x)
 
 /* Retire c: flush it, fold its counters, make it reusable.  caches_lock held.
  * torn: c's thread was lost in a fork, maybe in the middle of a malloc. */
-static void retire_locked(mcache *c, bool torn)
+static void retire_locked(mcache *c, bool flush)
 {
-	cache_flush(c, torn);
+	if (flush)
+		cache_flush(c, false);
 	add_sums(&dead, &c->st);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -231,7 +232,7 @@ static void thread_exit(void *arg)
 	mcache *c = arg;
 	tls_mcache = NULL;
 	lock(&caches_lock);
-	retire_locked(c, false);
+	retire_locked(c, true);
 	unlock(&caches_lock);
 	/* A later destructor that allocates gets a new cache (and this
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
@@ -301,19 +302,58 @@ void cache_fork_parent(void)
 	unlock(&caches_lock);
 }
 
+/* Whether s is in c's largeCache. */
+static bool in_large_cache(const mcache *c, const mspan *s)
+{
+	for (uint32_t i = 0; c && i < c->nlargeCache; i++)
+		if (c->largeCache[i] == s)
+			return true;
+	return false;
+}
+
+/*
+ * In a forked child, give back every span a lost thread owned.  Its
+ * cache's lists and arrays may be torn (the thread stopped wherever it
+ * was), so the spans are found through the page map, by owner, and the
+ * sweep in central_uncache_span rebuilds their state from the bitmaps.
+ * Large spans waiting in a lost cache's largeCache go back to the heap.
+ */
+static void reclaim_lost_spans(mcache *self)
+{
+	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
+		for (size_t pg = 0; pg < PAGES_PER_ARENA; pg++) {
+			mspan *s = ha->spans[pg];
+			if (!s || s->startAddr != ha->base + pg * PAGE_SIZE)
+				continue; /* free, or not the span's first page */
+			if (s->spanclass == 0) {
+				if (s->state == mSpanCached && !in_large_cache(self, s))
+					heap_free_span(s);
+			} else if (s->owner != NO_OWNER && s->owner != self && s->owner != NULL) {
+				s->list = LIST_NONE;
+				s->reuseAt = NO_REUSE;
+				central_uncache_span(&mcentral_[s->spanclass], s, true);
+			}
+		}
+	}
+}
+
 void cache_fork_child(void)
 {
 	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		mutex_init(&mcentral_[i].lock);
 	mcache *self = tls_mcache;
-	for (mcache *c = allcaches, *next; c; c = next) {
-		next = c->next;
-		if (c != self) {
-			/* Its thread may have been between a bitmap and a counter
-			 * update at the fork: counters are only near from now on. */
-			counters_exact = false;
-			retire_locked(c, true);
+	if (allcaches != self || (self && self->next)) {
+		/* Lost threads may have been between a bitmap and a counter
+		 * update at the fork: counters are only near from now on. */
+		counters_exact = false;
+		reclaim_lost_spans(self);
+		for (mcache *c = allcaches, *next; c; c = next) {
+			next = c->next;
+			if (c == self)
+				continue;
+			retire_locked(c, false);
+			/* Nothing of it is used again: a fresh record when reused. */
 		}
 	}
 	mutex_init(&caches_lock);

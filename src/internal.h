@@ -564,7 +564,7 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
 	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
 	X(bool, efence, 0, 1, "every block on pages of its own, against a guard page, never reused") \
-	X(int, quarantine_kb, 4096, 1, "KiB of freed blocks each thread holds back from reuse")     \
+	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
 	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
 	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")

@@ -38,8 +38,10 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 	if (!s)
 		return NULL;
 #ifdef SA_DEBUG
-	s->dbg->guard = 1;
-	os_protect((void *)(s->startAddr + (npages - 1) * PAGE_SIZE), PAGE_SIZE);
+	if (!s->dbg->guard) { /* (a span from the large cache keeps its guard) */
+		s->dbg->guard = 1;
+		os_protect((void *)(s->startAddr + (npages - 1) * PAGE_SIZE), PAGE_SIZE);
+	}
 #endif
 	if (zero && s->needzero)
 		memset((void *)s->startAddr, 0, size);
@@ -77,7 +79,7 @@ void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 		__atomic_fetch_add(&orphan.nfree[0], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, bytes, __ATOMIC_RELAXED);
 	}
-	if (c && s->npages <= LARGE_CACHE_PAGES && !SA_DEBUG_BUILD) {
+	if (c && s->npages <= LARGE_CACHE_PAGES) {
 		/* Keep it for this thread's next large malloc of this size. */
 		if (c->largeCachePages + s->npages > LARGE_CACHE_TOTAL || c->nlargeCache == LARGE_CACHE_SLOTS) {
 			mspan *old = c->largeCache[0];

@@ -5,6 +5,7 @@
  * Parsing never allocates, because it runs inside the first malloc.
  * Unknown keys and bad values are reported, never ignored silently.
  */
+#define _GNU_SOURCE /* secure_getenv */
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,7 +159,8 @@ void options_init(void)
 	if (options_parsed || !environ)
 		return;
 	options_parsed = true;
-	options_parse(getenv("SPANALLOC_OPTIONS"), &opts, true);
+	/* secure_getenv: a set-user-ID program ignores the options. */
+	options_parse(secure_getenv("SPANALLOC_OPTIONS"), &opts, true);
 	if (opts.help)
 		print_help();
 }

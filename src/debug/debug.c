@@ -11,7 +11,8 @@
  *                  elemsize)
  *   live           CANARY in [0, offset), the program's bytes in
  *                  [offset, offset + reqsize), CANARY after
- *   quarantined    as live, with FREE_POISON for the program's bytes;
+ *   quarantined    as live, with FREE_POISON over the program's bytes
+ *                  (their first FREE_FILL_MAX);
  *                  still live in gcmarkBits, its qbit set
  *   free           as quarantined, qbit clear, gcmarkBit clear
  *
@@ -23,6 +24,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <execinfo.h>
@@ -195,7 +197,24 @@ uint64_t debug_quarantined_in(const mspan *s, size_t word)
 	return s->dbg ? __atomic_load_n(&s->dbg->qbits[word], __ATOMIC_ACQUIRE) : 0;
 }
 
-/* The first byte of [p, p+n) that is not b, or n. */
+/*
+ * How many of a block's first bytes get a pattern: all of a small block,
+ * the first FILL_MAX of a big one (as ASan's max_malloc_fill_size), so
+ * that a big buffer the program barely touches does not become resident
+ * and a free is not a long memset.
+ */
+#define FILL_MAX 4096
+static inline size_t fill_len(size_t n) { return n < FILL_MAX ? n : FILL_MAX; }
+
+/*
+ * Freed blocks are poisoned over their first FREE_FILL_MAX bytes only:
+ * where writes through stale pointers land (links, counts, headers), at a
+ * sixteenth of the cost of poisoning a 4 KiB block whole.
+ */
+#define FREE_FILL_MAX 256
+static inline size_t free_fill_len(size_t n) { return n < FREE_FILL_MAX ? n : FREE_FILL_MAX; }
+
+/* The first byte of [p, p+n) that is not b, or n (8 bytes at a time). */
 static size_t first_not(uintptr_t p, size_t n, uint8_t b)
 {
 	const uint8_t *q = (const uint8_t *)p;
@@ -204,6 +223,11 @@ static size_t first_not(uintptr_t p, size_t n, uint8_t b)
 	for (; i < n && ((uintptr_t)(q + i) & 7); i++)
 		if (q[i] != b)
 			return i;
+	for (; i + 32 <= n; i += 32) {
+		const uint64_t *v = (const uint64_t *)(const void *)(q + i);
+		if (((v[0] ^ w) | (v[1] ^ w) | (v[2] ^ w) | (v[3] ^ w)) != 0)
+			break;
+	}
 	for (; i + 8 <= n; i += 8)
 		if (*(const uint64_t *)(const void *)(q + i) != w)
 			break;
@@ -278,8 +302,8 @@ static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
 		return true;
 	uintptr_t p = user_of(s, idx);
 	size_t req = obj_of(s, idx)->reqsize;
-	size_t bad = first_not(p, req, FREE_POISON);
-	if (bad != req) {
+	size_t bad = first_not(p, free_fill_len(req), FREE_POISON);
+	if (bad != free_fill_len(req)) {
 		report_at(BUG_WRITE_AFTER_FREE, call, p, s, "freed block modified at offset ", bad);
 		return false;
 	}
@@ -362,7 +386,11 @@ static size_t block_bytes(mspan *s) { return s->spanclass == 0 ? s->npages * PAG
 
 static uintptr_t quarantine_pop(struct quarantine *q)
 {
-	uintptr_t old = q->ring[(q->head + q->cap - q->n) % q->cap];
+	uintptr_t *slot = &q->ring[(q->head + q->cap - q->n) % q->cap];
+	uintptr_t old = *slot;
+	/* No stale copy: memcheck's leak check would take it for a pointer to
+	 * whatever block the program gets at that address next. */
+	*slot = 0;
 	q->n--;
 	q->bytes -= block_bytes(span_of(arena_of(old), old));
 	return old;
@@ -428,7 +456,7 @@ static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	if (zero)
 		memset((void *)p, 0, size);
 	else if (!under_tool)
-		memset((void *)p, ALLOC_POISON, size);
+		memset((void *)p, ALLOC_POISON, fill_len(size));
 	if (!under_tool)
 		memset((void *)(p + size), CANARY, slot_end(s, 0) - (p + size));
 	return (void *)p;
@@ -460,17 +488,18 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 	if (opts.efence)
 		return efence_alloc(size, align, zero, fp);
 	/* Small blocks of malloc alignment get a redzone before them. */
-	size_t off = !align && size <= MAX_SMALL_SIZE - REDZONE ? REDZONE : 0;
+	/* Large blocks too: then no metadata word (the span's startAddr) holds
+	 * a large block's address, which memcheck's leak check would take for
+	 * a pointer to it; and p[-1] of a large block is caught.  (Sizes the
+	 * redzone would push over the class limit stay small, without one.) */
+	size_t off = !align && (size <= MAX_SMALL_SIZE - REDZONE ||
+				(size > MAX_SMALL_SIZE && size <= SIZE_MAX - REDZONE)) ? REDZONE : 0;
 	/* (at least one byte, so that the block starts inside its slot) */
 	void *r = align ? core_aligned(align, size) : core_malloc((size ? size : 1) + off, false);
 	if (!r)
 		return NULL;
 	uintptr_t slot = (uintptr_t)r, p = slot + off;
 	mspan *s = span_of(arena_of(slot), slot);
-	if (s->spanclass == 0 && off) { /* a size over the class limit: no redzone */
-		off = 0;
-		p = slot;
-	}
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, slot);
 	poison_ok(s, idx, "malloc");
 	struct dbg_obj *o = obj_of(s, idx);
@@ -482,7 +511,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 	if (zero)
 		memset((void *)p, 0, size);
 	else if (!under_tool)
-		memset((void *)p, ALLOC_POISON, size);
+		memset((void *)p, ALLOC_POISON, fill_len(size));
 	if (!under_tool) {
 		memset((void *)slot, CANARY, off);
 		memset((void *)(p + size), CANARY, slot_end(s, idx) - (p + size));
@@ -537,8 +566,8 @@ static void free_op(void *ptr, uintptr_t fp, const char *call)
 	if (s->spanclass == 0)
 		os_protect((void *)s->startAddr, slot_size(s));
 	else if (!under_tool)
-		memset((void *)p, FREE_POISON, o->reqsize);
-	SA_TRACK_FREE(p, s->spanclass == 0 ? slot_size(s) : s->elemsize - o->offset);
+		memset((void *)p, FREE_POISON, free_fill_len(o->reqsize));
+	SA_TRACK_FREE(p, (s->spanclass == 0 ? slot_size(s) : s->elemsize) - o->offset);
 	uint64_t bit = 1ull << (idx % 64);
 	if (__atomic_fetch_or(&s->dbg->qbits[idx / 64], bit, __ATOMIC_ACQ_REL) & bit) {
 		sa_report(BUG_DOUBLE_FREE, call, p, s, NULL);
@@ -719,6 +748,9 @@ void debug_init(void)
 
 void debug_at_exit(void)
 {
-	if (reports && opts.exitcode)
+	if (reports && opts.exitcode) {
+		/* _exit skips the flush of stdio that exit() does after us. */
+		fflush(NULL);
 		_exit(opts.exitcode);
+	}
 }

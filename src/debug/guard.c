@@ -39,7 +39,7 @@ static enum sa_bug classify(uintptr_t a, mspan **sp, uintptr_t *block)
 	if (!s || !s->dbg || s->spanclass != 0)
 		return BUG_CORRUPT;
 	*sp = s;
-	*block = s->dbg->efence ? s->dbg->efencePtr : s->startAddr;
+	*block = s->dbg->efence ? s->dbg->efencePtr : s->startAddr + s->dbg->obj[0].offset;
 	bool in_guard = s->dbg->guard && a >= s->startAddr + (s->npages - 1) * PAGE_SIZE;
 	if (s->dbg->efenceFreed || (!in_guard && (debug_quarantined_in(s, 0) & 1)))
 		return BUG_USE_AFTER_FREE;

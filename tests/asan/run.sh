@@ -9,8 +9,8 @@
 #
 # usage: tests/asan/run.sh [LIB]
 #   LIB  an ASan build of libspanalloc-debug.a (default: built here, into
-#        build/asan/, from the library's own Makefile)
-# env:  CLANG (default clang), VERBOSE=1, KEEP_TMP=1
+#        $ASAN_BUILD_DIR, default build/asan/, from the library's own Makefile)
+# env:  CLANG (default clang), ASAN_BUILD_DIR, VERBOSE=1, KEEP_TMP=1
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +24,7 @@ SAN="-fsanitize=address -fno-omit-frame-pointer"
 
 lib=${1:-}
 if [ -z "$lib" ]; then
-	dir=$root/build/asan
+	dir=${ASAN_BUILD_DIR:-$root/build/asan}
 	# The library's Makefile with its own variables: B (build directory),
 	# CC, OPT and CFLAGS (appended to its flags).
 	if ! env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory -C "$root" B="$dir" CC="$CLANG" \
@@ -70,6 +70,7 @@ for entry in $tests; do
 	kind=${entry#*:}
 	bin=$out/$name
 	why=
+	# shellcheck disable=SC2086
 	if ! $CLANG -std=gnu11 -O0 -g $SAN -Wall -Wextra -I"$root/include" -o "$bin" "$here/$name.c" "$lib" \
 		-pthread >"$bin.build.log" 2>&1; then
 		why="does not compile: $(head -c 400 "$bin.build.log")"

@@ -44,7 +44,7 @@ mode=
 case "$lib" in
 system) mode=system ;;
 *.so | *.so.*) mode=preload ;;
-*.a) mode=link ;;
+*.a) mode="link" ;;
 *)
 	echo "$0: $lib: want a .so, a .a, or 'system'" >&2
 	exit 2
@@ -89,8 +89,9 @@ ulimit -c 0 2>/dev/null || true
 #             0x<addr>" + "bytes after the requested size overwritten"
 #   underflow SIGABRT, "spanalloc: heap buffer underflow before the block
 #             at 0x<addr>"
-#   nearby    SIGABRT, an overflow past 0x<addr> (line 1), or an underflow
-#             before / a write after free to the next block (line 2)
+#   nearby    SIGABRT, an overflow past 0x<addr> (line 1: a canary or a
+#             guard page), or an underflow before / a write after free to
+#             the next block (line 2)
 #   guard     SIGABRT, "spanalloc: heap overflow past the block at
 #             0x<addr> (bad memory access)" (a guard page, from the
 #             SIGSEGV handler)
@@ -133,17 +134,26 @@ realloc_freed:realloc
 write_after_free:waf:clean
 write_after_free_noquarantine:waf:clean:quarantine_kb=0
 efence_read_after_free:faultuaf:clean:efence=1
+efence_write_after_free:faultuaf:clean:efence=1
 efence_overflow_read:guard:clean:efence=1
 overflow_1:overflow:clean
 overflow_1_exact:nearby:clean
 overflow_16:overflow:clean
 underflow:underflow:clean
+underflow_large:underflow:quiet
 overflow_large_guard:guard:quiet
 use_after_free_large:faultuaf:clean
 no_abort:noabort:same:abort_on_error=0
 no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
 clean@unknown_option:unknown:same:no_such_option=1
+double_free_small@efence:double:same:efence=1
+double_free_large@efence:double:same:efence=1
+invalid_free_interior_small@efence:interior:same:efence=1
+realloc_freed@efence:realloc:same:efence=1
+overflow_1@efence:overflow:clean:efence=1
+overflow_1_exact@efence:nearby:clean:efence=1
+overflow_large_guard@efence:guard:quiet:efence=1
 clean:clean
 clean_early:clean
 clean_sizes:clean
@@ -212,7 +222,6 @@ reported_addr() { # errfile prefix...
 
 pass=0
 fail=0
-skip=0
 failed_names=
 why=
 fail_with() { why=${why:+$why; }$*; }
@@ -429,8 +438,9 @@ check() { # name tag kind status options bin
 	guard) prefixes=("spanalloc: heap overflow past the block at 0x") ;;
 	faultuaf) prefixes=("spanalloc: use after free of the block at 0x") ;;
 	nearby)
-		if grep -qF "spanalloc: heap buffer overflow past the block at 0x" "$err"; then
-			prefixes=("spanalloc: heap buffer overflow past the block at 0x")
+		if grep -qE "spanalloc: heap (buffer )?overflow past the block at 0x" "$err"; then
+			prefixes=("spanalloc: heap buffer overflow past the block at 0x"
+				"spanalloc: heap overflow past the block at 0x")
 		else
 			n=2
 			prefixes=("spanalloc: heap buffer underflow before the block at 0x"

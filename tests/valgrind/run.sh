@@ -36,7 +36,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 
 case "$lib" in
 *.so | *.so.*) mode=preload ;;
-*.a) mode=link ;;
+*.a) mode="link" ;;
 *)
 	echo "$0: $lib: want the debug library, .so or .a" >&2
 	exit 2
@@ -52,19 +52,24 @@ if ! command -v "$VALGRIND" >/dev/null 2>&1; then
 	exit 2
 fi
 
-# name : kind.  Kinds: probe, bug (the checks are in check_<name>), clean.
+# name : kind.  Kinds: probe, bug (the checks are in check_<name>),
+# reports (spanalloc's own reports, run_reports), clean (run_<name>).
 all_cases="
 probe:probe
+launcher:clean
 read_after_free:bug
 write_after_free:bug
 overflow_read:bug
 overflow_read_large:bug
 unallocated_read:bug
+overflow_write:bug
+underflow:bug
 uninit:bug
 uninit_realloc:bug
 leak:bug
 leak_large:bug
 leak_reused:bug
+bad_frees:reports
 stress:clean
 python3:clean
 git:clean
@@ -72,8 +77,8 @@ git:clean
 if [ $# -gt 0 ]; then
 	cases=
 	for c in "$@"; do
-		e=$(printf '%s\n' $all_cases | grep -m1 "^$c:") || {
-			echo "$0: unknown case '$c' (known: $(printf '%s\n' $all_cases | cut -d: -f1 | tr '\n' ' '))" >&2
+		e=$(printf '%s\n' "$all_cases" | grep -m1 "^$c:") || {
+			echo "$0: unknown case '$c' (known: $(printf '%s' "$all_cases" | cut -d: -f1 | tr '\n' ' '))" >&2
 			exit 2
 		}
 		cases="$cases $e"
@@ -102,7 +107,7 @@ build() { # name flags... -> binary path in $out, or fail
 	local src=$here/vg_$name.c
 	local link=()
 	if [ "$mode" = link ]; then
-		link=("$lib" -Wl,--undefined=sa_read_memstats -lpthread)
+		link=("$lib" "-Wl,--undefined=sa_read_memstats" -lpthread)
 	fi
 	if ! $CC -std=gnu11 -g -Wall -Wextra -I"$root/include" "$@" -o "$bin" "$src" "${link[@]}" -pthread \
 		>"$bin.build.log" 2>&1; then
@@ -178,10 +183,10 @@ report() { # name [logs...]
 summary_is() { # want logs...
 	local want=$1 f n total=0
 	shift
-	[ $# -gt 0 ] && [ -f "$1" ] || {
+	if [ $# -eq 0 ] || [ ! -f "$1" ]; then
 		fail_with "no valgrind log (did valgrind start?)"
 		return
-	}
+	fi
 	for f in "$@"; do
 		n=$(grep -m1 -oE 'ERROR SUMMARY: [0-9]+ errors' "$f" | grep -oE '[0-9]+')
 		if [ -z "$n" ]; then
@@ -306,6 +311,21 @@ check_unallocated_read() {
 		"at 0x[0-9A-F]+: main \\($2:$5\\)"
 }
 
+check_overflow_write() {
+	expect_block "Invalid write of size 1" "$1" \
+		"at 0x[0-9A-F]+: main \\($2:$5\\)" \
+		"Address 0x[0-9a-f]+ is 0 bytes after a block of size 32 alloc'd" \
+		"main \\($2:$3\\)"
+}
+
+# memcheck names the nearest block: the one written before, or the one
+# whose end the redzone follows ("15 bytes after" the previous block).
+check_underflow() {
+	expect_block "Invalid write of size 1" "$1" \
+		"at 0x[0-9A-F]+: main \\($2:$5\\)" \
+		"Address 0x[0-9a-f]+ is (1 bytes before|[0-9]+ bytes after) a block of size 64 alloc'd"
+}
+
 check_uninit() {
 	expect_block "Conditional jump or move depends on uninitialised value(s)" "$1" \
 		"at 0x[0-9A-F]+: main \\($2:$5\\)" \
@@ -333,6 +353,24 @@ check_leak_reused() {
 		"leak \\($2:$3\\)"
 }
 
+# spanalloc's own reports under memcheck (abort_on_error=0): each bad call
+# reported with the address the program printed, and no memcheck error.
+run_reports() {
+	local name=$1 bin
+	bin=$(build "$name" -O0) || { fail_with "does not compile"; report "$name"; return; }
+	SPANALLOC_OPTIONS=abort_on_error=0 VGX="--leak-check=no" vg "$name" "$bin"
+	local a kinds=("double free of" "double free of" "invalid free of" "realloc of freed block") i=0
+	while read -r a; do
+		grep -qF "spanalloc: ${kinds[$i]} $a" "$out/$name.err" ||
+			fail_with "no \"spanalloc: ${kinds[$i]} $a\" on stderr"
+		i=$((i + 1))
+	done < <(head -n 4 "$out/$name.out")
+	[ "$i" -eq 4 ] || fail_with "the program printed $i addresses, want 4"
+	grep -q "spanalloc: aborting" "$out/$name.err" && fail_with "it aborted, with abort_on_error=0"
+	summary_is 0 "$out/$name".vg.*
+	report "$name" "$out/$name".vg.*
+}
+
 # A clean run: every process ends with no error; spanalloc served the
 # allocations (its own statistics, stats=1, say how many).
 run_stress() {
@@ -345,6 +383,23 @@ run_stress() {
 	summary_is 0 "$out"/stress.vg.*
 	served stress 10000
 	report stress "$out"/stress.vg.*
+}
+
+# The launcher's recipe: bin/spanalloc run --valgrind -- PROG (the debug
+# library of this tree's build/, so only when LIB is that one).
+run_launcher() {
+	if [ "$mode" = link ] || [ "$lib" != "$root/build/libspanalloc-debug.so" ]; then
+		echo "SKIP launcher (it runs $root/build/libspanalloc-debug.so, not LIB)"
+		return
+	fi
+	local bin=$out/probe
+	[ -x "$bin" ] || bin=$(build probe -O0) || { fail_with "does not compile"; report launcher; return; }
+	timeout -k 10 "$timeout_s" "$root/bin/spanalloc" run --valgrind -- "$bin" \
+		>"$out/launcher.out" 2>"$out/launcher.vg"
+	grep -q "^spanalloc in place" "$out/launcher.out" ||
+		fail_with "$(cat "$out/launcher.out") [the launcher does not keep spanalloc in place]"
+	summary_is 0 "$out/launcher.vg"
+	report launcher "$out/launcher.vg"
 }
 
 run_python3() {
@@ -384,6 +439,7 @@ run_git() {
 		cd "$repo" || exit 1
 		export GIT_CONFIG_NOSYSTEM=1 HOME=$repo GIT_AUTHOR_DATE="1700000000 +0000" GIT_COMMITTER_DATE="1700000000 +0000"
 		export SPANALLOC_OPTIONS=stats=1
+		# shellcheck disable=SC2016
 		VGX="--leak-check=no" vg git sh -c '
 			g="git -c user.name=t -c user.email=t@example.invalid -c maintenance.auto=false -c gc.auto=0"
 			$g init -q . &&
@@ -412,6 +468,7 @@ for entry in $cases; do
 	case $kind in
 	probe) run_probe ;;
 	bug) run_bug "$name" ;;
+	reports) run_reports "$name" ;;
 	clean) "run_$name" ;;
 	esac
 done

@@ -5,6 +5,7 @@
 #                        real programs under LD_PRELOAD, generated tables)
 #   make demo            a real program under spanalloc, with its stats
 #   make bench [QUICK=1] the benchmark suite against the peers
+#   make bench-debug     debug build vs production vs valgrind memcheck
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -28,7 +29,7 @@ OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
 .PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
-	demo bench install uninstall clean
+	demo bench bench-debug install uninstall clean
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
 DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c
@@ -126,6 +127,10 @@ demo: all
 
 bench: all
 	python3 bench/run.py $(if $(QUICK),--quick)
+
+# The debug build against the production build and valgrind memcheck on glibc.
+bench-debug: all
+	python3 bench/run.py --debug-compare
 
 # ---- install -------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 """spanalloc benchmark runner (python3 standard library only).
 
     python3 bench/run.py [--quick] [--runs N] [--lib NAME=PATH ...]
+                         [--with-debug] [--with-memcheck]
                          [--only W1,W2] [--allocators A,B] [--no-callgrind]
                          [--callgrind-only] [--list]
+    python3 bench/run.py --debug-compare [--runs N] [--scale X] [--only ...]
 
 Builds the workloads in bench/workloads/ into build/bench/, finds the
 allocators (glibc without a preload; jemalloc, tcmalloc, mimalloc from their
@@ -25,6 +27,19 @@ The callgrind cost model (also: bench/callgrind.sh, or --callgrind-only)
 runs the single-thread pair benchmark at each size under
 valgrind --tool=callgrind with N and 2N pairs, so that start-up cancels:
 instructions per malloc+free pair = (Ir(2N) - Ir(N)) / N.
+
+The debug build and valgrind memcheck are reported apart from the
+production allocators (their own section; they never enter the peer
+ratios, geometric means, chart or cost model):
+    --with-debug     adds spanalloc-debug = build/libspanalloc-debug.so
+    --with-memcheck  adds "memcheck": glibc malloc with the workload run
+                     under valgrind --tool=memcheck (slow: use --scale)
+    --debug-compare  production spanalloc, spanalloc-debug and memcheck on
+                     every workload at a reduced BENCH_SCALE (DEBUG_SCALE),
+                     3 runs alternated;
+                     writes debug.md and debug.csv (the issue 4 goals:
+                     debug <= 3x production time and <= 2x peak RSS,
+                     memcheck >= 10x debug time), not latest.*
 """
 
 import argparse
@@ -53,6 +68,20 @@ BUILD = os.path.join(ROOT, "build", "bench")
 RESULTS = os.path.join(HERE, "results")
 
 PEERS = ["glibc", "jemalloc", "tcmalloc", "mimalloc"]
+PROD = "spanalloc"
+DEBUG = "spanalloc-debug"
+MEMCHECK = "memcheck"
+# Reported in their own section only: never in the peer tables, ratios to the
+# best peer, geometric means, chart or callgrind cost model.
+SEPARATE = (DEBUG, MEMCHECK)
+# memcheck on glibc: the command is run under valgrind, with no preload.
+# --trace-children=yes so that multi-process workloads (gcc runs cc1 and as)
+# are checked whole; --error-exitcode=0 so that an error memcheck reports in
+# a program does not count as a failed run (the reports are counted apart).
+MEMCHECK_ARGV = ["--tool=memcheck", "--error-exitcode=0", "-q", "--trace-children=yes"]
+WRAP = {}  # allocator name -> argv prefix the workload command is run under
+DEBUG_SCALE = 0.1  # BENCH_SCALE of --debug-compare: memcheck is 20-100x slower
+DEBUG_GOALS = {"time": 3.0, "rss": 2.0, "memcheck": 10.0}
 DEFAULT_LIBS = [
     ("jemalloc", "libjemalloc.so.2"),
     ("tcmalloc", "libtcmalloc_minimal.so.4"),
@@ -145,9 +174,9 @@ def find_lib(soname):
     return None
 
 
-def find_allocators(extra_libs):
-    allocs = [("glibc", None)]
-    for name, soname in DEFAULT_LIBS:
+def find_allocators(extra_libs, with_debug=False, with_memcheck=False, peers=True):
+    allocs = [("glibc", None)] if peers else []
+    for name, soname in (DEFAULT_LIBS if peers else []):
         path = find_lib(soname)
         if path:
             allocs.append((name, path))
@@ -155,7 +184,16 @@ def find_allocators(extra_libs):
             warn("%s (%s) not found, skipped (install it with ci/install-deps.sh)"
                  % (name, soname))
             allocs.append((name, "MISSING:" + soname))
-    allocs.append(("spanalloc", os.path.join(ROOT, "build", "libspanalloc.so")))
+    allocs.append((PROD, os.path.join(ROOT, "build", "libspanalloc.so")))
+    if with_debug:
+        allocs.append((DEBUG, os.path.join(ROOT, "build", "libspanalloc-debug.so")))
+    if with_memcheck:
+        valgrind = shutil.which("valgrind")
+        if valgrind:
+            WRAP[MEMCHECK] = [valgrind] + MEMCHECK_ARGV
+            allocs.append((MEMCHECK, None))
+        else:
+            warn("valgrind not installed: memcheck skipped")
     for spec in extra_libs:
         if "=" not in spec:
             sys.exit("bench: --lib wants NAME=PATH, got %r" % spec)
@@ -168,7 +206,7 @@ def find_allocators(extra_libs):
         if path is not None and (path.startswith("MISSING:") or not os.path.exists(path)):
             if not path.startswith("MISSING:"):
                 warn("%s: %s does not exist, skipped%s" % (
-                    name, path, " (build it first: make)" if name == "spanalloc" else ""))
+                    name, path, " (build it first: make)" if name in (PROD, DEBUG) else ""))
             continue
         out.append((name, path))
     return out
@@ -183,7 +221,8 @@ def check_preload(allocs):
         if path:
             env["LD_PRELOAD"] = path
         try:
-            p = subprocess.run([which], capture_output=True, text=True, env=env, timeout=30)
+            p = subprocess.run(WRAP.get(name, []) + [which], capture_output=True, text=True,
+                               env=env, timeout=60)
         except subprocess.TimeoutExpired:
             warn("%s: a test program hung under it, skipped" % name)
             continue
@@ -192,7 +231,9 @@ def check_preload(allocs):
             warn("%s: test program failed under it (status %d): %s, skipped"
                  % (name, p.returncode, (p.stderr or "").strip()[-300:]))
             continue
-        if path is None:
+        if name in WRAP:
+            ok = True  # memcheck replaces malloc in its own way; it ran, that is the check
+        elif path is None:
             ok = "libc.so" in got
         else:
             ok = os.path.realpath(got) == os.path.realpath(path)
@@ -247,6 +288,11 @@ def dpkg_version_of(path):
 def describe_allocator(name, path, snapshot=None):
     if path in ORIGIN:
         return ORIGIN[path][1]
+    if name in WRAP:
+        return ("glibc malloc (no preload) under `%s` (%s): memcheck's own malloc replacement "
+                "with its shadow memory; peak RSS is the valgrind process's, so it includes "
+                "valgrind itself, the translated code and the shadow memory" % (
+                    " ".join(["valgrind"] + WRAP[name][1:]), tool_version(["valgrind", "--version"])))
     if path is None:
         v = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libc6"],
                            capture_output=True, text=True)
@@ -279,6 +325,8 @@ def describe_allocator(name, path, snapshot=None):
 def clean_env():
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    # Every build runs with its default options: the configuration users get.
+    env.pop("SPANALLOC_OPTIONS", None)
     return env
 
 
@@ -474,7 +522,17 @@ def make_workloads(tmp, scale):
 # running
 
 
-def run_once(w, alloc_path, tmp, scale, stdin_path):
+def count_reports(err, wrapped):
+    """Heap-bug reports in a run's stderr: under valgrind (-q: only errors are
+    printed), memcheck's errors, one "==PID== <headline>" line each (the stack
+    and detail lines below it are indented); else the headlines of spanalloc's
+    own reports ("==PID== spanalloc: ...", "spanalloc: fatal: ..." ...)."""
+    if wrapped:
+        return len(re.findall(r"^==\d+== \S", err, re.M))
+    return len(re.findall(r"^(?:==\d+== )?spanalloc: ", err, re.M))
+
+
+def run_once(w, alloc_path, tmp, scale, stdin_path, wrap=None):
     res = os.path.join(tmp, "memrun.result")
     out_path = os.path.join(tmp, "run.stdout")
     err_path = os.path.join(tmp, "run.stderr")
@@ -487,7 +545,7 @@ def run_once(w, alloc_path, tmp, scale, stdin_path):
     cmd = [os.path.join(BUILD, "memrun"), "-r", res]
     if alloc_path:
         cmd += ["-p", alloc_path]
-    cmd += ["--"] + w.argv
+    cmd += ["--"] + (wrap or []) + w.argv
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         p = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=err, env=env,
@@ -505,10 +563,15 @@ def run_once(w, alloc_path, tmp, scale, stdin_path):
     if stdin_path:
         stdin.close()
     r = {"status": None, "wall_s": None, "maxrss_kb": None, "ns_per_op": None,
-         "user_s": None, "sys_s": None, "note": ""}
+         "user_s": None, "sys_s": None, "note": "", "reports": None, "stderr": ""}
+    err = read_text(err_path)
+    r["reports"] = count_reports(err, bool(wrap))
+    if r["reports"]:
+        r["stderr"] = err
     if timed_out:
         r["status"] = "timeout"
         r["note"] = "timed out after %.0f s" % RUN_TIMEOUT
+        r["stderr"] = err
         return r
     if not os.path.exists(res):
         r["status"] = "launcher-%d" % p.returncode
@@ -526,11 +589,11 @@ def run_once(w, alloc_path, tmp, scale, stdin_path):
     r["maxrss_kb"] = int(kv["maxrss_kb"])
     r["user_s"] = float(kv["user_s"])
     r["sys_s"] = float(kv["sys_s"])
-    err = read_text(err_path)
     if "cannot be preloaded" in err:
         r["status"] = "preload-failed"
     if r["status"] != 0:
         r["note"] = err[-500:]
+        r["stderr"] = err
     if w.ns_op:
         m = re.search(r"^ns_per_op\s+([0-9.eE+-]+)", read_text(out_path), re.M)
         if m:
@@ -559,7 +622,7 @@ def run_all(workloads, allocs, runs, tmp, scale, progress=True):
                 if name in failed:
                     continue
                 seq += 1
-                res = run_once(w, path, tmp, scale, stdin_path)
+                res = run_once(w, path, tmp, scale, stdin_path, WRAP.get(name))
                 res.update({"workload": w.name, "allocator": name, "run": r + 1, "seq": seq})
                 rows.append(res)
                 if res["status"] != 0:
@@ -567,6 +630,10 @@ def run_all(workloads, allocs, runs, tmp, scale, progress=True):
                     warn("%s under %s failed (%s)%s; its remaining runs skipped" % (
                         w.name, name, res["status"],
                         (": " + res["note"].strip().replace("\n", " | ")[-300:]) if res["note"] else ""))
+                elif res["reports"] and name != MEMCHECK:
+                    warn("%s under %s: %d report line(s) on stderr: %s" % (
+                        w.name, name, res["reports"],
+                        res["stderr"].strip().replace("\n", " | ")[:300]))
         if progress:
             log("[%2d/%d] %-14s %5.1f s   (total %5.1f s)" % (
                 wi + 1, len(workloads), w.name, time.monotonic() - t_w, time.monotonic() - t_start))
@@ -710,7 +777,9 @@ def summarize(rows, workloads, allocs):
             bad = [r for r in rs if r["status"] != 0]
             if not rs:
                 continue
-            st = {"n": len(ok), "failed": bad[0]["status"] if bad else None}
+            st = {"n": len(ok), "failed": bad[0]["status"] if bad else None,
+                  "reports": max([r.get("reports") or 0 for r in rs]),
+                  "stderr": next((r for r in rs if r.get("stderr")), None)}
             if ok:
                 t = [r["wall_s"] for r in ok]
                 st["time"] = median(t)
@@ -824,6 +893,173 @@ def summary_markdown(workloads, stats, rat, names):
     return "\n".join(lines), gm
 
 
+def fmt_x(x):
+    if x is None:
+        return "–"
+    return "%.0f×" % x if x >= 100 else "%.1f×" % x if x >= 10 else "%.2f×" % x
+
+
+def debug_ratios(workloads, stats):
+    """(wname) -> {"t_dbg": debug/production time, "r_dbg": RSS, "t_mc": memcheck/debug
+    time, "r_mc": RSS}, medians of the runs; absent when either side failed."""
+    out = {}
+    for w in workloads:
+        p, d, m = (stats.get((w.name, n)) for n in (PROD, DEBUG, MEMCHECK))
+        ok = lambda st: st is not None and st.get("time") is not None
+        r = {}
+        if ok(p) and ok(d):
+            r["t_dbg"] = d["time"] / p["time"]
+            r["r_dbg"] = d["rss"] / p["rss"]
+        if ok(d) and ok(m):
+            r["t_mc"] = m["time"] / d["time"]
+            r["r_mc"] = m["rss"] / d["rss"]
+        out[w.name] = r
+    return out
+
+
+def debug_markdown(workloads, stats, names):
+    """The debug build against production spanalloc, and memcheck on glibc
+    against the debug build: table, geometric means and one verdict per goal
+    of issue 4, all computed from the medians."""
+    have_mc = MEMCHECK in names
+    dr = debug_ratios(workloads, stats)
+
+    def cell_time(wn, n):
+        st = stats.get((wn, n))
+        if not st:
+            return "–"
+        if st.get("time") is None:
+            return "FAILED (%s)" % st["failed"]
+        c = fmt_time(st["time"])
+        if st.get("failed") is not None:
+            c += " (failed %s after %d runs)" % (st["failed"], st["n"])
+        return c
+
+    def cell_rss(wn, n):
+        st = stats.get((wn, n))
+        return fmt_rss(st.get("rss")) if st and st.get("time") is not None else "–"
+
+    cols = ["workload", "spanalloc", "debug"] + (["memcheck"] if have_mc else []) + \
+        ["debug ×prod"] + (["memcheck ×debug"] if have_mc else []) + \
+        ["RSS spanalloc", "RSS debug"] + (["RSS memcheck"] if have_mc else []) + \
+        ["RSS debug ×prod"] + (["RSS memcheck ×debug"] if have_mc else []) + \
+        ["reports debug" + (" / memcheck" if have_mc else "")]
+    lines = ["| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 1)]
+    for w in workloads:
+        r = dr[w.name]
+        c = [w.name, cell_time(w.name, PROD), cell_time(w.name, DEBUG)]
+        if have_mc:
+            c.append(cell_time(w.name, MEMCHECK))
+        flag = lambda x, lim, le: ("**%s**" % fmt_x(x)) if x is not None and (
+            x > lim if le else x < lim) else fmt_x(x)
+        c.append(flag(r.get("t_dbg"), DEBUG_GOALS["time"], True))
+        if have_mc:
+            c.append(flag(r.get("t_mc"), DEBUG_GOALS["memcheck"], False))
+        c += [cell_rss(w.name, PROD), cell_rss(w.name, DEBUG)]
+        if have_mc:
+            c.append(cell_rss(w.name, MEMCHECK))
+        c.append(flag(r.get("r_dbg"), DEBUG_GOALS["rss"], True))
+        if have_mc:
+            c.append(fmt_x(r.get("r_mc")))
+        rep = []
+        for n in (DEBUG, MEMCHECK) if have_mc else (DEBUG,):
+            st = stats.get((w.name, n))
+            rep.append("–" if not st else str(st.get("reports") or 0))
+        c.append(" / ".join(rep))
+        lines.append("| " + " | ".join(c) + " |")
+    gm = {}
+    for k in ("t_dbg", "r_dbg", "t_mc", "r_mc"):
+        xs = [dr[w.name][k] for w in workloads if k in dr[w.name]]
+        gm[k] = (geomean(xs), len(xs))
+    total = len(workloads)
+
+    def g(k):
+        v, cnt = gm[k]
+        return "**%s**%s" % (fmt_x(v), "" if cnt == total else " (%d/%d)" % (cnt, total))
+
+    row = ["**geomean**", "", ""] + ([""] if have_mc else []) + [g("t_dbg")] + \
+        ([g("t_mc")] if have_mc else []) + ["", ""] + ([""] if have_mc else []) + [g("r_dbg")] + \
+        ([g("r_mc")] if have_mc else []) + [""]
+    lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append("Median wall time and median peak RSS of the runs; ratios are of the medians, "
+                 "**bold** where a goal is missed on that workload. \"reports\": the most "
+                 "report lines on stderr in one run (the debug build's `spanalloc:` lines; "
+                 "memcheck's `==PID==` error lines).")
+    lines.append("")
+
+    # verdicts
+    lines.append("### Verdicts (issue 4, \"Goals the benchmark shows\")\n")
+    checks = [("t_dbg", "debug build median time ≤ %g× production", DEBUG_GOALS["time"], True),
+              ("r_dbg", "debug build peak RSS ≤ %g× production", DEBUG_GOALS["rss"], True)]
+    if have_mc:
+        checks.append(("t_mc", "valgrind memcheck on glibc ≥ %g× slower than the debug build",
+                       DEBUG_GOALS["memcheck"], False))
+    verdicts = []
+    for k, what, lim, le in checks:
+        v, cnt = gm[k]
+        per = [(w.name, dr[w.name][k]) for w in workloads if k in dr[w.name]]
+        bad = [(n, x) for n, x in per if (x > lim if le else x < lim)]
+        bad.sort(key=lambda t: -t[1] if le else t[1])
+        if v is None:
+            verdict = "NO DATA"
+        else:
+            verdict = "PASS" if (v <= lim if le else v >= lim) else "FAIL"
+        if cnt < total and verdict != "NO DATA":
+            verdict += " (incomplete: %d/%d workloads)" % (cnt, total)
+        line = "- **%s**: %s: geomean over the suite %s; %d of %d workloads miss it%s" % (
+            verdict, what % lim, fmt_x(v), len(bad), cnt,
+            (" (%s%s)" % (", ".join("%s %s" % (n, fmt_x(x)) for n, x in bad[:6]),
+                          ", …" if len(bad) > 6 else "")) if bad else "")
+        lines.append(line + ".")
+        verdicts.append(line)
+    failed = ["%s under %s (%s)" % (w.name, n, stats[(w.name, n)]["failed"])
+              for w in workloads for n in (PROD, DEBUG, MEMCHECK)
+              if (w.name, n) in stats and stats[(w.name, n)].get("failed") is not None]
+    reported = ["%s under %s" % (w.name, n) for w in workloads for n in (PROD, DEBUG)
+                if stats.get((w.name, n), {}).get("reports")]
+    if failed:
+        lines.append("- **Failed runs**: " + "; ".join(failed) + ".")
+    if reported:
+        lines.append("- **spanalloc reports on stderr**: " + "; ".join(reported)
+                     + " (excerpts below).")
+    lines.append("")
+    return "\n".join(lines), verdicts
+
+
+def stderr_markdown(workloads, stats, names, max_lines=60, memcheck_lines=25):
+    """stderr of the first failed or reporting run of each workload and
+    allocator, so that a report can be judged (bug in the program, false
+    positive, or crash of the allocator) without rerunning."""
+    md = []
+    for w in workloads:
+        for n in names:
+            st = stats.get((w.name, n))
+            if not st or not st.get("stderr"):
+                continue
+            r = st["stderr"]
+            lines = r["stderr"].rstrip("\n").splitlines()
+            md.append("#### %s under %s, run %d: status %s, %d %s\n" % (
+                w.name, n, r["run"], r["status"], r.get("reports") or 0,
+                "memcheck error(s) in the program (glibc malloc)" if n in WRAP
+                else "report line(s)"))
+            if n in WRAP:
+                heads = {}
+                for l in lines:
+                    m = re.match(r"^==\d+== (\S.*)", l)
+                    if m:
+                        heads[m.group(1)] = heads.get(m.group(1), 0) + 1
+                md.append("Kinds: " + "; ".join("%d × %s" % (c, h) for h, c in sorted(
+                    heads.items(), key=lambda t: -t[1])[:8]) + ". First lines:\n")
+            lim = memcheck_lines if n in WRAP else max_lines
+            md.append("```")
+            md += [l[:300] for l in lines[:lim]]
+            if len(lines) > lim:
+                md.append("... (%d more lines)" % (len(lines) - lim))
+            md.append("```\n")
+    return "\n".join(md)
+
+
 def machine_info():
     info = []
     info.append(("nproc", str(os.cpu_count())))
@@ -866,7 +1102,7 @@ def tool_version(argv):
 
 def write_csv(path, rows):
     cols = ["seq", "workload", "allocator", "run", "status", "wall_s", "maxrss_kb",
-            "ns_per_op", "user_s", "sys_s"]
+            "ns_per_op", "user_s", "sys_s", "reports"]
     with open(path, "w", newline="") as f:
         wr = csv.writer(f)
         wr.writerow(cols)
@@ -951,13 +1187,16 @@ set multiplot layout 2,1
 
 def build_markdown(args, workloads, allocs, stats, rat, cg, cg_notes, cg_iters, elapsed, scale,
                    charts=()):
-    names = [a for a, _ in allocs]
+    all_names = [a for a, _ in allocs]
+    names = [n for n in all_names if n not in SEPARATE]
     md = []
     md.append("# spanalloc benchmark results\n")
     mode = "quick" if args.quick else "full"
     md.append("Mode: **%s** (BENCH_SCALE=%s, %d runs per allocator and workload, allocators "
               "alternated run by run), wall %.0f s. Generated by `python3 bench/run.py%s`.\n" % (
-                  mode, scale, args.runs, elapsed, " --quick" if args.quick else ""))
+                  mode, scale, args.runs, elapsed, "".join(f for f, on in (
+                      (" --quick", args.quick), (" --with-debug", args.with_debug),
+                      (" --with-memcheck", args.with_memcheck)) if on)))
     md.append("## Machine\n")
     for k, v in machine_info():
         md.append("- %s: %s" % (k, v))
@@ -983,6 +1222,12 @@ def build_markdown(args, workloads, allocs, stats, rat, cg, cg_notes, cg_iters, 
               "allocator completed (a count is shown when it is not all of them).\n")
     if "ratios.svg" in charts:
         md.append("![time and RSS ratios to glibc](ratios.svg)\n")
+    if any(n in SEPARATE for n in all_names):
+        md.append("## Debug build%s (apart from the table above)\n" % (
+            " and valgrind memcheck" if MEMCHECK in all_names else ""))
+        md.append(debug_notes(all_names))
+        dmd, _ = debug_markdown(workloads, stats, all_names)
+        md.append(dmd)
 
     if cg is not None:
         md.append("## Cost model: instructions per malloc+free pair (callgrind)\n")
@@ -992,7 +1237,7 @@ def build_markdown(args, workloads, allocs, stats, rat, cg, cg_notes, cg_iters, 
                 st = stats.get(("pairs_%d" % s, n))
                 if st and st.get("ns") is not None:
                     ns[(n, s)] = st["ns"]
-        md.append(callgrind_markdown(cg, [a for a in allocs], cg_iters, ns))
+        md.append(callgrind_markdown(cg, [a for a in allocs if a[0] not in SEPARATE], cg_iters, ns))
         md.append("")
     for note in cg_notes:
         md.append("- " + note)
@@ -1005,6 +1250,56 @@ def build_markdown(args, workloads, allocs, stats, rat, cg, cg_notes, cg_iters, 
               "`wait4` (the process and its children).\n")
     for w in workloads:
         md.append(workload_markdown(w, stats, rat, names))
+    se = stderr_markdown(workloads, stats, all_names)
+    if se:
+        md.append("## stderr of failed or reporting runs\n")
+        md.append(se)
+    return "\n".join(md)
+
+
+def debug_notes(names):
+    out = ["The debug build (`%s`) runs with `SPANALLOC_OPTIONS` unset: its defaults, the "
+           "configuration users get (the runner removes the variable for every allocator)."
+           % DEBUG]
+    if MEMCHECK in names:
+        out.append("`memcheck` is glibc malloc with the workload run under `valgrind %s` "
+                   "(inside memrun, which measures the valgrind process): its peak RSS is "
+                   "valgrind's, so it includes valgrind's own core, the translated code and "
+                   "memcheck's shadow memory, not just the program's heap. `--trace-children=yes` "
+                   "checks multi-process workloads whole (gcc runs cc1 and as); a memcheck error "
+                   "does not fail the run (`--error-exitcode=0`) but is counted." % " ".join(
+                       MEMCHECK_ARGV))
+    return " ".join(out) + "\n"
+
+
+def debug_compare_markdown(args, workloads, allocs, stats, elapsed, scale):
+    names = [a for a, _ in allocs]
+    md = ["# spanalloc debug build: cost against production and against valgrind memcheck\n"]
+    md.append("Mode: **debug-compare** (BENCH_SCALE=%s, %d runs per allocator and workload, "
+              "allocators alternated run by run), wall %.0f s. Generated by "
+              "`python3 bench/run.py --debug-compare` (`make bench-debug`).\n" % (
+                  scale, args.runs, elapsed))
+    md.append("Goals (issue 4): the debug build at most %g× the production build's median time "
+              "and %g× its peak RSS on the suite, and valgrind memcheck on glibc at least %g× "
+              "slower than the debug build on the same workloads.\n" % (
+                  DEBUG_GOALS["time"], DEBUG_GOALS["rss"], DEBUG_GOALS["memcheck"]))
+    md.append("## Machine\n")
+    for k, v in machine_info():
+        md.append("- %s: %s" % (k, v))
+    md.append("")
+    md.append("## Allocators\n")
+    for n, p in allocs:
+        md.append("- **%s**: %s" % (n, describe_allocator(n, p)))
+    md.append("")
+    md.append(debug_notes(names))
+    md.append("## Results\n")
+    dmd, _ = debug_markdown(workloads, stats, names)
+    md.append(dmd)
+    md.append("Workloads: " + "; ".join("%s: %s" % (w.name, w.desc) for w in workloads) + ".\n")
+    se = stderr_markdown(workloads, stats, names)
+    if se:
+        md.append("## stderr of failed or reporting runs\n")
+        md.append(se)
     return "\n".join(md)
 
 
@@ -1021,6 +1316,14 @@ def main():
     ap.add_argument("--scale", type=float, help="BENCH_SCALE (default 1, quick 0.2)")
     ap.add_argument("--lib", action="append", default=[], metavar="NAME=PATH",
                     help="add (or replace) an allocator to preload; repeatable")
+    ap.add_argument("--with-debug", action="store_true",
+                    help="add %s (build/libspanalloc-debug.so), reported in its own section" % DEBUG)
+    ap.add_argument("--with-memcheck", action="store_true",
+                    help="add %s: glibc under valgrind memcheck (20-100x slower: lower --scale)"
+                    % MEMCHECK)
+    ap.add_argument("--debug-compare", action="store_true",
+                    help="spanalloc, %s and %s only, BENCH_SCALE=%s, 3 runs: writes debug.md "
+                    "and debug.csv with the issue 4 verdicts" % (DEBUG, MEMCHECK, DEBUG_SCALE))
     ap.add_argument("--only", help="comma-separated workload names or prefixes")
     ap.add_argument("--allocators", help="comma-separated allocator names to keep")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind cost model")
@@ -1030,22 +1333,28 @@ def main():
                     help="pairs N in the callgrind runs (N and 2N; default 200000, quick 50000)")
     ap.add_argument("--out", default=RESULTS, help="results directory (default bench/results)")
     ap.add_argument("--cc", default=os.environ.get("CC") or "gcc", help="C compiler (default $CC or gcc)")
-    ap.add_argument("--timeout", type=float, default=90.0,
-                    help="seconds before one run counts as failed (default 90)")
+    ap.add_argument("--timeout", type=float,
+                    help="seconds before one run counts as failed (default 90, debug-compare 300)")
     ap.add_argument("--list", action="store_true", help="list workloads and allocators, then exit")
     args = ap.parse_args()
-    RUN_TIMEOUT = args.timeout
+    if args.debug_compare and (args.quick or args.callgrind_only):
+        sys.exit("bench: --debug-compare goes with neither --quick nor --callgrind-only")
+    RUN_TIMEOUT = args.timeout or (300.0 if args.debug_compare else 90.0)
 
     if args.runs is None:
-        args.runs = 3 if args.quick else 5
-    scale = args.scale if args.scale else (0.2 if args.quick else 1.0)
+        args.runs = 3 if (args.quick or args.debug_compare) else 5
+    scale = args.scale if args.scale else (
+        DEBUG_SCALE if args.debug_compare else 0.2 if args.quick else 1.0)
     cg_iters = args.callgrind_iters or (50000 if args.quick else 200000)
     args.out = os.path.abspath(args.out)
 
     t0 = time.monotonic()
     log("bench: building workloads with %s into %s" % (args.cc, os.path.relpath(BUILD, ROOT)))
     build(args.cc)
-    allocs = find_allocators(args.lib)
+    if args.debug_compare:
+        allocs = find_allocators(args.lib, with_debug=True, with_memcheck=True, peers=False)
+    else:
+        allocs = find_allocators(args.lib, args.with_debug, args.with_memcheck)
     if args.allocators:
         keep = args.allocators.split(",")
         allocs = [a for a in allocs if a[0] in keep]
@@ -1058,13 +1367,14 @@ def main():
         if not allocs:
             sys.exit("bench: no allocator to run")
         log("bench: allocators: " + ", ".join(n for n, _ in allocs))
+        cg_allocs = [a for a in allocs if a[0] not in SEPARATE]
         if args.callgrind_only:
-            table, notes = run_callgrind(allocs, cg_iters, tmp)
+            table, notes = run_callgrind(cg_allocs, cg_iters, tmp)
             for n in notes:
                 warn(n)
             if table is None:
                 return 0
-            print(callgrind_markdown(table, allocs, cg_iters))
+            print(callgrind_markdown(table, cg_allocs, cg_iters))
             return 0
 
         workloads = make_workloads(tmp, scale)
@@ -1075,17 +1385,29 @@ def main():
             for w in workloads:
                 print("%-14s %-5s %s" % (w.name, w.kind, w.desc))
             for n, p in allocs:
-                print("allocator %-10s %s" % (n, p or "(none)"))
+                print("allocator %-10s %s" % (n, " ".join(WRAP[n]) if n in WRAP else p or "(none)"))
             return 0
         log("bench: %d workloads x %d allocators x %d runs, BENCH_SCALE=%s"
             % (len(workloads), len(allocs), args.runs, scale))
         rows = run_all(workloads, allocs, args.runs, tmp, scale)
 
+        if args.debug_compare:
+            stats = summarize(rows, workloads, allocs)
+            write_csv(os.path.join(args.out, "debug.csv"), rows)
+            md = debug_compare_markdown(args, workloads, allocs, stats,
+                                        time.monotonic() - t0, scale)
+            with open(os.path.join(args.out, "debug.md"), "w") as f:
+                f.write(md + "\n")
+            print(md)
+            log("bench: wrote %s (debug.md, debug.csv) in %.0f s" % (
+                os.path.relpath(args.out, os.getcwd()), time.monotonic() - t0))
+            return 0
+
         cg, cg_notes = None, []
-        if not args.no_callgrind:
+        if not args.no_callgrind and cg_allocs:
             t_cg = time.monotonic()
             log("bench: callgrind cost model (%d and %d pairs per size)" % (cg_iters, 2 * cg_iters))
-            cg, cg_notes = run_callgrind(allocs, cg_iters, tmp)
+            cg, cg_notes = run_callgrind(cg_allocs, cg_iters, tmp)
             for n in cg_notes:
                 warn(n)
             log("bench: callgrind took %.1f s" % (time.monotonic() - t_cg))
@@ -1094,7 +1416,7 @@ def main():
         stats = summarize(rows, workloads, allocs)
         rat = ratios(stats, workloads, names)
         write_csv(os.path.join(args.out, "latest.csv"), rows)
-        made = write_chart(args.out, workloads, rat, names)
+        made = write_chart(args.out, workloads, rat, [n for n in names if n not in SEPARATE])
         elapsed = time.monotonic() - t0
         md = build_markdown(args, workloads, allocs, stats, rat, cg, cg_notes, cg_iters,
                             elapsed, scale, made)

@@ -127,7 +127,8 @@ void cache_span_reusable(mcache *c, mspan *s)
  * A free object of class spc from c's span, which nextFreeFast found
  * empty: the rest of the span's bitmap first, then the objects freed since
  * the last sweep (the owner sweeps its own span, no lock); then a parked
- * span that local frees made reusable; and only then another span from the
+ * span that local frees made reusable, or the oldest parked span if other
+ * threads freed enough of it; and only then another span from the
  * mcentral.
  */
 static unsigned refill(mcache *c, unsigned spc, mspan **sp)
@@ -150,6 +151,23 @@ static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 			return *sp = s, span_next_free(s);
 		}
 		park(c, s); /* (cannot happen: it was an eighth free) */
+	}
+	/*
+	 * Other threads' frees into parked spans show only when they are
+	 * swept: sweep the oldest one (no lock, it is ours) and take it when
+	 * they freed enough, else move it to the back.  A producer whose
+	 * blocks a consumer frees so gets them back without going through
+	 * the mcentral.
+	 */
+	if ((s = c->parked[spc].first) != NULL) {
+		spanlist_remove(&c->parked[spc], s);
+		if (span_sweep(s) >= reuse_threshold(s)) {
+			s->list = LIST_NONE;
+			s->reuseAt = NO_REUSE;
+			c->alloc[spc] = s;
+			return *sp = s, span_next_free(s);
+		}
+		spanlist_push_back(&c->parked[spc], s);
 	}
 	s = central_cache_span(&mcentral_[spc], c);
 	if (!s)

@@ -195,21 +195,49 @@ static heapArena *new_arenas(size_t count)
 }
 
 /* Pages for a run spanning whole arenas: fresh, contiguous arenas. */
+/* The first of count address-adjacent arenas that are entirely free. */
+static heapArena *free_arena_run(size_t count)
+{
+	heapArena *first = NULL;
+	size_t run = 0;
+	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
+		if (ha->nfree != PAGES_PER_ARENA) {
+			run = 0;
+			continue;
+		}
+		if (run && ha->base != first->base + run * ARENA_SIZE)
+			run = 0;
+		if (!run)
+			first = ha;
+		if (++run == count)
+			return first;
+	}
+	return NULL;
+}
+
+/*
+ * Pages for a run spanning whole arenas: address-adjacent arenas that are
+ * free again (a freed huge block's), else fresh ones.  (found by
+ * fuzz_large: tests/regressions/large-d07e4bc786c8)
+ */
 static uintptr_t alloc_multi_arena(size_t npages, bool *needzero)
 {
 	size_t count = (npages + PAGES_PER_ARENA - 1) / PAGES_PER_ARENA;
-	heapArena *ha = new_arenas(count);
+	heapArena *ha = free_arena_run(count);
+	if (!ha)
+		ha = new_arenas(count);
 	if (!ha)
 		return 0;
 	uintptr_t base = ha->base;
+	bool dirty = false;
 	for (size_t left = npages; left > 0; ha = ha->next) {
 		size_t n = left < PAGES_PER_ARENA ? left : PAGES_PER_ARENA;
 		if (!commit_to(ha, n))
 			return 0;
-		take_run(ha, 0, n);
+		dirty |= take_run(ha, 0, n);
 		left -= n;
 	}
-	*needzero = false;
+	*needzero = dirty;
 	return base;
 }
 

@@ -69,6 +69,8 @@ static inline void *malloc_impl(size_t size)
  */
 static void *aligned_impl(size_t align, size_t size)
 {
+	if (size == 0) /* an aligned block all the same (found by fuzz_tiny) */
+		size = 1;
 	/* Tiny blocks align to the size's lowest bit; the debug build, which
 	 * packs nothing, puts sizes under 16 in the 8-byte class. */
 	size_t natural = size >= TINY_SIZE ? TINY_SIZE : SA_DEBUG_BUILD ? 8 : tiny_align(size);

@@ -4,6 +4,7 @@
 #   make test            everything CI checks (unit tests, heap-bug tests,
 #                        real programs under LD_PRELOAD, generated tables)
 #   make demo            a real program under spanalloc, with its stats
+#   make fuzz | fuzz-afl | fuzz-replay | corpus-min | fuzz-coverage | fuzz-planted
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
 #   make install PREFIX=/usr/local
@@ -29,7 +30,7 @@ OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
 .PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
-	demo bench bench-debug install uninstall clean
+	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
 DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c
@@ -113,8 +114,28 @@ program-tests: all
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests
+test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests fuzz-replay
 	@echo "all tests passed"
+
+# ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------
+
+fuzz:
+	$(MAKE) -f fuzz/Makefile fuzz $(if $(FUZZ_SECONDS),FUZZ_SECONDS=$(FUZZ_SECONDS))
+
+fuzz-afl:
+	$(MAKE) -f fuzz/Makefile afl $(if $(AFL_SECONDS),AFL_SECONDS=$(AFL_SECONDS))
+
+fuzz-replay:
+	$(MAKE) -f fuzz/Makefile replay
+
+corpus-min:
+	$(MAKE) -f fuzz/Makefile corpus-min
+
+fuzz-coverage:
+	$(MAKE) -f fuzz/Makefile coverage
+
+fuzz-planted:
+	$(MAKE) -f fuzz/Makefile planted
 
 # ---- the main job and the benchmarks -----------------------------------------
 

@@ -8,6 +8,7 @@
 #
 # env: HARNESSES, COVERAGE_MIN_LINES / COVERAGE_MIN_BRANCHES (fail below).
 set -uo pipefail
+# shellcheck source=ci/fuzz-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
 tool() { # llvm-cov / llvm-profdata, versioned names when plain ones are missing
@@ -31,7 +32,7 @@ export SA_FUZZ_IGNORE=${SA_FUZZ_IGNORE:-all}
 objs=()
 for flav in cov $([[ -d $fuzzb/cov-debug ]] && echo cov-debug); do
 	for h in $harnesses; do
-		regs=$(ls -d "$root"/tests/regressions/"$h"-* 2>/dev/null | grep -v '\.txt$' || true)
+		regs=$(regressions_of "$h")
 		log=$out/$flav-$h.log
 		# shellcheck disable=SC2086
 		if ! LLVM_PROFILE_FILE="$out/prof/$flav-$h-%p.profraw" "$fuzzb/$flav/fuzz_$h" "$root/corpus/$h" $regs \

@@ -12,6 +12,7 @@
 #
 # env: HARNESSES, FUZZ_AFL_BUILT=1 (skip the build), AFL_OUT (build/fuzz/afl-out).
 set -uo pipefail
+# shellcheck source=ci/fuzz-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
 secs=${1:-20}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by ci/fuzz.sh, ci/fuzz-afl.sh and ci/fuzz-planted.sh (sourced).
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,11 +29,12 @@ first_error() {
 		cut -c1-200 || true
 }
 
-# save_regression HARNESS INPUT BINARY HOW: minimize INPUT with BINARY
+# save_regression HARNESS INPUT BINARY HOW [LOG]: minimize INPUT with BINARY
 # (a libFuzzer target), store it as tests/regressions/HARNESS-<sha1> with
-# a report next to it (.txt), print the stored path.
+# a report next to it (.txt), print the stored path.  LOG: the campaign's
+# log, quoted when the input fails only after the inputs before it.
 save_regression() {
-	local h=$1 input=$2 bin=$3 how=$4
+	local h=$1 input=$2 bin=$3 how=$4 log=${5:-}
 	local tmp
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/sa-regress.XXXXXX")
 	local min=$tmp/min standalone=yes
@@ -59,17 +61,29 @@ save_regression() {
 		echo "commit:     $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 		echo "size:       $(stat -c %s "$dest") bytes (minimized from $(stat -c %s "$input"))"
 		echo "standalone: $standalone"
-		echo "reproduce:  make -f fuzz/Makefile build && build/fuzz/libfuzzer/fuzz_$h tests/regressions/$h-$hash"
-		echo "            FUZZ_TRACE=1 build/fuzz/libfuzzer/fuzz_$h tests/regressions/$h-$hash   # every operation"
+		echo "reproduce:  make -f fuzz/Makefile build && ${bin#"$root"/} tests/regressions/$h-$hash"
+		echo "            FUZZ_TRACE=1 ${bin#"$root"/} tests/regressions/$h-$hash   # every operation"
 		echo "replay:     build/fuzz/prod/fuzz_$h tests/regressions/$h-$hash"
 		echo
 		echo "---- report"
 		if [[ $standalone == yes ]]; then
 			"$bin" -runs=1 "$dest" 2>&1 | grep -a -v '^INFO: ' | head -150
+		elif [[ -n $log ]]; then
+			echo "(fails only after the campaign's earlier inputs; from its log:)"
+			grep -a -A80 -E 'spanalloc-fuzz: .*FAIL|ERROR: (AddressSanitizer|libFuzzer)|spanalloc: internal' "$log" | head -120
 		else
 			sed -n '1,150p' "$tmp/orig.log"
 		fi
 	} >"$dest.txt"
 	rm -rf "$tmp"
 	echo "$dest"
+}
+
+# The saved crash inputs of a harness (tests/regressions/<harness>-*, not the reports).
+regressions_of() {
+	local f
+	for f in "$root"/tests/regressions/"$1"-*; do
+		[[ -f $f && $f != *.txt ]] && echo "$f"
+	done
+	return 0
 }

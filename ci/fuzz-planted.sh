@@ -22,6 +22,7 @@
 #      ("1 2 3 4"), PLANTED_CORPUS=seeds (start from corpus/ instead of
 #      nothing), HARNESSES, FUZZ_JOBS.
 set -uo pipefail
+# shellcheck source=ci/fuzz-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
 limit=${PLANTED_LIMIT:-300}
@@ -85,6 +86,20 @@ rm -rf "$work"
 mkdir -p "$work" "$saved_dir"
 jobs_max=$(fuzz_jobs)
 
+# standalone N H INPUT: an input that fails on the fault build all by itself
+# (bugs 1 and 3 fire on process-wide counters, so the input a campaign
+# failed on may need the ones before it): INPUT if it does, else the
+# campaign's largest corpus inputs are tried.  Prints the path, or nothing.
+standalone() {
+	local N=$1 h=$2 input=$3 f
+	for f in "$input" $(ls -S "$work/$N-$h/corpus" 2>/dev/null | head -200 | sed "s|^|$work/$N-$h/corpus/|"); do
+		if ! "$fuzzb/fault$N/fuzz_$h" -runs=1 "$f" >/dev/null 2>&1; then
+			echo "$f"
+			return
+		fi
+	done
+}
+
 # run N H: one harness against bug N; writes $work/N-H.{log,rc,secs}
 run() {
 	local N=$1 h=$2 d=$work/$1-$2
@@ -103,7 +118,7 @@ run() {
 missed=0
 rows=()
 for N in $bugs; do
-	queue=($(relevant "$N"))
+	read -r -a queue <<<"$(relevant "$N")"
 	pids=()
 	names=()
 	found=""
@@ -137,8 +152,12 @@ for N in $bugs; do
 			if [[ -n $art ]]; then
 				# Only the planted bug: the input must pass on the production build.
 				if "$fuzzb/libfuzzer/fuzz_$h" -runs=1 "$d/art/$art" >"$d.prod.log" 2>&1; then
-					cp "$d/art/$art" "$saved_dir/fault$N-$h"
-					first_error "$d.log" >"$saved_dir/fault$N-$h.txt"
+					keep=$(standalone "$N" "$h" "$d/art/$art")
+					rm -f "$saved_dir/fault$N-$h" "$saved_dir/fault$N-$h.txt"
+					if [[ -n $keep ]]; then
+						cp "$keep" "$saved_dir/fault$N-$h"
+						first_error "$d.log" >"$saved_dir/fault$N-$h.txt"
+					fi
 					rows+=("$(printf '%-3s %-32s %-9s %8s %10s  %s' "$N" "$(describe "$N")" "$h" "${secs}s" "${execs:-?}" "$(first_error "$d.log" | cut -c1-110)")")
 					[[ -z $found ]] && found=$h
 				else

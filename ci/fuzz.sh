@@ -4,28 +4,31 @@
 #   ci/fuzz.sh [SECONDS-PER-HARNESS]        (default 15)
 #
 # Each harness runs SECONDS from corpus/<harness>/ (FUZZ_JOBS at a time,
-# default 2) with its dictionary.  New inputs that add coverage are merged
+# default 2) with its dictionary, against each library build in FUZZ_BUILDS
+# (default: production, and the debug build when there is one).  New inputs that add coverage are merged
 # back into corpus/<harness>/ (FUZZ_MERGE=0 to skip).  A crash, timeout or
 # leak is minimized and stored as tests/regressions/<harness>-<sha1> with a
 # .txt report, and the script exits 1.  A table of executions, exec/s and
 # findings is printed at the end.
 #
-# env: HARNESSES (default all), FUZZ_JOBS, FUZZ_MERGE, FUZZ_BIN_DIR
-#      (default build/fuzz/libfuzzer; built here unless FUZZ_BUILT=1),
-#      FUZZ_ARGS (extra libFuzzer options).
+# env: HARNESSES (default all), FUZZ_JOBS, FUZZ_MERGE, FUZZ_BUILDS
+#      ("libfuzzer libfuzzer-debug": directories under build/fuzz; built here
+#      unless FUZZ_BUILT=1), FUZZ_ARGS (extra libFuzzer options).
 set -uo pipefail
+# shellcheck source=ci/fuzz-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
 secs=${1:-15}
-bin=${FUZZ_BIN_DIR:-$fuzzb/libfuzzer}
 if [[ -z ${FUZZ_BUILT:-} ]]; then
 	make -s -f "$root/fuzz/Makefile" build HARNESSES="$harnesses" || exit 2
 fi
+builds=${FUZZ_BUILDS:-libfuzzer $([[ -d $fuzzb/libfuzzer-debug ]] && echo libfuzzer-debug libfuzzer-debug-nosan)}
 work=$fuzzb/work
 mkdir -p "$work"
 
+# run_one BUILD HARNESS
 run_one() {
-	local h=$1 w=$work/$1
+	local bin=$fuzzb/$1 h=$2 w=$work/$1-$2
 	rm -rf "$w"
 	mkdir -p "$w/new" "$w/art" "$root/corpus/$h"
 	local start end
@@ -40,20 +43,24 @@ run_one() {
 }
 
 jobs_max=$(fuzz_jobs)
-echo "fuzz: ${secs}s per harness, $jobs_max at a time: $harnesses"
-for h in $harnesses; do
-	[[ -x $bin/fuzz_$h ]] || { echo "fuzz: $bin/fuzz_$h is missing" >&2; exit 2; }
-	run_one "$h" &
-	while (($(jobs -rp | wc -l) >= jobs_max)); do
-		wait -n
+echo "fuzz: ${secs}s per harness and build ($builds), $jobs_max at a time: $harnesses"
+for b in $builds; do
+	for h in $harnesses; do
+		[[ -x $fuzzb/$b/fuzz_$h ]] || { echo "fuzz: build/fuzz/$b/fuzz_$h is missing" >&2; exit 2; }
+		run_one "$b" "$h" &
+		while (($(jobs -rp | wc -l) >= jobs_max)); do
+			wait -n
+		done
 	done
 done
 wait
 
 failed=0
-printf '\n%-9s %6s %10s %8s %6s  %s\n' harness secs execs exec/s new result
+printf '\n%-15s %-9s %5s %10s %8s %5s  %s\n' build harness secs execs exec/s new result
+for b in $builds; do
 for h in $harnesses; do
-	w=$work/$h
+	bin=$fuzzb/$b
+	w=$work/$b-$h
 	execs=$(lf_stat "$w/log" number_of_executed_units)
 	rate=$(lf_stat "$w/log" average_exec_per_sec)
 	art=$(ls "$w"/art/ 2>/dev/null | head -1)
@@ -61,7 +68,7 @@ for h in $harnesses; do
 	newin=0
 	if [[ -n $art ]]; then
 		failed=1
-		saved=$(save_regression "$h" "$w/art/$art" "$bin/fuzz_$h" "ci/fuzz.sh ($art after ${execs:-?} executions)")
+		saved=$(save_regression "$h" "$w/art/$art" "$bin/fuzz_$h" "ci/fuzz.sh, build/fuzz/$b ($art after ${execs:-?} executions)" "$w/log")
 		result="FAILED: $(first_error "$w/log") -> ${saved#"$root"/}"
 	elif [[ $(cat "$w/rc") != 0 ]]; then
 		failed=1
@@ -72,7 +79,8 @@ for h in $harnesses; do
 			echo "fuzz: merge of $h failed (see $w/merge.log)" >&2
 		newin=$(($(ls "$root/corpus/$h" | wc -l) - before))
 	fi
-	printf '%-9s %6s %10s %8s %6s  %s\n' "$h" "$(cat "$w/secs")" "${execs:-?}" "${rate:-?}" "$newin" "$result"
+	printf '%-15s %-9s %5s %10s %8s %5s  %s\n' "$b" "$h" "$(cat "$w/secs")" "${execs:-?}" "${rate:-?}" "$newin" "$result"
+done
 done
 if ((failed)); then
 	echo "fuzz: FAILED (inputs saved under tests/regressions/; logs in ${work#"$root"/}/)"

@@ -263,6 +263,10 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 		span_init_small(s, spanclass);
 	if (spanclass != 0 && !s->allocBits)
 		goto oom;
+#ifdef SA_DEBUG
+	if (!debug_span_alloc(s)) /* out of memory: NULL + ENOMEM, as any */
+		goto oom;
+#endif
 
 	uintptr_t addr = 0;
 	bool needzero = true;
@@ -306,6 +310,10 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 	return s;
 oom:
 	if (s) {
+#ifdef SA_DEBUG
+		if (s->dbg)
+			debug_span_gone(s);
+#endif
 		if (s->allocBits && s->allocBits != s->inlineBits)
 			fixalloc_free(&mheap_.bitsalloc, s->allocBits);
 		if (s->tinyMasks)

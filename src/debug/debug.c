@@ -310,16 +310,19 @@ static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
 	return canary_ok(s, idx, call);
 }
 
-/* A new span: side table, and its objects' poison.  Heap lock held. */
-void debug_span_made(mspan *s)
+/* A new span's side table; false when out of memory.  Heap lock held. */
+bool debug_span_alloc(mspan *s)
 {
-	unsigned n = s->nelems ? s->nelems : 1;
-	unsigned b = dbg_bucket(n);
+	unsigned b = dbg_bucket(s->nelems ? s->nelems : 1);
 	if (!dbgalloc[b].size)
 		fixalloc_init(&dbgalloc[b], sizeof(struct span_debug) + ((size_t)1 << b) * sizeof(struct dbg_obj));
 	s->dbg = fixalloc_alloc(&dbgalloc[b]);
-	if (!s->dbg)
-		sa_fatal("out of memory for the debug side tables");
+	return s->dbg != NULL;
+}
+
+/* A new span has its pages: poison its objects.  Heap lock held. */
+void debug_span_made(mspan *s)
+{
 	if (s->spanclass == 0)
 		return;
 	for (unsigned i = 0; i < s->nelems; i++)

@@ -55,6 +55,7 @@ struct quarantine {
 };
 
 void debug_init(void);
+bool debug_span_alloc(struct mspan *s);   /* heap lock held */
 void debug_span_made(struct mspan *s);    /* heap lock held */
 void debug_span_gone(struct mspan *s);    /* heap lock held */
 bool debug_check_span(struct mspan *s, const char *where);

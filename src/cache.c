@@ -192,7 +192,7 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 	return (void *)(s->startAddr + idx * s->elemsize);
 }
 
-/* Give every cached span back to its mcentral.  c's owner, or no owner. */
+/* Give every span c owns back to its mcentral, and its large spans to the heap. */
 void cache_flush(mcache *c, bool torn)
 {
 #ifdef SA_DEBUG

@@ -12,8 +12,8 @@
  * one that turns it to 1) takes the central lock once and moves the span
  * from full to partial.  A full span that receives frees therefore comes
  * back to allocation, and the lock is taken once per span per sweep, not
- * once per object.  While an mcache holds a span, needsweep stays 1: its
- * owner sweeps it when it runs out.
+ * once per object.  While an mcache owns a span (current, parked or
+ * ready), needsweep stays 1: its owner sweeps it when it needs it.
  */
 #include "internal.h"
 

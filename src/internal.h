@@ -392,8 +392,8 @@ mspan *heap_alloc_span_struct(void) INTERNAL;   /* heap lock */
 typedef struct mcentral {
 	mutex lock;
 	uint8_t spanclass;
-	spanlist partial;   /* owner == NULL, maybe free objects (swept or needsweep) */
-	spanlist full;      /* owner == NULL, no free object at the last sweep */
+	spanlist partial;   /* owner == NO_OWNER, maybe free objects (swept or needsweep) */
+	spanlist full;      /* owner == NO_OWNER, no free object at the last sweep */
 	uint64_t nspans;    /* spans of this class not returned to the heap */
 } __attribute__((aligned(CACHE_LINE))) mcentral;
 

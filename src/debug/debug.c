@@ -539,8 +539,10 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 		return NULL;
 	}
 	uint64_t bit = 1ull << (idx % 64);
-	bool live = s->spanclass == 0 || ((LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) &&
-					  !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit));
+	/* (a freed large span may wait in a thread's largeCache: not in use) */
+	bool live = s->spanclass == 0 ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse
+				      : (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) &&
+					    !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
 	if (quarantined(s, idx) || !live) {
 		sa_report(freed_bug, call, p, s, NULL);
 		return NULL;

@@ -622,8 +622,13 @@ static size_t usable_op(const void *ptr)
 		return 0;
 	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
-	if (s && s->dbg && s->dbg->efence)
-		return p == s->dbg->efencePtr && !s->dbg->efenceFreed ? obj_of(s, 0)->reqsize : 0;
+	if (s && s->dbg && s->dbg->efence) {
+		if (p == s->dbg->efencePtr && !s->dbg->efenceFreed)
+			return obj_of(s, 0)->reqsize;
+		sa_report(p != s->dbg->efencePtr ? BUG_INVALID_FREE : BUG_REALLOC_FREED, "malloc_usable_size", p, s,
+			  p != s->dbg->efencePtr ? "not the start of an efence block" : NULL);
+		return 0;
+	}
 	s = dbg_lookup(p, &idx, "malloc_usable_size", BUG_REALLOC_FREED);
 	return s ? obj_of(s, idx)->reqsize : 0;
 }

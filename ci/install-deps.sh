@@ -15,7 +15,7 @@ usage() {
 pkgs_build=(gcc clang make pkg-config libc6-dev binutils valgrind) # valgrind: its client-request headers
 pkgs_test=(libcriterion-dev valgrind python3 git sqlite3 coreutils)
 pkgs_bench=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 hyperfine gnuplot-nox)
-pkgs_fuzz=(afl++ libclang-rt-14-dev)
+pkgs_fuzz=(afl++ libclang-rt-14-dev llvm zip unzip)
 
 groups=("$@")
 if ((${#groups[@]} == 0)); then

@@ -222,6 +222,10 @@ static heapArena *free_arena_run(size_t count)
  */
 static uintptr_t alloc_multi_arena(size_t npages, bool *needzero)
 {
+	/* Refuse at once what RAM and swap could never back, as glibc's mmap
+	 * does (a 2^40-byte request would otherwise set up 16384 arenas). */
+	if ((uint64_t)npages * PAGE_SIZE > os_memory_limit())
+		return 0;
 	size_t count = (npages + PAGES_PER_ARENA - 1) / PAGES_PER_ARENA;
 	heapArena *ha = free_arena_run(count);
 	if (!ha)

@@ -133,6 +133,7 @@ void os_release(void *p, size_t size) INTERNAL;       /* give pages back, keep r
 void *os_alloc(size_t size) INTERNAL;                 /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
+uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
 
 /* ---- locks -------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +78,15 @@ void *os_alloc(size_t size)
 void os_free(void *p, size_t size)
 {
 	munmap(p, size);
+}
+
+/* RAM + swap: no single request beyond it can be backed. */
+uint64_t os_memory_limit(void)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) != 0)
+		return UINT64_MAX;
+	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
 uint64_t os_nanotime(void)

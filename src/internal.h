@@ -532,7 +532,6 @@ static inline uintptr_t small_alloc(mcache *c, unsigned spc)
 void small_free(mcache *c, mspan *s, uintptr_t p) INTERNAL;
 void *core_malloc(size_t size, bool zero) INTERNAL;
 void *core_aligned(size_t align, size_t size) INTERNAL;
-mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call) INTERNAL;
 void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count) INTERNAL;
 void core_count_free(mspan *s) INTERNAL;
 
@@ -612,6 +611,8 @@ extern unsigned reports INTERNAL;  /* heap bugs reported so far */
  * unless abort_on_error=0.  Never called with a lock held.
  */
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail) INTERNAL;
+/* The span of the live block at p (malloc.c), or NULL after reporting. */
+mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed) INTERNAL;
 __attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
 __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
 

@@ -230,12 +230,11 @@ static inline void free_impl(void *ptr)
 
 /*
  * Usable size of the live block at p, or 0 after reporting that p is not
- * one (call names the API function for the report).
+ * one (call names the API function for the report; freed is the report
+ * for a freed block: a double free for free, a use for the others).
  */
-static size_t usable_size(uintptr_t p, mspan **sp, const char *call)
+static size_t usable_size(uintptr_t p, mspan **sp, const char *call, enum sa_bug freed)
 {
-	/* A freed block passed to free is a double free; to others, a use. */
-	enum sa_bug freed = strcmp(call, "free") == 0 ? BUG_DOUBLE_FREE : BUG_REALLOC_FREED;
 	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	*sp = s;
@@ -284,7 +283,7 @@ static __attribute__((unused)) void *realloc_impl(void *ptr, size_t size)
 	}
 	uintptr_t p = (uintptr_t)ptr;
 	mspan *s;
-	size_t old = usable_size(p, &s, "realloc");
+	size_t old = usable_size(p, &s, "realloc", BUG_REALLOC_FREED);
 	if (!old)
 		return NULL;
 	if (s->spanclass == 0) {
@@ -317,10 +316,10 @@ void *core_aligned(size_t align, size_t size) { return aligned_impl(align, size)
  * The span and object index of the live block at p, or NULL after
  * reporting why p is not one.  A large block's index is 0.
  */
-mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call)
+mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed)
 {
 	mspan *s;
-	if (!usable_size(p, &s, call))
+	if (!usable_size(p, &s, call, freed))
 		return NULL;
 	*idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
 	return s;
@@ -373,7 +372,7 @@ static size_t usable_size_api(const void *ptr)
 	if (!ptr)
 		return 0;
 	mspan *s;
-	return usable_size((uintptr_t)ptr, &s, "malloc_usable_size");
+	return usable_size((uintptr_t)ptr, &s, "malloc_usable_size", BUG_REALLOC_FREED);
 }
 #endif
 

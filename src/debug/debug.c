@@ -532,7 +532,7 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (!s || !s->dbg)
-		return core_lookup(p, idxp, call); /* reports */
+		return core_lookup(p, idxp, call, freed_bug); /* reports */
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
 	if (idx >= (s->nelems ? s->nelems : 1) || p != user_of(s, idx)) {
 		sa_report(BUG_INVALID_FREE, call, p, s, "not the start of a block");
@@ -547,7 +547,7 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 		sa_report(freed_bug, call, p, s, NULL);
 		return NULL;
 	}
-	return core_lookup(block_of(s, idx), idxp, call);
+	return core_lookup(block_of(s, idx), idxp, call, freed_bug);
 }
 
 static void free_op(void *ptr, uintptr_t fp, const char *call)

@@ -88,7 +88,7 @@ static mutex pool_lock = MUTEX_INIT;
 static uint32_t next_unused;  /* slots [0, next_unused) were used; atomic reads */
 static uint32_t *fifo;        /* freed slots, oldest at fifo_head */
 static uint32_t fifo_head, fifo_n;
-static bool said_full;
+static bool said_full, said_commit;
 
 static uint64_t live_cls[NUM_SIZE_CLASSES]; /* atomic */
 
@@ -270,10 +270,14 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	uintptr_t p = (end - size) & ~(uintptr_t)(a - 1);
 	uintptr_t first = p & ~(uintptr_t)(pg - 1);
 	if (!os_commit((void *)first, end - first)) {
-		/* The kernel refused a mapping after all: give the slot back. */
-		__atomic_store_n(&g->state, g->ptr ? SLOT_FREED : SLOT_UNUSED, __ATOMIC_RELAXED);
-		if (g->ptr)
-			put_freed(i);
+		/* The kernel refused (out of mappings after all): the slot goes
+		 * back to the FIFO, the block to the normal debug path. */
+		__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELAXED);
+		put_freed(i);
+		if (!__atomic_exchange_n(&said_commit, true, __ATOMIC_RELAXED))
+			say("spanalloc: guarded pool: mprotect failed with ", nslots,
+			    " slots (vm.max_map_count ", (uint64_t)os_max_map_count(),
+			    "); blocks it cannot guard get the normal debug checks\n");
 		return NULL;
 	}
 	g->ptr = p;

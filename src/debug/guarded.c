@@ -16,11 +16,12 @@
  *
  * Slots: slot_bytes (MAX_SMALL_SIZE rounded up to OS pages) each, a guard
  * page g after each one.  A block is placed against the right guard,
- * rounded down to its alignment (the natural alignment of its size, as
- * efence does: any type of size n has an alignment dividing n, so a
- * malloc'd block of any size ends exactly at the guard; only an explicit
- * alignment larger than that leaves slack).  So a read or write even one
- * byte past a block faults.  The pages of the slot from the block's first
+ * rounded down to its alignment: for malloc, the largest power of two
+ * dividing its size (any type of size n has an alignment dividing n), up
+ * to 16, and at least 8 from 8 bytes on (pointer tags in low bits).  So a
+ * block whose size is a multiple of 8 ends exactly at the guard and a read
+ * or write even one byte past it faults; other sizes, and explicit
+ * alignments, leave up to alignment - 1 bytes of slack.  The pages of the slot from the block's first
  * one are read/write; the pages before it stay PROT_NONE.  What the guard
  * cannot see: the slack between the block's end and the guard (aligned
  * requests only) and the bytes of the block's first page before it; both
@@ -238,9 +239,12 @@ static void put_freed(uint32_t i)
 
 void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 {
-	/* Malloc alignment: the largest power of two dividing size, up to 16
-	 * (tcmalloc's guarded allocator does the same). */
-	size_t a = align ? align : (size & -size) < 16 ? (size & -size) : 16;
+	/* Malloc alignment: the largest power of two dividing size, up to 16,
+	 * but at least 8 for blocks of 8 bytes or more: programs keep tags in
+	 * the low bits of their pointers (CPython's GC does), and GWP-ASan
+	 * rounds to 8 for the same reason. */
+	size_t a = size & -size;
+	a = align ? align : size < 8 ? a : a < 8 ? 8 : a > 16 ? 16 : a;
 	if (!nslots || a > pg || size > slot_bytes || size + a - 1 > slot_bytes)
 		return NULL;
 	uint32_t i = UINT32_MAX;

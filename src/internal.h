@@ -570,8 +570,8 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
 	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
 	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)") \
-	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: the first ones, then sampled (0: none)") \
-	X(int, sample_rate, 1000, 1, "after the first guarded_slots blocks, one in N goes to a guarded slot (0: none)")
+	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
+	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)")
 
 typedef char path[256];
 typedef struct sa_options {

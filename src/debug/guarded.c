@@ -31,11 +31,14 @@
  * the slot is the oldest freed one and a new sampled block takes it.
  *
  * Which allocations come here (guarded_sample): every allocation while
- * some slot was never used (the first guarded_slots blocks of a process,
- * which catches the bugs of small programs and of the start-up code of big
- * ones), then one in sample_rate (a per-thread countdown with jitter, so
- * that the sampled blocks do not follow the program's allocation
- * pattern).  efence=1: every allocation, with as many slots as the
+ * the first half of the slots was never used (the first guarded_slots / 2
+ * blocks of a process, which catches the bugs of small programs and of the
+ * start-up code of big ones), then one in sample_rate (a per-thread
+ * countdown with jitter, so that the sampled blocks do not follow the
+ * program's allocation pattern), into the other half and then into the
+ * oldest freed slot.  The halves matter: a program's first blocks are
+ * often its longest-lived (Lua's state, CPython's interned strings), and
+ * if they held every slot, no later block could be sampled.  efence=1: every allocation, with as many slots as the
  * mapping budget allows; when all of them hold live blocks, further blocks
  * get the normal debug checks, and that is said once on stderr.
  *
@@ -80,6 +83,7 @@ struct gslot {
 
 static uintptr_t pool;        /* slot 0 */
 static uint32_t nslots;
+static uint32_t fill_limit;   /* slots the first blocks may take; the rest are for sampled ones */
 static size_t slot_bytes, stride;
 static struct gslot *slots;
 static uint32_t rate;         /* one in rate after the fill; 0: none */
@@ -178,6 +182,9 @@ void guarded_init(void)
 	zcls = stats_class(0, 0);
 	pool = base + zbytes + pg;
 	nslots = (uint32_t)want;
+	/* The first blocks of a process are often its longest-lived: they may
+	 * take half of the pool, so that they cannot pin all of it. */
+	fill_limit = opts.efence ? nslots : nslots / 2;
 	efence_mode = opts.efence;
 	rate = efence_mode ? 1 : opts.sample_rate > 0 ? (uint32_t)opts.sample_rate : 0;
 	guarded_lo = base;
@@ -195,7 +202,7 @@ bool guarded_sample_slow(void)
 		guarded_countdown = UINT32_MAX;
 		return false;
 	}
-	if (__atomic_load_n(&next_unused, __ATOMIC_RELAXED) < nslots || rate == 1) {
+	if (__atomic_load_n(&next_unused, __ATOMIC_RELAXED) < fill_limit || rate == 1) {
 		guarded_countdown = 1;
 		return true;
 	}

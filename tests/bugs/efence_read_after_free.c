@@ -4,9 +4,7 @@
  * puts every block on pages of its own while the mapping budget allows,
  * guards it.  The freed block's pages are made inaccessible at free and
  * stay so in the FIFO of freed slots, so the read faults at once and
- * spanalloc's SIGSEGV handler names the block.  Run with sample_rate=1
- * instead (the @sampled variant), it shows that the 1,000 long-lived first
- * blocks do not pin the whole pool: the later block is still sampled.
+ * spanalloc's SIGSEGV handler names the block.
  */
 #include <stdio.h>
 #include <stdlib.h>

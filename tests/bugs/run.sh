@@ -136,7 +136,7 @@ realloc_freed:realloc
 write_after_free:waf:clean:guarded_slots=0
 write_after_free_noquarantine:waf:clean:quarantine_kb=0,guarded_slots=0
 efence_write_after_free@default_options:faultuaf:clean
-efence_read_after_free@sampled:faultuaf:clean:sample_rate=1
+guarded_sampled_late:faultuaf:clean
 guarded_read_after_free:faultuaf:clean
 guarded_overflow_read:guard:clean
 zero_size_read:guard:quiet

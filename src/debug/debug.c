@@ -434,7 +434,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 		void *z = guarded_zero_alloc(fp);
 		if (z)
 			return z;
-	} else if (guarded_sample()) {
+	} else if (size && guarded_sample()) {
 		void *g = guarded_alloc(size, align, zero, fp);
 		if (g)
 			return g;

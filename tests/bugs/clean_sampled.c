@@ -106,9 +106,10 @@ int main(void)
 		}
 		if (malloc_usable_size(b->p) < n)
 			return fail("malloc_usable_size below the request", n);
-		/* The alignment of any type that fits, and 8 from 8 bytes on. */
+		/* The alignment of any type that fits; from 16 bytes on, at
+		 * least 8 (programs keep tags in pointers' low bits). */
 		size_t want = n & -n;
-		want = n < 8 ? want : want < 8 ? 8 : want > 16 ? 16 : want;
+		want = n < 16 ? want : want < 8 ? 8 : want > 16 ? 16 : want;
 		if ((uintptr_t)b->p & (want - 1))
 			return fail("block not aligned for its size", n);
 		b->n = n;

@@ -16,11 +16,11 @@
  *
  * Slots: slot_bytes (MAX_SMALL_SIZE rounded up to OS pages) each, a guard
  * page g after each one.  A block is placed against the right guard,
- * rounded down to its alignment: for malloc, the largest power of two
- * dividing its size (any type of size n has an alignment dividing n), up
- * to 16, and at least 8 from 8 bytes on (pointer tags in low bits).  So a
- * block whose size is a multiple of 8 ends exactly at the guard and a read
- * or write even one byte past it faults; other sizes, and explicit
+ * rounded down to its alignment: for malloc, 16 from 16 bytes on (as
+ * glibc and every other spanalloc block), 8 from 8 bytes on, the largest
+ * power of two dividing the size below.  So a block whose size is a
+ * multiple of 16 (or 8 bytes, or under 8) ends exactly at the guard and a
+ * read or write even one byte past it faults; other sizes, and explicit
  * alignments, leave up to alignment - 1 bytes of slack.  The pages of the slot from the block's first
  * one are read/write; the pages before it stay PROT_NONE.  What the guard
  * cannot see: the slack between the block's end and the guard (aligned
@@ -246,12 +246,13 @@ static void put_freed(uint32_t i)
 
 void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 {
-	/* Malloc alignment: the largest power of two dividing size, up to 16,
-	 * but at least 8 for blocks of 8 bytes or more: programs keep tags in
-	 * the low bits of their pointers (CPython's GC does), and GWP-ASan
-	 * rounds to 8 for the same reason. */
-	size_t a = size & -size;
-	a = align ? align : size < 8 ? a : a < 8 ? 8 : a > 16 ? 16 : a;
+	/* Malloc alignment, as every spanalloc block has it (tests/test_api.c):
+	 * 16 from 16 bytes on, as glibc's; 8 from 8 bytes on (programs keep
+	 * tags in their pointers' low bits: CPython's GC does); below that the
+	 * largest power of two dividing the size; more if the call asks. */
+	size_t a = size >= 16 ? 16 : size >= 8 ? 8 : (size & -size);
+	if (align > a)
+		a = align;
 	if (!nslots || a > pg || size > slot_bytes || size + a - 1 > slot_bytes)
 		return NULL;
 	uint32_t i = UINT32_MAX;

@@ -106,10 +106,9 @@ int main(void)
 		}
 		if (malloc_usable_size(b->p) < n)
 			return fail("malloc_usable_size below the request", n);
-		/* The alignment of any type that fits; from 16 bytes on, at
-		 * least 8 (programs keep tags in pointers' low bits). */
-		size_t want = n & -n;
-		want = n < 16 ? want : want < 8 ? 8 : want > 16 ? 16 : want;
+		/* malloc's alignment (tests/test_api.c): 16 from 16 bytes on,
+		 * the largest power of two dividing the size (up to 8) below. */
+		size_t want = n >= 16 ? 16 : (n & -n) > 8 ? 8 : (n & -n);
 		if ((uintptr_t)b->p & (want - 1))
 			return fail("block not aligned for its size", n);
 		b->n = n;

@@ -1,7 +1,7 @@
 /*
- * Read one byte past a 24-byte block under the default options.  A
+ * Read one byte past a 32-byte block under the default options.  A
  * sampled block is placed against the guard page after its slot (right-
- * aligned to its natural alignment, here 8), so the first byte past it is
+ * aligned to malloc's 16 bytes), so the first byte past it is
  * inaccessible and the read faults at the instruction, where the canary
  * after an unsampled block can only catch writes, at free.
  */
@@ -11,12 +11,12 @@
 
 int main(void)
 {
-	char *volatile p = malloc(24);          /* @alloc */
-	memset(p, 'b', 24);
+	char *volatile p = malloc(32);          /* @alloc */
+	memset(p, 'b', 32);
 	printf("%p\n", p);
-	printf("expect: read at %p: 0 bytes past the block of size 24\n", (void *)(p + 24));
+	printf("expect: read at %p: 0 bytes past the block of size 32\n", (void *)(p + 32));
 	fflush(stdout);
-	volatile char c = p[24];                /* bug */ /* @report */
+	volatile char c = p[32];                /* bug */ /* @report */
 	free(p);
 	(void)c;
 	return 0;

@@ -41,7 +41,9 @@
  * allocBits = gcmarkBits, allocCount = popcount.
  *
  * Lock order: mcentral.lock -> mheap.lock.  No lock is held while a report
- * is printed.
+ * is printed (the debug build's checks that run under a lock record what
+ * they find and print it once the lock is released: debug.c, "reports
+ * found under a lock").
  */
 #ifndef SA_INTERNAL_H
 #define SA_INTERNAL_H

@@ -16,8 +16,14 @@
  *                  still live in gcmarkBits, its qbit set
  *   free           as quarantined, qbit clear, gcmarkBit clear
  *
- * so one check (poison_ok) serves handing out, sweeping and eviction, and
- * a free block's contents need no rewrite when it leaves the quarantine.
+ * so one check (slot_check) serves handing out, sweeping, eviction and
+ * the exit check, and a free block's contents need no rewrite when it
+ * leaves the quarantine.
+ *
+ * A large block (class 0, one per span) ends right at the guard page
+ * after its span's pages, its end rounded up to 16 bytes: CANARY in the
+ * slack before it (at least LARGE_REDZONE bytes, its offset) and in the
+ * few bytes after it.  Aligned blocks start at the span's start instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -653,16 +659,21 @@ void debug_check_blocks(mspan *s, bool others)
 #define QUARANTINE_SLOTS (1u << 16)
 
 /* A block leaves the quarantine: check its poison, then really free it. */
-static void release(uintptr_t p)
+/* (call: the program's call that pushed it out; the report says so) */
+static void release(uintptr_t p, const char *call)
 {
 	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	CHECK(s && s->dbg);
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
-	if (s->spanclass == 0)
+	struct finding f;
+	if (s->spanclass == 0) {
 		os_commit((void *)s->startAddr, slot_size(s));
-	else
-		poison_ok(s, idx, "free (leaving the quarantine)");
+	} else if (!slot_check(s, idx, true, &f)) {
+		if (!f.tail[0])
+			f.tail = ", found as it left the quarantine";
+		found(s, idx, &f, call);
+	}
 	__atomic_fetch_and(&s->dbg->qbits[idx / 64], ~(1ull << (idx % 64)), __ATOMIC_ACQ_REL);
 	core_release(s, idx, block_of(s, idx), false);
 }
@@ -692,11 +703,11 @@ static void quarantine_put(uintptr_t p, mspan *s)
 		q->cap = q->ring ? QUARANTINE_SLOTS : 0;
 	}
 	if (!q || !q->cap || bytes > limit) {
-		release(p);
+		release(p, "free");
 		return;
 	}
 	while (q->n && (q->n == q->cap || q->bytes + bytes > limit))
-		release(quarantine_pop(q));
+		release(quarantine_pop(q), "free");
 	q->ring[q->head] = p;
 	q->head = (q->head + 1) % q->cap;
 	q->n++;
@@ -709,7 +720,7 @@ void debug_thread_flush(mcache *c)
 {
 	struct quarantine *q = &c->quarantine;
 	while (q->n)
-		release(quarantine_pop(q));
+		release(quarantine_pop(q), "thread exit");
 	if (q->ring)
 		os_free(q->ring, QUARANTINE_SLOTS * sizeof(uintptr_t));
 	*q = (struct quarantine){0};

@@ -83,9 +83,9 @@ ulimit -c 0 2>/dev/null || true
 #   realloc   SIGABRT, a double free, an invalid free or
 #             "spanalloc: realloc of freed block" ... 0x<addr>
 #   waf       SIGABRT, "spanalloc: write after free to the block at
-#             0x<addr> in sweep()", "in malloc()", "in free (leaving the
-#             quarantine)()" or "in exit()" (the exit check) + "freed
-#             block modified at offset"
+#             0x<addr> in sweep()", "in malloc()", "in free()" (leaving
+#             the quarantine), "in thread exit()" or "in exit()" (the exit
+#             check) + "freed block modified at offset"
 #   overflow  SIGABRT, "spanalloc: heap buffer overflow past the block at
 #             0x<addr>" + "bytes after the requested size overwritten"
 #   underflow SIGABRT, "spanalloc: heap buffer underflow before the block
@@ -465,7 +465,7 @@ check() { # name tag kind status options bin
 		grep -qF "size class" "$err" || fail_with "stderr lacks \"size class\""
 		;;
 	waf)
-		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+ in (sweep|malloc|free \(leaving the quarantine\)|exit)\(\)" "$err" ||
+		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+ in (sweep|malloc|free|thread exit|exit)\(\)" "$err" ||
 			fail_with "the write after free is not reported from sweep, malloc, the quarantine or the exit check"
 		grep -qF "freed block modified at offset" "$err" || fail_with "stderr lacks \"freed block modified at offset\""
 		;;

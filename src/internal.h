@@ -484,7 +484,7 @@ void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
 void cache_sum_counters(cache_counters *t) INTERNAL;
 bool cache_any_busy(void) INTERNAL;
-uint64_t cache_debug_ops(bool *busy) INTERNAL;
+uint64_t cache_debug_ops(const mcache *self, bool *busy) INTERNAL;
 void cache_lock_all(void) INTERNAL;
 void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */

@@ -145,8 +145,11 @@ static void assert_no_lock_while_reporting(unsigned before, pthread_t reporter)
 	close(pipefd[0]); /* the reporter's write fails (EPIPE) and it goes on */
 	pthread_join(reporter, NULL);
 	cr_assert(reported, "nothing was reported");
+	unsigned first = 0, n = 0;
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
-		cr_expect_eq(held[i], 0, "the lock of class %u was held while a report was printed", i);
+		if (held[i] && !n++)
+			first = i;
+	cr_expect_eq(n, 0, "%u class locks (the first: class %u) were held while a report was printed", n, first);
 	cr_expect_eq(held[NUM_SPAN_CLASSES], 0, "the heap lock was held while a report was printed");
 }
 

@@ -479,9 +479,12 @@ static bool slot_freed(mspan *s, uintptr_t idx)
  */
 static bool verify(struct pending *r)
 {
+	/* (this thread may be inside an operation itself, paused where it
+	 * released a class lock: it changes nothing meanwhile) */
+	mcache *self = cache_current();
 	for (int tries = 0; tries < 200; tries++) {
 		bool busy;
-		uint64_t before = cache_debug_ops(&busy);
+		uint64_t before = cache_debug_ops(self, &busy);
 		if (busy) {
 			sched_yield();
 			continue;
@@ -503,7 +506,7 @@ static bool verify(struct pending *r)
 			}
 		}
 		unlock(&mheap_.lock);
-		if (cache_debug_ops(&busy) == before && !busy)
+		if (cache_debug_ops(self, &busy) == before && !busy)
 			return bad;
 		sched_yield();
 	}

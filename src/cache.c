@@ -394,6 +394,9 @@ static void reclaim_lost_spans(mcache *self)
 
 void cache_fork_child(void)
 {
+#ifdef SA_DEBUG
+	debug_hold_reports(true); /* caches_lock is held until the end */
+#endif
 	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		mutex_init(&mcentral_[i].lock);
@@ -402,9 +405,6 @@ void cache_fork_child(void)
 		/* Lost threads may have been between a bitmap and a counter
 		 * update at the fork: counters are only near from now on. */
 		counters_exact = false;
-#ifdef SA_DEBUG
-		debug_hold_reports(true); /* caches_lock is held until the end */
-#endif
 		reclaim_lost_spans(self);
 		for (mcache *c = allcaches, *next; c; c = next) {
 			next = c->next;

@@ -140,6 +140,7 @@ efence_overflow_read:guard:clean:efence=1
 overflow_1:overflow:clean
 overflow_1_exact:overflow:clean
 overflow_16:overflow:clean
+overflow_in_forked_child:overflow:clean
 underflow:underflow:clean
 underflow_large:underflow:quiet
 overflow_large_guard:guard:quiet

@@ -336,6 +336,15 @@ static void check_canaries(struct gslot *g, uint32_t i, const char *call)
 		}
 }
 
+/* The canaries of every live guarded block (the exit check: only when no
+ * other thread can free one, which would make its pages PROT_NONE). */
+void guarded_check_live(const char *call)
+{
+	for (uint32_t i = 0; i < nslots; i++)
+		if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) == SLOT_LIVE)
+			check_canaries(&slots[i], i, call);
+}
+
 static void zero_free(uintptr_t p, uintptr_t fp, const char *call);
 
 void guarded_free(uintptr_t p, uintptr_t fp, const char *call)

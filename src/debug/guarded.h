@@ -58,6 +58,9 @@ bool guarded_describe(strbuf *b, uintptr_t p) INTERNAL;
 bool guarded_report_extra(uintptr_t p) INTERNAL;
 bool guarded_fault(uintptr_t a, const char *access) INTERNAL;
 
+/* Check the canaries of every live guarded block; reports. */
+void guarded_check_live(const char *call) INTERNAL;
+
 /* Live guarded and zero-size blocks counted in class cls (sa_check_heap). */
 uint64_t guarded_live_in_class(unsigned cls) INTERNAL;
 

@@ -198,7 +198,9 @@ static __thread uint32_t rnd;
 /* The countdown ran out: sample this allocation?  Sets the next countdown. */
 bool guarded_sample_slow(void)
 {
-	if (!nslots) {
+	/* (guarded_slots=0 set after start-up, as test_debug.c does, stops
+	 * the sampling of every thread whose countdown runs out.) */
+	if (!nslots || (!efence_mode && opts.guarded_slots <= 0)) {
 		guarded_countdown = UINT32_MAX;
 		return false;
 	}
@@ -216,8 +218,10 @@ bool guarded_sample_slow(void)
 	x ^= x >> 17;
 	x ^= x << 5;
 	rnd = x;
+	/* A new thread's first allocation only starts its countdown. */
+	bool first = guarded_countdown == 0;
 	guarded_countdown = rate / 2 + 1 + x % rate;
-	return true;
+	return !first;
 }
 
 /* ---- guarded blocks ------------------------------------------------------ */

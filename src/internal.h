@@ -17,9 +17,9 @@
  *      of pages from the mheap (the heap lock), which takes them from an
  *      arena or reserves a new 64 MiB heapArena from the OS.
  *
- * Requests under 16 B (and no stricter alignment) are packed into 16-byte
- * tiny blocks (tiny.c); requests over 32 KiB get a span of their own
- * straight from the mheap (large.c).
+ * Requests of 1..8 B take the 8-byte class.  With tiny=1 they are packed
+ * into 16-byte tiny blocks instead (tiny.c, Go's tiny allocator); requests
+ * over 32 KiB get a span of their own straight from the mheap (large.c).
  *
  * Freeing an object is explicit here, where Go's collector marks and
  * sweeps.  The span keeps Go's two bitmaps with Go's meaning:
@@ -107,6 +107,7 @@
 /* ---- geometry --------------------------------------------------------- */
 
 #define TINY_SIZE 16                         /* tiny block size */
+#define TINY_MAX 8                           /* largest tiny request (tiny=1) */
 #define TINY_SPAN_CLASS NUM_SIZE_CLASSES     /* 16 B objects holding tiny blocks */
 #define NUM_SPAN_CLASSES (NUM_SIZE_CLASSES + 1)
 #define TINY_SIZE_CLASS 2                    /* the 16 B class, for stats */
@@ -563,6 +564,7 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, scavenge_ms, 1000, 0, "release free pages to the OS after this many ms idle (0: at once, -1: never)") \
 	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
 	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
+	X(bool, tiny, 0, 0, "pack requests of 1..8 B into shared 16-byte blocks (Go's tiny allocator): denser for tiny objects, but each of their frees is a compare-and-swap") \
 	X(bool, efence, 0, 1, "every block on pages of its own, against a guard page, never reused") \
 	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \

@@ -3,8 +3,8 @@
  * exported names.  The data-structure work lives in the tiers; see
  * internal.h for the overview.
  *
- *   size 0 .. 15     tiny.c (packed 16-byte blocks)
- *   16 .. 32 KiB     the size class's span in the thread's mcache
+ *   1 .. 32 KiB      the size class's span in the thread's mcache
+ *   0 .. 8 with tiny=1   tiny.c (packed 16-byte blocks), instead
  *   over 32 KiB      large.c (a span of its own)
  *
  * Every free is checked: the pointer must be in an arena, on a page of an
@@ -29,7 +29,7 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 	mcache *c = cache_current();
 	if (!c && !(c = cache_get_slow()))
 		return NULL;
-	if (size < TINY_SIZE && !SA_DEBUG_BUILD) {
+	if (size <= TINY_MAX && !SA_DEBUG_BUILD && UNLIKELY(opts.tiny)) {
 		void *p = tiny_alloc(c, size ? size : 1);
 		if (p && zero)
 			memset(p, 0, size);
@@ -48,10 +48,15 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 	return large_alloc(c, size, PAGE_SIZE, zero);
 }
 
+/*
+ * With tiny=1 the 8-byte class is never cached (its alloc[] stays
+ * emptyspan), so sizes 1..8 fall through to malloc_slow and the tiny
+ * allocator at no cost to this path.
+ */
 static inline void *malloc_impl(size_t size)
 {
 	mcache *c = cache_current();
-	if (LIKELY(c != NULL && size - TINY_SIZE <= MAX_SMALL_SIZE - TINY_SIZE)) {
+	if (LIKELY(c != NULL && size - 1 <= MAX_SMALL_SIZE - 1)) {
 		unsigned cls = size_to_class(size);
 		uintptr_t p = next_free_fast(c, cls);
 		if (LIKELY(p)) {
@@ -71,9 +76,10 @@ static void *aligned_impl(size_t align, size_t size)
 {
 	if (size == 0) /* an aligned block all the same (found by fuzz_tiny) */
 		size = 1;
-	/* Tiny blocks align to the size's lowest bit; the debug build, which
-	 * packs nothing, puts sizes under 16 in the 8-byte class. */
-	size_t natural = size >= TINY_SIZE ? TINY_SIZE : SA_DEBUG_BUILD ? 8 : tiny_align(size);
+	/* Sizes 9..15 get the 16-byte class, 1..8 the 8-byte class, or with
+	 * tiny=1 a tiny object aligned to the size's lowest bit. */
+	size_t natural = size > TINY_MAX ? TINY_SIZE
+			 : !SA_DEBUG_BUILD && opts.tiny ? tiny_align(size) : TINY_MAX;
 	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
 		return malloc_impl(size);
 	if (align > ARENA_SIZE || size > SIZE_MAX - align) {
@@ -81,7 +87,7 @@ static void *aligned_impl(size_t align, size_t size)
 		return NULL;
 	}
 	if (size < TINY_SIZE)
-		size = TINY_SIZE; /* tiny blocks are only 16-byte aligned */
+		size = TINY_SIZE; /* classes 16 B and up are what align a block */
 	if (align <= PAGE_SIZE && size <= MAX_SMALL_SIZE) {
 		mcache *c = cache_current();
 		if (!c && !(c = cache_get_slow()))

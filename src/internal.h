@@ -77,6 +77,7 @@
  * CHECK is always on; DCHECK only in the debug build but always
  * type-checked.  A failed check is a bug in spanalloc, not in the program.
  */
+__attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
 #define CHECK(cond)                                                          \
 	do {                                                                 \
 		if (UNLIKELY(!(cond)))                                       \
@@ -246,36 +247,41 @@ typedef struct tinyrec {
  * list and nobody has freed into it since it was last swept.
  */
 struct mspan {
-	/* Set when the span is allocated from the heap; immutable while in use. */
-	uintptr_t startAddr;
-	uintptr_t npages;
-	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span */
-	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize */
-	uint16_t nelems;
-	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS */
-	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
-
+	/*
+	 * The first cache line holds everything malloc's and free's fast paths
+	 * touch (spans are CACHE_LINE-aligned): a free of a cold block misses
+	 * once on its span, not three times.
+	 */
+	uintptr_t startAddr;    /* immutable while in use */
+	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
+	uint64_t *remoteBits;   /* any thread, atomic RMW */
+	mcache *owner;          /* read by any thread (relaxed) */
+	uint64_t allocCache;
+	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span; immutable */
+	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize; immutable */
+	uint16_t nelems;        /* immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
 	uint16_t allocCount;
-	uint64_t allocCache;
-	uint64_t *allocBits;
-	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
-	uint64_t *remoteBits;   /* any thread, atomic RMW */
-	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
-
-	mcache *owner;          /* read by any thread (relaxed) */
-	uint32_t needsweep;     /* atomic */
+	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
+	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
+	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
 	uint8_t state;          /* enum span_state, atomic for large frees */
 	uint8_t list;           /* enum span_list: central lock, or the owner */
-	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
+
+	uintptr_t npages;       /* immutable while in use */
+	uint64_t *allocBits;
+	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
+	uint32_t needsweep;     /* atomic */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
 	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
 #ifdef SA_DEBUG
 	struct span_debug *dbg; /* debug/debug.h */
 #endif
-};
+} __attribute__((aligned(CACHE_LINE)));
+static_assert(offsetof(mspan, npages) == CACHE_LINE, "mspan: the fast paths' fields in one cache line");
+
 
 typedef struct spanlist {
 	mspan *first, *last;
@@ -497,19 +503,19 @@ static inline mcache *cache_current(void) { return tls_mcache; }
 /* ---- small objects (malloc.c helpers shared with tiny.c) ---------------- */
 
 /*
- * Take a free object from c's span of class spc: nextFreeFast, Go's fast
- * path.  Returns 0 when the span's cached word has no free object.
+ * Take a free object from c's span of class spc into *p: nextFreeFast, Go's
+ * fast path.  False when the span's cached word has no free object.
  */
-static inline uintptr_t next_free_fast(mcache *c, unsigned spc)
+static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 {
 	mspan *s = c->alloc[spc];
 	uint64_t cache = s->allocCache;
 	if (UNLIKELY(!cache))
-		return 0;
+		return false;
 	unsigned tz = (unsigned)__builtin_ctzll(cache);
 	unsigned idx = s->freeindex + tz;
 	if (UNLIKELY(idx >= s->nelems))
-		return 0;
+		return false;
 	unsigned nf = idx + 1;
 	s->freeindex = (uint16_t)nf;
 	if (LIKELY(nf & 63))
@@ -519,7 +525,15 @@ static inline uintptr_t next_free_fast(mcache *c, unsigned spc)
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
 	s->allocCount++;
-	return s->startAddr + idx * s->elemsize;
+	*p = s->startAddr + idx * s->elemsize;
+	return true;
+}
+
+/* The same, returning the object or 0. */
+static inline uintptr_t next_free_fast(mcache *c, unsigned spc)
+{
+	uintptr_t p;
+	return take_free_fast(c, spc, &p) ? p : 0;
 }
 
 static inline uintptr_t small_alloc(mcache *c, unsigned spc)
@@ -615,7 +629,6 @@ extern unsigned reports INTERNAL;  /* heap bugs reported so far */
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail) INTERNAL;
 /* The span of the live block at p (malloc.c), or NULL after reporting. */
 mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed) INTERNAL;
-__attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
 __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
 
 /* A tiny formatter that never allocates (reports run inside malloc). */

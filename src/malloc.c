@@ -58,8 +58,8 @@ static inline void *malloc_impl(size_t size)
 	mcache *c = cache_current();
 	if (LIKELY(c != NULL && size - 1 <= MAX_SMALL_SIZE - 1)) {
 		unsigned cls = size_to_class(size);
-		uintptr_t p = next_free_fast(c, cls);
-		if (LIKELY(p)) {
+		uintptr_t p;
+		if (LIKELY(take_free_fast(c, cls, &p))) {
 			c->st.nmalloc[cls]++;
 			return (void *)p;
 		}
@@ -147,7 +147,7 @@ counted:
  * Free object idx of small span s: locally when c owns s, else remotely.
  * Counts the free in c's stats when count is set.
  */
-static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, bool count)
+static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx, uintptr_t p, bool count)
 {
 	size_t w = idx / 64;
 	uint64_t bit = 1ull << (idx % 64);
@@ -159,20 +159,22 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 			return;
 		}
 		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
-		if (UNLIKELY(--s->allocCount == s->reuseAt))
-			cache_span_reusable(c, s);
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
 		 * use): give it back to allocCache so it is reused while warm,
 		 * when that stays within allocCache's word.
 		 */
-		if (idx + 1 == s->freeindex && (s->freeindex & 63) != 0) {
+		unsigned fi = s->freeindex;
+		if (idx + 1 == fi && (fi & 63) != 0) {
 			s->freeindex = (uint16_t)idx;
 			s->allocCache = (s->allocCache << 1) | 1;
 			s->needzero = 1;
 		}
 		if (count)
-			c->st.nfree[s->spanclass]++;
+			c->st.nfree[spc]++;
+		/* Last, so that the common case returns without a frame. */
+		if (UNLIKELY(--s->allocCount == s->reuseAt))
+			cache_span_reusable(c, s);
 		return;
 	}
 	remote_free(c, s, w, bit, p, count);
@@ -180,7 +182,7 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 
 void small_free(mcache *c, mspan *s, uintptr_t p)
 {
-	free_object(c, s, span_object_index(s, p), p, false);
+	free_object(c, s, s->spanclass, span_object_index(s, p), p, false);
 }
 
 /*
@@ -223,13 +225,13 @@ static inline void free_impl(void *ptr)
 	mcache *c = cache_current();
 	uintptr_t off = p - s->startAddr;
 	uintptr_t idx = (uintptr_t)((off * s->divMul) >> 32);
+	unsigned spc = s->spanclass;
 	/* One unsigned compare routes class 0 (large) and the tiny class. */
-	if (UNLIKELY((unsigned)(s->spanclass - 1) >= NUM_SIZE_CLASSES - 1 ||
-		     idx * s->elemsize != off || idx >= s->nelems)) {
+	if (UNLIKELY(spc - 1 >= NUM_SIZE_CLASSES - 1 || idx * s->elemsize != off || idx >= s->nelems)) {
 		free_special(c, s, p);
 		return;
 	}
-	free_object(c, s, idx, p, true);
+	free_object(c, s, spc, idx, p, true);
 }
 
 /* ---- usable size and realloc --------------------------------------------- */
@@ -338,7 +340,7 @@ void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
 	if (s->spanclass == 0)
 		large_free(c, s, p, count);
 	else
-		free_object(c, s, idx, p, count);
+		free_object(c, s, s->spanclass, idx, p, count);
 }
 
 /* Count a free of the block of s in this thread's stats (debug quarantine). */

@@ -225,12 +225,13 @@ typedef struct tinyrec {
  *   - swept: allocBits == gcmarkBits, remoteBits == 0 (until the next
  *     remote free),
  *     allocCount == popcount(gcmarkBits), freeindex == 0,
- *     allocCache == ~allocBits[0];
+ *     allocCache == span_free_word(s, 0);
  *   - between sweeps: every object with index < freeindex was handed out
  *     at most once since the sweep (the owner may free the object at
  *     freeindex - 1 and step freeindex back over it); allocCache bit i
  *     set means object freeindex + i is free (its gcmarkBit is clear),
- *     for the indexes up to the end of freeindex's 64-bit word;
+ *     for the indexes up to the end of freeindex's 64-bit word, and no
+ *     bit is set for an index >= nelems;
  *     allocCount == popcount(gcmarkBits) while no remote free is pending;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
@@ -292,6 +293,19 @@ void spanlist_push_back(spanlist *l, mspan *s) INTERNAL;
 void spanlist_remove(spanlist *l, mspan *s) INTERNAL;
 
 static inline size_t span_bitmap_words(const mspan *s) { return ((size_t)s->nelems + 63) / 64; }
+
+/*
+ * allocCache's value for bitmap word w (w * 64 < nelems): the free objects
+ * of the word, without the bits past nelems, so that a set bit of
+ * allocCache is always an object of the span (the fast path needs no
+ * nelems check).
+ */
+static inline uint64_t span_free_word(const mspan *s, size_t w)
+{
+	uint64_t free = ~s->allocBits[w];
+	size_t left = s->nelems - w * 64;
+	return left >= 64 ? free : free & ((1ull << left) - 1);
+}
 void span_init_small(mspan *s, unsigned spanclass) INTERNAL;
 unsigned span_sweep(mspan *s) INTERNAL;            /* returns free objects */
 unsigned span_next_free(mspan *s) INTERNAL;        /* index, or nelems if full */
@@ -514,14 +528,13 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 		return false;
 	unsigned tz = (unsigned)__builtin_ctzll(cache);
 	unsigned idx = s->freeindex + tz;
-	if (UNLIKELY(idx >= s->nelems))
-		return false;
+	DCHECK(idx < s->nelems); /* allocCache has no bit past nelems */
 	unsigned nf = idx + 1;
 	s->freeindex = (uint16_t)nf;
 	if (LIKELY(nf & 63))
 		s->allocCache = (cache >> tz) >> 1;
 	else
-		s->allocCache = nf < s->nelems ? ~s->allocBits[nf / 64] : 0;
+		s->allocCache = nf < s->nelems ? span_free_word(s, nf / 64) : 0;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
 	s->allocCount++;

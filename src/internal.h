@@ -357,11 +357,9 @@ extern heapArena *arena_l2[1u << ARENA_L2_BITS] INTERNAL;
 extern heapArena **arena_l1[1u << ARENA_L1_BITS] INTERNAL;
 #endif
 
-/* The arena holding address p, or NULL when p is in no arena. */
-static inline heapArena *arena_of(uintptr_t p)
+/* The same for p < 2^HEAP_ADDR_BITS (the caller checked). */
+static inline heapArena *arena_of_heap_addr(uintptr_t p)
 {
-	if (UNLIKELY(p >> HEAP_ADDR_BITS))
-		return NULL;
 #if ARENA_L1_BITS == 0
 	return LOAD_RELAXED(&arena_l2[p >> ARENA_SHIFT]);
 #else
@@ -370,6 +368,14 @@ static inline heapArena *arena_of(uintptr_t p)
 		return NULL;
 	return LOAD_RELAXED(&l2[(p >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1)]);
 #endif
+}
+
+/* The arena holding address p, or NULL when p is in no arena. */
+static inline heapArena *arena_of(uintptr_t p)
+{
+	if (UNLIKELY(p >> HEAP_ADDR_BITS))
+		return NULL;
+	return arena_of_heap_addr(p);
 }
 
 static inline mspan *span_of(heapArena *ha, uintptr_t p)

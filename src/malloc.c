@@ -53,7 +53,7 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
  * emptyspan), so sizes 1..8 fall through to malloc_slow and the tiny
  * allocator at no cost to this path.
  */
-static inline void *malloc_impl(size_t size)
+static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 {
 	mcache *c = cache_current();
 	if (LIKELY(c != NULL && size - 1 <= MAX_SMALL_SIZE - 1)) {
@@ -211,12 +211,16 @@ static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
 	}
 }
 
-static inline void free_impl(void *ptr)
+static inline __attribute__((always_inline)) void free_impl(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
-	if (UNLIKELY(!p))
+	/* One compare for NULL and for addresses no arena can hold. */
+	if (UNLIKELY(p - 1 >= ((uintptr_t)1 << HEAP_ADDR_BITS) - 1)) {
+		if (p)
+			bad_pointer(p, NULL, "free");
 		return;
-	heapArena *ha = arena_of(p);
+	}
+	heapArena *ha = arena_of_heap_addr(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (UNLIKELY(!s)) {
 		bad_pointer(p, ha, "free");

@@ -435,7 +435,7 @@ void central_remote_freed(mspan *s) INTERNAL;
 
 /* ---- mcache (cache.c) --------------------------------------------------- */
 
-#define PARK_MAX_BYTES (512 * 1024)
+#define PARK_MAX_BYTES (2048 * 1024)
 #define LARGE_CACHE_SLOTS 8
 #define LARGE_CACHE_PAGES 32  /* 256 KiB */
 #define LARGE_CACHE_TOTAL 64  /* 512 KiB per thread */

@@ -284,7 +284,8 @@ def markdown(args, benches, allocs, stats, rat, charts, elapsed, skipped_here, l
     for b in bnames:
         w = R.Workload(b, "real", [], "`%s`" % cmd[b])
         L.append(R.workload_markdown(w, stats, rat, names))
-    L.append("Run time of the whole suite: %.0f s." % elapsed)
+    if elapsed is not None:
+        L.append("Run time of the whole suite: %.0f s." % elapsed)
     return "\n".join(L)
 
 
@@ -300,6 +301,9 @@ def main():
     ap.add_argument("--out", default=R.RESULTS, help="results directory (default bench/results)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per run (default 120)")
     ap.add_argument("--list", action="store_true", help="list the benchmarks, then exit")
+    ap.add_argument("--merge", nargs="+", metavar="DIR",
+                    help="no run: one report from the runs saved in these --out directories "
+                    "(each benchmark from the first directory that has it complete)")
     args = ap.parse_args()
     R.RUN_TIMEOUT = args.timeout
     mb = os.path.abspath(args.mbench)
@@ -343,6 +347,8 @@ def main():
             print("skipped %s: %s" % (what, why))
         return 0
 
+    if args.merge:
+        return merge(args, benches, skipped_here, t0)
     allocs = R.find_allocators(args.lib)
     if args.allocators:
         keep = args.allocators.split(",")
@@ -376,6 +382,9 @@ def main():
                           time.monotonic() - t0, skipped_here + notrun, list(LOADS))
             with open(os.path.join(args.out, "mimalloc-bench.md"), "w") as f:
                 f.write(md + "\n")
+            with open(os.path.join(args.out, "mimalloc-bench.loads"), "w") as f:
+                for b, l in zip(part, LOADS):
+                    f.write("%s %.2f\n" % (b[0], l))
             return md
 
         rows = run_rounds([(b[0], b[2], b[3]) for b in benches], allocs, args.rounds, tmp, stdin,
@@ -386,6 +395,61 @@ def main():
             time.monotonic() - t0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def read_rows(path):
+    rows = []
+    import csv
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            for k in ("seq", "run", "maxrss_kb", "reports"):
+                r[k] = int(r[k]) if r.get(k) not in (None, "") else None
+            for k in ("wall_s", "ns_per_op", "user_s", "sys_s"):
+                r[k] = float(r[k]) if r.get(k) not in (None, "") else None
+            st = r["status"]
+            r["status"] = int(st) if st.lstrip("-").isdigit() else st
+            r["note"], r["stderr"] = "", ""
+            rows.append(r)
+    return rows
+
+
+def merge(args, benches, skipped_here, t0):
+    """One report from saved runs: runs that were split over several
+    processes (--only) when the machine was too loaded for one."""
+    allocs = R.find_allocators(args.lib)
+    if args.allocators:
+        keep = args.allocators.split(",")
+        allocs = [a for a in allocs if a[0] in keep]
+    names = [n for n, _ in allocs]
+    rows, loads, have = [], {}, set()
+    for d in args.merge:
+        rs = read_rows(os.path.join(d, "mimalloc-bench.csv"))
+        lp = os.path.join(d, "mimalloc-bench.loads")
+        dl = dict(l.split() for l in R.read_text(lp).splitlines() if l.strip()) if os.path.exists(lp) else {}
+        for b in {r["workload"] for r in rs} - have:
+            mine = [r for r in rs if r["workload"] == b]
+            if {r["allocator"] for r in mine} >= set(names) and \
+                    min(sum(1 for r in mine if r["allocator"] == n) for n in names) >= args.rounds:
+                rows += mine
+                have.add(b)
+                if b in dl:
+                    loads[b] = float(dl[b])
+    part = [b for b in benches if b[0] in have]
+    missing = [(b[0], "not in the merged runs") for b in benches if b[0] not in have]
+    wls = [R.Workload(b[0], "real", [], b[1]) for b in part]
+    stats = R.summarize(rows, wls, allocs)
+    rat = R.ratios(stats, wls, names)
+    os.makedirs(args.out, exist_ok=True)
+    R.write_csv(os.path.join(args.out, "mimalloc-bench.csv"), rows)
+    charts = R.write_chart(args.out, wls, rat, names, basename="mimalloc-bench")
+    LOADS[:] = [loads[b[0]] for b in part if b[0] in loads]
+    args.mbench_shown += " (merged from %d runs of --only subsets, run at the same time)" % len(args.merge)
+    md = markdown(args, [(b[0], b[1]) for b in part], allocs, stats, rat, charts,
+                  None, skipped_here + missing, list(LOADS))
+    with open(os.path.join(args.out, "mimalloc-bench.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
     return 0
 
 

@@ -226,11 +226,14 @@ def markdown(args, benches, allocs, stats, rat, charts, elapsed, skipped_here, l
              "procs=%d, %d rounds, allocators rotated each round; medians. Time is bench.sh's: "
              "wall time, except larson, rptest, xmalloc-test and glibc-thread, whose own "
              "throughput bench.sh turns into a relative time. Peak RSS: ru_maxrss. "
-             "Ratios < 1 are better than glibc." % (args.mbench_shown, args.procs, args.rounds))
+             "Ratios < 1 are better than glibc.%s" % (args.mbench_shown, args.procs, args.rounds,
+                                                        getattr(args, "merged_note", "")))
     L.append("")
     L.append("## Machine")
     L.append("")
     for k, v in R.machine_info():
+        if getattr(args, "merge", None) and k.startswith("load average"):
+            continue  # the merging process's load says nothing about the runs
         L.append("- %s: %s" % (k, v))
     L.append("- load average (1 min) after each benchmark: min %.2f, median %.2f, max %.2f "
              "(a 2-core machine shared with other jobs: figures are noisy, ratios and medians "
@@ -444,7 +447,8 @@ def merge(args, benches, skipped_here, t0):
     R.write_csv(os.path.join(args.out, "mimalloc-bench.csv"), rows)
     charts = R.write_chart(args.out, wls, rat, names, basename="mimalloc-bench")
     LOADS[:] = [loads[b[0]] for b in part if b[0] in loads]
-    args.mbench_shown += " (merged from %d runs of --only subsets, run at the same time)" % len(args.merge)
+    args.merged_note = (" Merged (`--merge`) from %d processes that ran subsets of the "
+                        "benchmarks (`--only`) at the same time." % len(args.merge))
     md = markdown(args, [(b[0], b[1]) for b in part], allocs, stats, rat, charts,
                   None, skipped_here + missing, list(LOADS))
     with open(os.path.join(args.out, "mimalloc-bench.md"), "w") as f:

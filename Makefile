@@ -7,6 +7,8 @@
 #   make fuzz | fuzz-afl | fuzz-replay | corpus-min | fuzz-coverage | fuzz-planted
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
+#   make detect HMALLOC=DIR MBENCH=DIR   heap-bug detection on hardened_malloc's
+#                        tests and mimalloc-bench's security suite (bench/detect/)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -152,6 +154,13 @@ bench: all
 # The debug build against the production build and valgrind memcheck on glibc.
 bench-debug: all
 	python3 bench/run.py --debug-compare
+
+# Detection against glibc, hardened_malloc and both builds; the suites are
+# checkouts the caller fetched (not in CI). Writes bench/results/detect.md.
+.PHONY: detect
+detect: all
+	@test -n "$(HMALLOC)" -a -n "$(MBENCH)" || { echo "usage: make detect HMALLOC=DIR MBENCH=DIR"; exit 2; }
+	bench/detect/run.sh "$(HMALLOC)" "$(MBENCH)"
 
 # ---- install -------------------------------------------------------------------
 

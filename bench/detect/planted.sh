@@ -12,6 +12,8 @@
 #   env SPANALLOC_BUILD  directory with libspanalloc-debug.so (default: the
 #              repo's build/)
 #   env PLANTED_WORK     scratch directory (default: a new /tmp/spanalloc-planted.*)
+#   env PLANTED_TABLE_ONLY=1  with PLANTED_WORK of an earlier run: print its
+#                        table again without running anything
 # Needs: cc, cmake, valgrind, timeout.  No network.
 #
 # The bugs (each a sed edit of cJSON.c; the script stops if an edit does not
@@ -153,7 +155,7 @@ run() {
 		[ $rc -ne 0 ] && echo "$name(rc $rc)" >>"$R/$bug.$tool.fails"
 		if [ ! -s "$R/$bug.$tool.first" ]; then
 			local l
-			l=$(grep -E -m1 "$re" "$o.err" "$o.out" 2>/dev/null | head -n 1 | sed -E 's/^[^:]*\.(err|out)://; s/^==[0-9]+== ?//' | tr -d '|`' | cut -c1-120)
+			l=$(grep -E -m1 "$re" "$o.err" "$o.out" 2>/dev/null | head -n 1 | sed -E 's/^[^:]*\.(err|out)://; s/^==[0-9]+== ?//; s/ at pc 0x.*//' | tr -d '|`' | cut -c1-120)
 			[ -n "$l" ] && echo "$name: $l" >"$R/$bug.$tool.first"
 		fi
 	done < <(tests_of "$bd")
@@ -166,7 +168,7 @@ for bug in $BUGS; do
 	build "$bug" asan
 done
 # tools alternate within each bug; one suite run at a time
-for bug in $BUGS; do
+[ -n "${PLANTED_TABLE_ONLY:-}" ] || for bug in $BUGS; do
 	for tool in $TOOLS; do
 		log "running $bug under $tool"
 		run "$bug" "$tool"
@@ -187,16 +189,20 @@ NT=$(tests_of "$W/none-normal/build" | wc -l)
 	for bug in $BUGS; do
 		line="| $bug"
 		for tool in $TOOLS; do
-			f=$(cat "$R/$bug.$tool.first")
-			fl=$(tr '\n' ' ' <"$R/$bug.$tool.fails" | sed 's/ $//')
+			f=$(sed -E "s/ at pc 0x.*//" "$R/$bug.$tool.first")
+			nf=$(grep -c . "$R/$bug.$tool.fails")
 			c=${f:--}
-			[ -n "$fl" ] && c="$c [failed: $fl]"
+			if [ "$nf" -gt 0 ] && [ "$nf" -le 2 ]; then
+				c="$c [failed: $(tr '\n' ' ' <"$R/$bug.$tool.fails" | sed 's/ $//')]"
+			elif [ "$nf" -gt 2 ]; then
+				c="$c [$nf of $NT tests failed]"
+			fi
 			line="$line | $c"
 		done
 		echo "$line |"
 	done
 	echo
-	echo "| caught (of 4 bugs) | $(for tool in $TOOLS; do n=0; for bug in $BUGS; do [ $bug = none ] && continue; [ -s "$R/$bug.$tool.first" ] && n=$((n + 1)); done; printf '%s | ' $n; done)"
+	echo "| caught (of 4 bugs) |$(for tool in $TOOLS; do n=0; for bug in $BUGS; do [ $bug = none ] && continue; [ -s "$R/$bug.$tool.first" ] && n=$((n + 1)); done; printf ' %s |' $n; done)"
 } >"$W/planted.md"
 [ -n "$OUT" ] && { mkdir -p "$(dirname "$OUT")"; cp "$W/planted.md" "$OUT"; }
 cat "$W/planted.md"

@@ -13,7 +13,8 @@
 #   OUT.md     default bench/results/detect-suites.md
 #   env SPANALLOC_BUILD  directory with libspanalloc-debug.so (default build/)
 #   env SUITES_WORK      scratch directory (default a new /tmp/spanalloc-suites.*)
-#   env ROUNDS=3         rounds (the four tools alternate within each round)
+#   env ROUNDS=3         rounds (the four tools alternate within each round;
+#                        0: only build)
 #   env TIMEOUT=900      seconds per suite run; EFENCE_TIMEOUT=300 for efence=1.
 #                        A run that passes it is killed and reported as not
 #                        completed (with its CPU time and peak RSS so far); a
@@ -115,6 +116,7 @@ for s in $ONLY; do
 	esac
 done
 
+[ "${ROUNDS:-3}" -gt 0 ] || { log "ROUNDS=0: built only"; exit 0; }
 unset SPANALLOC_OPTIONS
 export W ONLY ROUNDS=${ROUNDS:-3} TIMEOUT=${TIMEOUT:-900} EFENCE_TIMEOUT=${EFENCE_TIMEOUT:-300}
 export DBG=$W/lib/libspanalloc-debug.so SA_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)

@@ -29,7 +29,7 @@ struct mcache;
 #define FREE_POISON 0xdd  /* freed memory */
 #define ALLOC_POISON 0xbe /* new memory (not calloc) */
 #define CANARY 0xca       /* slack after the requested size */
-#define STACK_DEPTH 16
+#define STACK_DEPTH 64 /* the most frames malloc_context can keep */
 
 struct dbg_obj {
 	uint32_t reqsize;    /* bytes the program asked for */
@@ -73,5 +73,15 @@ bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 void debug_fork_prepare(void);
 void debug_fork_done(void);
+
+/*
+ * Stacks (stack.c): the allocation and free stacks of every block, kept
+ * in a depot that stores each distinct stack once.  fp is the frame of
+ * the API function (malloc, free, ...): a stack starts at its caller.
+ */
+void stack_init(void);
+void stack_warm_unwinder(void);                         /* constructor: backtrace()'s first call */
+uint32_t stack_here(uintptr_t fp);                      /* depot id, 0: none */
+void print_depot_stack(const char *title, uint32_t id); /* symbolized, to report_fd */
 
 #endif

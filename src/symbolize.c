@@ -228,10 +228,12 @@ static void run_llvm(struct frame *f, unsigned n, char *out, char **envp)
 }
 
 /* addr2line -f -i: one run a module; "0" after each address prints
- * "??" / "??:0", which ends the frames of the address before it. */
+ * "??" / "??:0", which ends the frames of the address before it.  The
+ * runs share out (the entries point into it). */
 static void run_addr2line(struct frame *f, unsigned n, char *out, char **envp)
 {
 	bool done[BATCH] = {false};
+	size_t used = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (done[i] || !f[i].module)
 			continue;
@@ -255,10 +257,13 @@ static void run_addr2line(struct frame *f, unsigned n, char *out, char **envp)
 			}
 		}
 		argv[argc] = NULL;
-		long len = os_run_read(sym_path, argv, envp, out, OUT_MAX - 1, TIMEOUT_MS);
+		if (used + 1 >= OUT_MAX)
+			break;
+		long len = os_run_read(sym_path, argv, envp, out + used, OUT_MAX - 1 - used, TIMEOUT_MS);
 		if (len <= 0)
 			continue;
-		char *cur = out, *end = out + len, *func, *file;
+		char *cur = out + used, *end = out + used + len, *func, *file;
+		used += (size_t)len + 1;
 		for (unsigned k = 0; k < m; k++) {
 			/* The address's own entry, those inlined, then the "0". */
 			bool first = true;

@@ -28,6 +28,13 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "track.h"
+
+#ifdef SA_DEBUG
+#define UNDER_VALGRIND RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND 0 /* (the production build does not run under memcheck) */
+#endif
 
 #define BATCH 8          /* frames a symbolizer run */
 #define INLINE_MAX 6     /* entries a frame (the function and those inlined into it) */
@@ -314,7 +321,9 @@ static void print_line(unsigned num, const struct frame *f, const char *func, co
 
 void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0)
 {
-	int kind = opts.symbolize ? symbolizer() : SYM_NONE;
+	/* Under valgrind, no symbolizer: a fork there is a whole valgrind,
+	 * with a log of its own (the bad call's stack is memcheck's). */
+	int kind = opts.symbolize && !UNDER_VALGRIND ? symbolizer() : SYM_NONE;
 	char *envp[ENV_MAX];
 	if (kind != SYM_NONE)
 		child_env(envp);

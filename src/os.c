@@ -171,6 +171,12 @@ long os_run_read(const char *prog, char *const argv[], char *const envp[], char 
 		errno = saved;
 		return -1;
 	}
+	/* No signal handler may run in the child, on the parent's stack and
+	 * memory: signals stay blocked until the exec (and in the symbolizer,
+	 * which needs none; SIGKILL cannot be blocked). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid = vfork();
 	if (pid == 0) {
 		if (dup2(null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(null, 2) < 0)
@@ -178,6 +184,7 @@ long os_run_read(const char *prog, char *const argv[], char *const envp[], char 
 		execve(prog, argv, envp);
 		_exit(127);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(fds[1]);
 	close(null);
 	size_t len = 0;

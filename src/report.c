@@ -55,18 +55,20 @@ struct bad_stack {
 
 static bool own_code(uintptr_t pc) { return pc >= (uintptr_t)__start_sa_text && pc < (uintptr_t)__stop_sa_text; }
 
-/* x86-64 and aarch64 Linux's rt_sigreturn trampoline, as libgcc knows it. */
+/* x86-64 and aarch64 Linux's rt_sigreturn trampoline, as libgcc knows it:
+ * the frame below a signal handler's. */
 static bool signal_trampoline(uintptr_t pc)
 {
 #if defined(__x86_64__)
 	static const unsigned char code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+	return !memcmp((const void *)pc, code, sizeof code);
 #elif defined(__aarch64__)
 	static const unsigned char code[] = {0x68, 0x11, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4};
+	return !memcmp((const void *)pc, code, sizeof code);
 #else
-	static const unsigned char code[] = {0};
+	(void)pc;
 	return false;
 #endif
-	return !memcmp((const void *)pc, code, sizeof code);
 }
 
 /*
@@ -84,10 +86,13 @@ static NOINLINE void bad_stack_here(struct bad_stack *st)
 	st->exact = false;
 	int i = 0;
 	/* (pcs[0] is in this function: in spanalloc's code unless the build
-	 * did not put it in sa_text, and then nothing is cut) */
+	 * did not put that in sa_text; then the stack starts at the caller
+	 * of sa_report) */
 	if (st->n && own_code((uintptr_t)st->pcs[0]))
 		while (i < st->n && own_code((uintptr_t)st->pcs[i] - 1))
 			i++;
+	else
+		i = st->n < 2 ? st->n : 2;
 	if (i < st->n && signal_trampoline((uintptr_t)st->pcs[i])) {
 		i++;
 		st->exact = true;

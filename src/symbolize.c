@@ -53,6 +53,7 @@ struct frame {
 
 /* ---- modules ------------------------------------------------------------ */
 
+/* (Two threads reporting at once may both fill these: with the same bytes.) */
 static char exe_path[512];
 
 static const char *module_of(uintptr_t pc, uintptr_t *off)
@@ -187,17 +188,16 @@ static void add_entry(struct frame *f, char *func, char *file)
 	}
 }
 
-/* Append "0x<v>" (or a string) as the next argument. */
-static bool arg_hex(char **argv, unsigned *argc, strbuf *b, const char *prefix, uintptr_t v, bool quote)
+/* Append "0x<v>", or '"module" 0x<v>', as the next argument, in b. */
+static bool arg_hex(char **argv, unsigned *argc, strbuf *b, const char *module, uintptr_t v)
 {
 	size_t start = b->len;
-	if (quote)
+	if (module) {
 		sb_str(b, "\"");
-	sb_str(b, prefix);
-	if (quote)
+		sb_str(b, module);
 		sb_str(b, "\" ");
-	if (v != (uintptr_t)-1)
-		sb_hex(b, v);
+	}
+	sb_hex(b, v);
 	if (b->len + 1 >= b->cap)
 		return false;
 	b->buf[b->len++] = 0;
@@ -217,7 +217,7 @@ static void run_llvm(struct frame *f, unsigned n, char *out, char **envp)
 	argv[argc++] = "--inlining";
 	argv[argc++] = "--demangle";
 	for (unsigned i = 0; i < n; i++)
-		if (f[i].module && arg_hex(argv, &argc, &b, f[i].module, f[i].off, true))
+		if (f[i].module && arg_hex(argv, &argc, &b, f[i].module, f[i].off))
 			idx[m++] = i;
 	argv[argc] = NULL;
 	if (!m)
@@ -258,7 +258,7 @@ static void run_addr2line(struct frame *f, unsigned n, char *out, char **envp)
 			if (done[j] || !f[j].module || strcmp(f[j].module, f[i].module) != 0)
 				continue;
 			done[j] = true;
-			if (arg_hex(argv, &argc, &b, "", f[j].off, false)) {
+			if (arg_hex(argv, &argc, &b, NULL, f[j].off)) {
 				argv[argc++] = "0";
 				idx[m++] = j;
 			}

@@ -116,7 +116,7 @@ ulimit -c 0 2>/dev/null || true
 #             production build: the overflow may run into unmapped
 #             memory), with no spanalloc report at all
 # options: SPANALLOC_OPTIONS for the run (@LOG@: a log path in the build
-# directory).
+# directory; @ADDR2LINE@: addr2line's path).
 tests="
 double_free_tiny:double
 double_free_small:double
@@ -151,6 +151,7 @@ double_free_small@log_path:logpath:same:log_path=@LOG@
 clean@unknown_option:unknown:same:no_such_option=1
 double_free_small@efence:double:same:efence=1
 stack_nofp:double:same:fast_unwind=0
+stack_nofp@addr2line:double:same:fast_unwind=0,external_symbolizer_path=@ADDR2LINE@
 double_free_large@efence:double:same:efence=1
 invalid_free_interior_small@efence:interior:same:efence=1
 realloc_freed@efence:realloc:same:efence=1
@@ -533,6 +534,7 @@ for entry in $tests; do
 		continue
 	fi
 	opts=${opts//@LOG@/$out/$tag.log}
+	opts=${opts//@ADDR2LINE@/$(command -v addr2line || echo addr2line)}
 	rm -f "$out/$tag".log.*
 	if ! bin=$(build "$name"); then
 		fail_with "does not compile"

@@ -156,7 +156,382 @@ static unsigned capture_fp(uintptr_t fp, uintptr_t *out, unsigned max)
 	return n;
 }
 
-/* ---- .eh_frame ------------------------------------------------------------------ */
+/* ---- .eh_frame, by the rules of each return address (x86-64) --------------------- */
+
+/*
+ * libgcc's unwinder finds and interprets the FDE of every frame of every
+ * stack: tens of microseconds a stack.  A program's allocations come from
+ * few call sites, so here each return address's rule (the CFA from rsp or
+ * rbp plus an offset; the return address at CFA-8; rbp saved at CFA-k or
+ * kept) is worked out from .eh_frame once (_dl_find_object: no lock, no
+ * allocation) and cached; a stack is then a few loads a frame, as with
+ * frame pointers.  Rules this does not handle (CFA expressions, as in PLT
+ * stubs; signal frames; registers saved in registers) make the whole
+ * stack come from libgcc instead.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && __GLIBC_PREREQ(2, 35)
+#include <dlfcn.h>
+#define CFI_UNWIND 1
+
+#define RULE_CACHE (1u << 14)
+/* A rule, packed with a hash of its pc (so that a torn pair of words,
+ * written by two threads at once, does not match). */
+struct rule_slot {
+	uintptr_t pc, rule;
+};
+static struct rule_slot rule_cache[RULE_CACHE];
+#define R_CFA_RBP 1u        /* CFA = rbp + off, else rsp + off */
+#define R_RBP_SAVED 2u      /* rbp saved at CFA - rbpoff */
+#define R_END 4u            /* the return address is undefined: the outermost frame */
+#define R_OFF_SHIFT 3       /* 20 bits of CFA offset */
+#define R_RBPOFF_SHIFT 23   /* 12 bits */
+#define R_HASH_SHIFT 40
+
+static uintptr_t pc_hash(uintptr_t pc) { return ((pc * 0x9e3779b97f4a7c15ull) >> 40) | 1; }
+
+static uint64_t uleb(const uint8_t **p, const uint8_t *end)
+{
+	uint64_t v = 0;
+	unsigned sh = 0;
+	while (*p < end) {
+		uint8_t b = *(*p)++;
+		if (sh < 64)
+			v |= (uint64_t)(b & 0x7f) << sh;
+		sh += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+static int64_t sleb(const uint8_t **p, const uint8_t *end)
+{
+	int64_t v = 0;
+	unsigned sh = 0;
+	uint8_t b = 0;
+	while (*p < end) {
+		b = *(*p)++;
+		if (sh < 64)
+			v |= (int64_t)(b & 0x7f) << sh;
+		sh += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	if (sh < 64 && (b & 0x40))
+		v |= -((int64_t)1 << sh);
+	return v;
+}
+
+/* A pointer in encoding enc (the forms GCC and clang emit); false if not. */
+static bool read_ptr(const uint8_t **p, uint8_t enc, uintptr_t *out)
+{
+	const uint8_t *q = *p;
+	uintptr_t base = (enc & 0x70) == 0x10 ? (uintptr_t)q : 0; /* pcrel */
+	if ((enc & 0x70) != 0 && (enc & 0x70) != 0x10)
+		return false;
+	int64_t v;
+	switch (enc & 0x0f) {
+	case 0x03: { uint32_t x; memcpy(&x, q, 4); v = x; *p += 4; break; }
+	case 0x0b: { int32_t x; memcpy(&x, q, 4); v = x; *p += 4; break; }
+	case 0x00: case 0x04: case 0x0c: { int64_t x; memcpy(&x, q, 8); v = x; *p += 8; break; }
+	case 0x02: { uint16_t x; memcpy(&x, q, 2); v = x; *p += 2; break; }
+	case 0x0a: { int16_t x; memcpy(&x, q, 2); v = x; *p += 2; break; }
+	default: return false;
+	}
+	*out = base + (uintptr_t)v;
+	return true;
+}
+
+struct cfa_state {
+	int64_t cfa_off, rbp_off;
+	uint8_t cfa_reg, rbp_saved, ra_undefined, ra_ok;
+};
+
+/* Run CFA instructions [p, end) from loc while loc <= pc.  False for
+ * what this unwinder does not do. */
+static bool run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t pc, uint64_t calign,
+		    int64_t dalign, struct cfa_state *st, const struct cfa_state *initial)
+{
+	struct cfa_state saved[4];
+	unsigned nsaved = 0;
+	while (p < end) {
+		uint8_t op = *p++;
+		uint64_t reg, off;
+		switch (op & 0xc0) {
+		case 0x40:
+			loc += (op & 0x3f) * calign;
+			if (loc > pc)
+				return true;
+			continue;
+		case 0x80:
+			reg = op & 0x3f;
+			off = uleb(&p, end);
+			if (reg == 6) {
+				st->rbp_saved = 1;
+				st->rbp_off = (int64_t)off * dalign;
+			} else if (reg == 16) {
+				st->ra_ok = (int64_t)off * dalign == -8;
+			}
+			continue;
+		case 0xc0:
+			reg = op & 0x3f;
+			if (reg == 6) {
+				st->rbp_saved = initial->rbp_saved;
+				st->rbp_off = initial->rbp_off;
+			} else if (reg == 16) {
+				st->ra_ok = initial->ra_ok;
+			}
+			continue;
+		}
+		switch (op) {
+		case 0x00:
+			break;
+		case 0x02:
+		case 0x03:
+		case 0x04: {
+			uint32_t d = 0;
+			unsigned n = op == 0x02 ? 1 : op == 0x03 ? 2 : 4;
+			if (p + n > end)
+				return false;
+			memcpy(&d, p, n); /* (little-endian) */
+			p += n;
+			loc += d * calign;
+			if (loc > pc)
+				return true;
+			break;
+		}
+		case 0x05: /* offset_extended */
+		case 0x11: /* offset_extended_sf */
+			reg = uleb(&p, end);
+			{
+				int64_t o = op == 0x05 ? (int64_t)uleb(&p, end) : sleb(&p, end);
+				if (reg == 6) {
+					st->rbp_saved = 1;
+					st->rbp_off = o * dalign;
+				} else if (reg == 16) {
+					st->ra_ok = o * dalign == -8;
+				}
+			}
+			break;
+		case 0x06: /* restore_extended */
+		case 0x08: /* same_value */
+			reg = uleb(&p, end);
+			if (reg == 6) {
+				st->rbp_saved = op == 0x06 ? initial->rbp_saved : 0;
+				st->rbp_off = op == 0x06 ? initial->rbp_off : 0;
+			} else if (reg == 16) {
+				return false;
+			}
+			break;
+		case 0x07: /* undefined */
+			if (uleb(&p, end) == 16)
+				st->ra_undefined = 1;
+			break;
+		case 0x09: /* register */
+			reg = uleb(&p, end);
+			uleb(&p, end);
+			if (reg == 6 || reg == 16)
+				return false;
+			break;
+		case 0x0a:
+			if (nsaved == 4)
+				return false;
+			saved[nsaved++] = *st;
+			break;
+		case 0x0b:
+			if (!nsaved)
+				return false;
+			*st = saved[--nsaved];
+			break;
+		case 0x0c: /* def_cfa */
+			st->cfa_reg = (uint8_t)uleb(&p, end);
+			st->cfa_off = (int64_t)uleb(&p, end);
+			break;
+		case 0x0d:
+			st->cfa_reg = (uint8_t)uleb(&p, end);
+			break;
+		case 0x0e:
+			st->cfa_off = (int64_t)uleb(&p, end);
+			break;
+		case 0x12: /* def_cfa_sf */
+			st->cfa_reg = (uint8_t)uleb(&p, end);
+			st->cfa_off = sleb(&p, end) * dalign;
+			break;
+		case 0x13:
+			st->cfa_off = sleb(&p, end) * dalign;
+			break;
+		case 0x10: /* expression */
+		case 0x14: /* val_offset */
+		case 0x15: /* val_offset_sf */
+		case 0x16: /* val_expression */
+			reg = uleb(&p, end);
+			if (reg == 6 || reg == 16)
+				return false;
+			if (op == 0x10 || op == 0x16) {
+				off = uleb(&p, end);
+				p += off;
+			} else {
+				uleb(&p, end);
+			}
+			break;
+		case 0x2e: /* GNU_args_size */
+			uleb(&p, end);
+			break;
+		default: /* set_loc, def_cfa_expression, ... */
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The rule of the frame whose code is at pc, packed; 0 if not known. */
+static uintptr_t find_rule(uintptr_t pc)
+{
+	struct dl_find_object fo;
+	if (_dl_find_object((void *)pc, &fo) != 0 || !fo.dlfo_eh_frame)
+		return 0;
+	/* .eh_frame_hdr: version 1, a sorted table of datarel sdata4 pairs */
+	const uint8_t *hdr = fo.dlfo_eh_frame, *p = hdr + 4;
+	if (hdr[0] != 1 || hdr[3] != 0x3b)
+		return 0;
+	uintptr_t ehframe, count;
+	if (!read_ptr(&p, hdr[1], &ehframe) || !read_ptr(&p, hdr[2], &count) || !count)
+		return 0;
+	const int32_t *tab = (const int32_t *)(const void *)p;
+	size_t lo = 0, hi = count;
+	if (pc < (uintptr_t)hdr + tab[0])
+		return 0;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if ((uintptr_t)hdr + tab[2 * mid] <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const uint8_t *fde = hdr + tab[2 * lo + 1];
+	uint32_t flen, cieoff;
+	memcpy(&flen, fde, 4);
+	memcpy(&cieoff, fde + 4, 4);
+	if (flen == 0xffffffffu || !cieoff)
+		return 0;
+	const uint8_t *fend = fde + 4 + flen, *cie = fde + 4 - cieoff;
+	uint32_t clen;
+	memcpy(&clen, cie, 4);
+	if (clen == 0xffffffffu)
+		return 0;
+	const uint8_t *cend = cie + 4 + clen, *c = cie + 8;
+	uint8_t version = *c++;
+	const char *aug = (const char *)c;
+	c += strlen(aug) + 1;
+	if (aug[0] && aug[0] != 'z')
+		return 0;
+	uint64_t calign = uleb(&c, cend);
+	int64_t dalign = sleb(&c, cend);
+	if (version == 1)
+		c++;
+	else
+		uleb(&c, cend);
+	uint8_t fenc = 0;
+	if (aug[0] == 'z') {
+		uint64_t alen = uleb(&c, cend);
+		const uint8_t *a = c;
+		for (const char *k = aug + 1; *k; k++) {
+			uintptr_t dummy;
+			if (*k == 'R')
+				fenc = *a++;
+			else if (*k == 'L')
+				a++;
+			else if (*k == 'P') {
+				uint8_t penc = *a++;
+				if (!read_ptr(&a, penc & 0x0f, &dummy))
+					return 0;
+			} else
+				return 0; /* 'S' (a signal frame), or unknown */
+		}
+		c += alen;
+	}
+	const uint8_t *f = fde + 8;
+	uintptr_t start, range;
+	if (!read_ptr(&f, fenc, &start) || !read_ptr(&f, fenc & 0x0f, &range))
+		return 0;
+	if (pc < start || pc >= start + range)
+		return 0;
+	if (aug[0] == 'z')
+		f += uleb(&f, fend);
+	struct cfa_state st = {.cfa_reg = 7, .cfa_off = 8, .ra_ok = 1}, initial;
+	if (!run_cfa(c, cend, start, (uintptr_t)-1, calign, dalign, &st, &st))
+		return 0;
+	initial = st;
+	if (!run_cfa(f, fend, start, pc, calign, dalign, &st, &initial))
+		return 0;
+	if (st.ra_undefined)
+		return R_END;
+	if (!st.ra_ok || (st.cfa_reg != 7 && st.cfa_reg != 6) || st.cfa_off < 0 || st.cfa_off >= (1 << 20) ||
+	    (st.rbp_saved && (st.rbp_off >= 0 || -st.rbp_off >= (1 << 12))))
+		return 0;
+	return (st.cfa_reg == 6 ? R_CFA_RBP : 0) | (st.rbp_saved ? R_RBP_SAVED : 0) |
+	       ((uintptr_t)st.cfa_off << R_OFF_SHIFT) | ((uintptr_t)-st.rbp_off << R_RBPOFF_SHIFT);
+}
+
+static uintptr_t rule_of(uintptr_t pc)
+{
+	struct rule_slot *e = &rule_cache[(pc ^ (pc >> 14)) & (RULE_CACHE - 1)];
+	uintptr_t h = pc_hash(pc) << R_HASH_SHIFT;
+	uintptr_t r = __atomic_load_n(&e->rule, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&e->pc, __ATOMIC_RELAXED) == pc && (r & ~(((uintptr_t)1 << R_HASH_SHIFT) - 1)) == h)
+		return r & (((uintptr_t)1 << R_HASH_SHIFT) - 1);
+	r = find_rule(pc);
+	if (r) {
+		__atomic_store_n(&e->pc, pc, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->rule, r | h, __ATOMIC_RELEASE);
+	}
+	return r;
+}
+
+/*
+ * The stack from the caller of the API function whose frame is fp, by
+ * the cached rules; 0 if a frame has a rule this does not follow (then
+ * libgcc unwinds).
+ */
+static unsigned capture_cfi(uintptr_t fp, uintptr_t *out, unsigned max)
+{
+	uintptr_t top = thread_stack_top();
+	if (!top || (fp & 7))
+		return 0;
+	const uintptr_t *f = (const uintptr_t *)fp;
+	uintptr_t pc = f[1], sp = fp + 16, rbp = f[0];
+	unsigned n = 0;
+	while (n < max && pc) {
+		out[n++] = pc;
+		uintptr_t r = rule_of(pc - 1);
+		if (!r)
+			return 0;
+		if (r == R_END)
+			break;
+		uintptr_t cfa = ((r & R_CFA_RBP) ? rbp : sp) + ((r >> R_OFF_SHIFT) & ((1u << 20) - 1));
+		if (cfa < sp + 8 || cfa > top || (cfa & 7))
+			break;
+		pc = ((const uintptr_t *)cfa)[-1];
+		if (r & R_RBP_SAVED) {
+			uintptr_t at = cfa - ((r >> R_RBPOFF_SHIFT) & ((1u << 12) - 1));
+			if (at < sp)
+				break;
+			rbp = *(const uintptr_t *)at;
+		}
+		sp = cfa;
+	}
+	return n;
+}
+#else
+#define CFI_UNWIND 0
+static unsigned capture_cfi(uintptr_t fp, uintptr_t *out, unsigned max)
+{
+	(void)fp, (void)out, (void)max;
+	return 0;
+}
+#endif
+
+/* ---- .eh_frame, by libgcc --------------------------------------------------------- */
 
 static bool unwinder_ready;     /* backtrace() has loaded libgcc_s */
 static __thread bool unwinding; /* this thread is in backtrace() */
@@ -211,8 +586,11 @@ uint32_t stack_here(uintptr_t fp)
 	if (!max)
 		return 0;
 	unsigned n = 0;
-	if (max > 1 && !opts.fast_unwind && !unwinding && __atomic_load_n(&unwinder_ready, __ATOMIC_ACQUIRE))
-		n = capture_eh(fp, frames, max);
+	if (max > 1 && !opts.fast_unwind) {
+		n = capture_cfi(fp, frames, max);
+		if (!n && !unwinding && __atomic_load_n(&unwinder_ready, __ATOMIC_ACQUIRE))
+			n = capture_eh(fp, frames, max);
+	}
 	if (!n)
 		n = capture_fp(fp, frames, max);
 	return depot_put(frames, n);

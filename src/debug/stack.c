@@ -8,12 +8,14 @@
  *      the walk stops at the first function built without
  *      -fno-omit-frame-pointer, so in most builds a stack is the caller
  *      of malloc/free and nothing more;
- *   0  .eh_frame, through glibc's backtrace() (libgcc_s's
- *      _Unwind_Backtrace): complete stacks whatever the program was built
- *      with, at a cost per frame (README, "Stacks").
+ *   0  .eh_frame: complete stacks whatever the program was built with,
+ *      by the cached rules of each return address (capture_cfi, x86-64),
+ *      else through glibc's backtrace() (libgcc_s's _Unwind_Backtrace,
+ *      ten times slower); the README's "Stacks" has the costs.
  *
- * Both run inside malloc, so neither may allocate or take a lock that a
- * nested malloc needs.  The frame walk does neither.  backtrace()
+ * All run inside malloc, so none may allocate or take a lock that a
+ * nested malloc needs.  The frame walk and capture_cfi do neither (their
+ * cache is lock-free).  backtrace()
  * allocates once, when it loads libgcc_s: the constructor makes that
  * first call (stack_warm_unwinder), and until it has, stacks come from
  * frame pointers.  After that libgcc's unwinder finds a frame's FDE with
@@ -456,8 +458,10 @@ static uintptr_t find_rule(uintptr_t pc)
 		return 0;
 	if (pc < start || pc >= start + range)
 		return 0;
-	if (aug[0] == 'z')
-		f += uleb(&f, fend);
+	if (aug[0] == 'z') {
+		uint64_t alen = uleb(&f, fend);
+		f += alen;
+	}
 	struct cfa_state st = {.cfa_reg = 7, .cfa_off = 8, .ra_ok = 1}, initial;
 	if (!run_cfa(c, cend, start, (uintptr_t)-1, calign, dalign, &st, &st))
 		return 0;

@@ -125,8 +125,8 @@ static const char *found_when(const char *call)
 {
 	if (!strcmp(call, "sweep"))
 		return "found when its span was checked";
-	if (!strcmp(call, "free (leaving the quarantine)"))
-		return "found when it left the quarantine";
+	if (!strcmp(call, "thread exit"))
+		return "found when its thread exited";
 	return NULL;
 }
 

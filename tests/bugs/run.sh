@@ -162,6 +162,8 @@ clean@unknown_option:unknown:same:no_such_option=1
 double_free_small@efence:double:same:efence=1
 stack_nofp:double:same:fast_unwind=0
 stack_nofp@addr2line:double:same:fast_unwind=0,external_symbolizer_path=@ADDR2LINE@
+double_free_tiny@tiny:double:same:tiny=1
+invalid_free_interior_tiny@tiny:interior:same:tiny=1
 double_free_large@efence:double:same:efence=1
 invalid_free_interior_small@efence:interior:same:efence=1
 realloc_freed@efence:realloc:same:efence=1

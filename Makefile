@@ -28,7 +28,7 @@ LIBFLAGS := -std=gnu11 $(OPT) $(ARCHFLAGS) $(WARN) -fPIC -fvisibility=hidden -ft
 	    -fno-builtin-realloc -fno-builtin-free -Iinclude -Isrc $(CFLAGS)
 
 SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
-	malloc.c options.c report.c stats.c init.c sizeclasses.c
+	malloc.c options.c report.c stats.c init.c sizeclasses.c symbolize.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
@@ -36,18 +36,24 @@ HDRS := $(wildcard src/*.h) include/spanalloc.h
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 HDRS += $(wildcard src/debug/*.h)
 
 all: $(B)/libspanalloc.so $(B)/libspanalloc.a $(B)/libspanalloc-debug.so $(B)/libspanalloc-debug.a
 
+# spanalloc's code goes into a section of its own, sa_text, in the .so and
+# in a program linked with the .a, so that reports cut its frames
+# (internal.h, report.c).
+OBJCOPY ?= objcopy
+SA_TEXT := $(foreach s,.text .text.unlikely .text.hot .text.startup .text.exit,--rename-section $(s)=sa_text)
+
 $(B)/obj/%.o: src/%.c $(HDRS) | $(B)/obj
-	@echo "  CC $<"; $(CC) $(LIBFLAGS) -c $< -o $@
+	@echo "  CC $<"; $(CC) $(LIBFLAGS) -c $< -o $@ && $(OBJCOPY) $(SA_TEXT) $@
 
 $(B)/obj-debug/%.o: src/%.c $(HDRS) | $(B)/obj-debug
-	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) -c $< -o $@
+	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) -c $< -o $@ && $(OBJCOPY) $(SA_TEXT) $@
 
 $(B)/obj $(B)/obj-debug:
 	mkdir -p $@ $@/debug

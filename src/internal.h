@@ -141,6 +141,9 @@ size_t os_page_size(void) INTERNAL;                   /* the OS page (mprotect's
 long os_max_map_count(void) INTERNAL;                 /* vm.max_map_count, or -1 */
 uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
+/* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */
+long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
+		 int timeout_ms) INTERNAL;
 
 /* ---- locks -------------------------------------------------------------- */
 
@@ -610,7 +613,10 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")           \
 	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
 	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
-	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)")
+	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)") \
+	X(bool, fast_unwind, 1, 1, "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)") \
+	X(bool, symbolize, 1, 0, "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)") \
+	X(path, external_symbolizer_path, "", 0, "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)")
 
 typedef char path[256];
 typedef struct sa_options {
@@ -657,6 +663,25 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 /* The span of the live block at p (malloc.c), or NULL after reporting. */
 mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed) INTERNAL;
 __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
+
+/*
+ * Print a stack to report_fd, a frame a line in ASan's style: "#N 0xPC in
+ * function file:line (module+0xoffset)", symbolized by an external
+ * symbolizer (symbolize.c), "#N 0xPC (module+0xoffset)" without one.
+ * pcs are return addresses, but for pcs[0] when exact0 (a faulting
+ * instruction).  Never allocates.
+ */
+void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0) INTERNAL;
+
+/*
+ * spanalloc's code sits in a section of its own, sa_text (the Makefile
+ * renames every object's .text* sections), in the .so and in a program
+ * linked with the .a alike, so that a report can cut spanalloc's frames
+ * from a stack.  Weak: a build that does not rename (the fuzz harnesses)
+ * gets whole stacks.
+ */
+extern const char __start_sa_text[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_sa_text[] __attribute__((weak, visibility("hidden")));
 
 /* A tiny formatter that never allocates (reports run inside malloc). */
 typedef struct strbuf {

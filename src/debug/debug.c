@@ -1,8 +1,8 @@
 /*
- * The debug build's checks: poisoning, canaries, quarantine, the
- * stack depot, and the debug API layer (dbg_alloc, dbg_free, ...).  Guard
- * pages and the fault handler are in guard.c, the guarded pool and the
- * zero-size blocks (a fault at the access) in guarded.c.
+ * The debug build's checks: poisoning, canaries, quarantine, and the
+ * debug API layer (dbg_alloc, dbg_free, ...).  Guard pages and the fault
+ * handler are in guard.c, the guarded pool and the zero-size blocks (a
+ * fault at the access) in guarded.c, stacks and the stack depot in stack.c.
  *
  * A small block sits REDZONE bytes into its slot (0 for aligned blocks and
  * large ones): the program's pointer is slot + offset.  What a slot holds
@@ -34,152 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <execinfo.h>
 #include <unistd.h>
 
 #include "../internal.h"
 #include "../track.h"
 #include "guarded.h"
 
-extern void *__libc_stack_end;
-
 static bool under_tool; /* valgrind or ASan: no patterns, the tool checks */
-
-/* ---- stack depot ---------------------------------------------------------- */
-
-#define DEPOT_BUCKETS (1u << 16)
-#define DEPOT_MAX (1u << 20)
-struct depot_entry {
-	struct depot_entry *next;
-	uint32_t hash, depth, id;
-	uintptr_t frames[STACK_DEPTH];
-};
-
-static struct depot_entry **depot_table;  /* DEPOT_BUCKETS chains */
-static struct depot_entry **depot_by_id;  /* id - 1 -> entry */
-static uint32_t depot_n;
-static char *depot_chunk;
-static size_t depot_left;
-static mutex depot_lock = MUTEX_INIT;
-
-
-static __thread uintptr_t stack_top;
-static __thread bool finding_top;
-static pthread_t main_thread;
-
-/* The top of this thread's stack, or 0 when unknown. */
-static uintptr_t thread_stack_top(void)
-{
-	if (stack_top || finding_top)
-		return stack_top;
-	finding_top = true; /* pthread_getattr_np may allocate */
-	if (pthread_equal(pthread_self(), main_thread)) {
-		stack_top = (uintptr_t)__libc_stack_end;
-	} else {
-		pthread_attr_t a;
-		void *addr;
-		size_t size;
-		if (pthread_getattr_np(pthread_self(), &a) == 0) {
-			if (pthread_attr_getstack(&a, &addr, &size) == 0)
-				stack_top = (uintptr_t)addr + size;
-			pthread_attr_destroy(&a);
-		}
-	}
-	finding_top = false;
-	return stack_top;
-}
-
-/*
- * Walk the frame-pointer chain from fp (an API function's frame).  The
- * first frame, the caller of malloc/free, is always right; the walk goes
- * further only through code built with frame pointers, and stops at the
- * first frame that does not lie above the last one on this stack.
- */
-static unsigned capture(uintptr_t fp, uintptr_t *out, unsigned max)
-{
-	uintptr_t top = thread_stack_top();
-	unsigned n = 0;
-	while (n < max && (fp & 7) == 0 && (n == 0 || (top && fp + 16 <= top))) {
-		uintptr_t *f = (uintptr_t *)fp;
-		if (!f[1])
-			break;
-		out[n++] = f[1];
-		if (n == max)
-			break;
-		uintptr_t next = f[0];
-		if (next <= fp || next - fp > ((uintptr_t)1 << 22))
-			break;
-		fp = next;
-	}
-	return n;
-}
-
-/* The id of this stack in the depot (0: none), adding it if new. */
-static uint32_t depot_put(const uintptr_t *frames, unsigned depth)
-{
-	if (!depth || !depot_table)
-		return 0;
-	uint32_t h = 2166136261u;
-	for (unsigned i = 0; i < depth; i++)
-		h = (h ^ (uint32_t)(frames[i] ^ (frames[i] >> 32))) * 16777619u;
-	struct depot_entry **bucket = &depot_table[h & (DEPOT_BUCKETS - 1)];
-	/* Chains only grow at the head, so they can be read without the lock. */
-	for (struct depot_entry *e = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); e; e = e->next)
-		if (e->hash == h && e->depth == depth && !memcmp(e->frames, frames, depth * sizeof *frames))
-			return e->id;
-	lock(&depot_lock);
-	uint32_t id = 0;
-	for (struct depot_entry *e = *bucket; e; e = e->next)
-		if (e->hash == h && e->depth == depth && !memcmp(e->frames, frames, depth * sizeof *frames))
-			id = e->id;
-	if (!id && depot_n < DEPOT_MAX) {
-		if (depot_left < sizeof(struct depot_entry)) {
-			depot_chunk = os_alloc(1 << 20);
-			depot_left = depot_chunk ? 1 << 20 : 0;
-		}
-		if (depot_left >= sizeof(struct depot_entry)) {
-			struct depot_entry *e = (struct depot_entry *)depot_chunk;
-			depot_chunk += sizeof *e;
-			depot_left -= sizeof *e;
-			e->hash = h;
-			e->depth = depth;
-			memcpy(e->frames, frames, depth * sizeof *frames);
-			e->id = id = depot_n + 1;
-			depot_by_id[id - 1] = e;
-			__atomic_store_n(&depot_n, id, __ATOMIC_RELEASE);
-			e->next = *bucket;
-			__atomic_store_n(bucket, e, __ATOMIC_RELEASE);
-		}
-	}
-	unlock(&depot_lock);
-	return id;
-}
-
-uint32_t stack_here(uintptr_t fp)
-{
-	uintptr_t frames[STACK_DEPTH];
-	unsigned max = opts.malloc_context < STACK_DEPTH ? (unsigned)opts.malloc_context : STACK_DEPTH;
-	/* Memcheck keeps its own stacks, and frames without a frame pointer
-	 * hold words it rightly calls uninitialised: only the caller then. */
-	if (max > 1 && RUNNING_ON_VALGRIND)
-		max = 1;
-	if (!max)
-		return 0;
-	return depot_put(frames, capture(fp, frames, max));
-}
-
-void print_depot_stack(const char *title, uint32_t id)
-{
-	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
-		return;
-	struct depot_entry *e = depot_by_id[id - 1];
-	os_write(report_fd, title, strlen(title));
-	/* Return addresses point after the call; step back into it. */
-	void *pcs[STACK_DEPTH];
-	for (unsigned i = 0; i < e->depth; i++)
-		pcs[i] = (void *)(e->frames[i] - 1);
-	backtrace_symbols_fd(pcs, (int)e->depth, report_fd);
-}
 
 /* ---- side tables ------------------------------------------------------------ */
 
@@ -1002,10 +863,8 @@ void debug_report_extra(mspan *s, uintptr_t p)
 
 void debug_init(void)
 {
-	main_thread = pthread_self();
 	under_tool = SA_UNDER_TOOL();
-	depot_table = os_alloc(DEPOT_BUCKETS * sizeof *depot_table);
-	depot_by_id = os_alloc(DEPOT_MAX * sizeof *depot_by_id);
+	stack_init();
 	if (opts.log_path[0]) {
 		char name[300];
 		strbuf b = {name, 0, sizeof name};

@@ -29,7 +29,7 @@ struct mcache;
 #define FREE_POISON 0xdd  /* freed memory */
 #define ALLOC_POISON 0xbe /* new memory (not calloc) */
 #define CANARY 0xca       /* slack after the requested size */
-#define STACK_DEPTH 16
+#define STACK_DEPTH 64 /* the most frames malloc_context can keep */
 
 struct dbg_obj {
 	size_t reqsize;      /* bytes the program asked for (a large block may pass 4 GiB) */
@@ -52,10 +52,6 @@ struct quarantine {
 };
 
 void debug_init(void);
-/* The stack depot: the id of the calling stack (fp: the API function's
- * frame), and its frames printed under a title. */
-uint32_t stack_here(uintptr_t fp);
-void print_depot_stack(const char *title, uint32_t id);
 bool debug_span_alloc(struct mspan *s);   /* heap lock held */
 void debug_span_made(struct mspan *s);    /* heap lock held */
 void debug_span_gone(struct mspan *s);    /* heap lock held */
@@ -84,5 +80,15 @@ bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 void debug_fork_prepare(void);
 void debug_fork_done(void);
+
+/*
+ * Stacks (stack.c): the allocation and free stacks of every block, kept
+ * in a depot that stores each distinct stack once.  fp is the frame of
+ * the API function (malloc, free, ...): a stack starts at its caller.
+ */
+void stack_init(void);
+void stack_warm_unwinder(void);                         /* constructor: backtrace()'s first call */
+uint32_t stack_here(uintptr_t fp);                      /* depot id, 0: none */
+void print_depot_stack(const char *title, uint32_t id); /* symbolized, to report_fd */
 
 #endif

@@ -135,6 +135,11 @@ void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
 uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
+/* Threads (the debug build's leak check stops the world with them). */
+int os_gettid(void) INTERNAL;
+bool os_signal_thread(int tid, int sig) INTERNAL;
+long os_list_threads(int *out, size_t max) INTERNAL;
+void os_sleep_us(unsigned us) INTERNAL;
 
 /* ---- locks -------------------------------------------------------------- */
 
@@ -567,7 +572,12 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
 	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
-	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")
+	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")            \
+	X(bool, detect_leaks, 1, 1, "check for leaks at exit (a conservative mark from the roots)") \
+	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                \
+	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported") \
+	X(int, max_leaks, 0, 1, "report at most this many leak stacks (0: all)")                   \
+	X(bool, report_indirect, 1, 1, "report leaks reached only from other leaks (indirect)")
 
 typedef char path[256];
 typedef struct sa_options {

@@ -160,7 +160,15 @@ static uint32_t stack_here(uintptr_t fp)
 	return depot_put(frames, capture(fp, frames, max));
 }
 
-static void print_depot_stack(const char *title, uint32_t id)
+unsigned depot_stack(uint32_t id, const uintptr_t **frames)
+{
+	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
+		return 0;
+	*frames = depot_by_id[id - 1]->frames;
+	return depot_by_id[id - 1]->depth;
+}
+
+void print_depot_stack(const char *title, uint32_t id)
 {
 	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
 		return;
@@ -455,6 +463,7 @@ static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	o->offset = 0;
 	o->reqsize = (uint32_t)size;
 	o->allocStack = stack_here(fp);
+	o->leakIgnore = leak_disabled != 0;
 	SA_TRACK_MALLOC(p, size, zero);
 	if (zero)
 		memset((void *)p, 0, size);
@@ -510,6 +519,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 	o->reqsize = (uint32_t)size;
 	o->allocStack = stack_here(fp);
 	o->freeStack = 0;
+	o->leakIgnore = leak_disabled != 0;
 	SA_TRACK_MALLOC(p, size, zero);
 	if (zero)
 		memset((void *)p, 0, size);
@@ -758,6 +768,7 @@ void debug_init(void)
 
 void debug_at_exit(void)
 {
+	leak_at_exit();
 	if (reports && opts.exitcode) {
 		/* _exit skips the flush of stdio that exit() does after us. */
 		fflush(NULL);

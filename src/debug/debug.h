@@ -36,6 +36,7 @@ struct dbg_obj {
 	uint32_t allocStack; /* stack depot ids, 0: none */
 	uint32_t freeStack;
 	uint16_t offset;     /* the block's start in its slot (the redzone) */
+	uint8_t leakIgnore;  /* leak.c: never a leak, and a root (__lsan_disable, __lsan_ignore_object) */
 };
 
 struct span_debug {
@@ -44,6 +45,7 @@ struct span_debug {
 	uint8_t guard;        /* large span: its last page is PROT_NONE */
 	uint8_t efence;       /* efence span */
 	uint8_t efenceFreed;  /* efence span freed: PROT_NONE forever */
+	uint64_t *leakBits;   /* leak.c: mark bits during a leak check, else NULL */
 	struct dbg_obj obj[]; /* nelems entries */
 };
 
@@ -73,5 +75,13 @@ bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 void debug_fork_prepare(void);
 void debug_fork_done(void);
+
+/* The stack depot (debug.c). */
+unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none */
+void print_depot_stack(const char *title, uint32_t id);
+
+/* Leak detection (leak.c). */
+extern __thread unsigned leak_disabled; /* __lsan_disable depth of this thread */
+void leak_at_exit(void);
 
 #endif

@@ -272,7 +272,16 @@ struct roots {
 	size_t nseg;
 	size_t tls;                      /* sum of the modules' PT_TLS sizes */
 	bool truncated;
+	const char *interp;              /* the program's PT_INTERP: the dynamic linker */
+	uintptr_t linker[2 * 8];         /* its PT_LOAD segments */
+	size_t nlinker;
 };
+
+static const char *base_name(const char *p)
+{
+	const char *b = strrchr(p, '/');
+	return b ? b + 1 : p;
+}
 
 /* An address in spanalloc's own code, to find its module. */
 static int phdr_collect(struct dl_phdr_info *info, size_t size, void *arg)
@@ -292,8 +301,16 @@ static int phdr_collect(struct dl_phdr_info *info, size_t size, void *arg)
 				ours = true;
 		}
 	}
+	bool linker = info->dlpi_name && r->interp && strcmp(base_name(info->dlpi_name), base_name(r->interp)) == 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_INTERP && !r->interp)
+			r->interp = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		if (ph->p_type == PT_LOAD && linker && r->nlinker < 8) {
+			r->linker[2 * r->nlinker] = info->dlpi_addr + ph->p_vaddr;
+			r->linker[2 * r->nlinker + 1] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+			r->nlinker++;
+		}
 		if (ph->p_type == PT_TLS)
 			r->tls += (ph->p_memsz + ph->p_align) & ~(ph->p_align ? ph->p_align - 1 : 0);
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ours)
@@ -642,6 +659,17 @@ struct frame_ctx {
 	bool done;
 };
 
+static bool by_linker(const struct roots *r, uint32_t stack)
+{
+	const uintptr_t *f;
+	if (!r->nlinker || !depot_stack(stack, &f))
+		return false;
+	for (size_t k = 0; k < r->nlinker; k++)
+		if (f[0] - r->linker[2 * k] < r->linker[2 * k + 1] - r->linker[2 * k])
+			return true;
+	return false;
+}
+
 /* Steps 2 to 4, inside dl_iterate_phdr (the loader lock held). */
 static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -729,13 +757,19 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 		}
 		drain(&c);
 	}
-	/* Blocks the program said are not leaks are roots too (as LSan). */
+	/*
+	 * Blocks the program said are not leaks are roots too, and (as LSan
+	 * does) blocks the dynamic linker allocated: the DTVs and dynamic TLS
+	 * blocks of threads, which glibc keeps for its cache of thread stacks
+	 * where no scan can find them.
+	 */
 	for (size_t i = 0; ok && i < c.nspans; i++) {
 		mspan *s = c.spans[i];
 		for (uintptr_t j = 0; j < span_objects(s); j++) {
 			uintptr_t beg;
 			size_t sz;
-			if (s->dbg->obj[j].leakIgnore && live_obj(s, j, &beg, &sz) &&
+			if ((s->dbg->obj[j].leakIgnore || by_linker(roots, s->dbg->obj[j].allocStack)) &&
+			    live_obj(s, j, &beg, &sz) &&
 			    !(s->dbg->leakBits[j / 64] >> (j % 64) & 1)) {
 				s->dbg->leakBits[j / 64] |= 1ull << (j % 64);
 				work_push(&c, beg, sz);

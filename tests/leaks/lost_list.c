@@ -2,6 +2,8 @@
  * (the head, 32 bytes) and 9 indirect ones (288 bytes). */
 #include <stdlib.h>
 
+#include "wipe.h"
+
 struct node {
 	struct node *next;
 	char payload[24];
@@ -22,5 +24,9 @@ int main(void)
 {
 	struct node *volatile head = make_list(10);
 	head = NULL;
+	wipe_stack();
 	return 0;
 }
+// expect: Direct 32 1 make_list
+// expect: Indirect 288 9 make_list
+// expect-rc: 23

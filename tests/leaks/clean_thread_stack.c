@@ -1,0 +1,35 @@
+/* A block whose only pointer is on the stack of a thread still alive
+ * (blocked in read) at exit: not a leak. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int ready[2], never[2];
+
+__attribute__((noinline)) static void *worker(void *arg)
+{
+	(void)arg;
+	char *volatile mine = malloc(4000);
+	memset(mine, 1, 4000);
+	char c = 1;
+	if (write(ready[1], &c, 1) != 1)
+		abort();
+	if (read(never[0], &c, 1) < 0) /* blocks until exit */
+		abort();
+	free(mine);
+	return NULL;
+}
+
+int main(void)
+{
+	if (pipe(ready) || pipe(never))
+		return 1;
+	pthread_t t;
+	pthread_create(&t, NULL, worker, NULL);
+	char c;
+	if (read(ready[0], &c, 1) != 1)
+		return 1;
+	return 0;
+}
+// expect-rc: 0

@@ -1,0 +1,34 @@
+/* Blocks whose only pointers are __thread variables: the main thread's
+ * and a live thread's (static TLS). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static __thread void *tls_keep;
+static int ready[2], never[2];
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	tls_keep = malloc(333);
+	char c = 1;
+	if (write(ready[1], &c, 1) != 1)
+		abort();
+	if (read(never[0], &c, 1) < 0)
+		abort();
+	return NULL;
+}
+
+int main(void)
+{
+	if (pipe(ready) || pipe(never))
+		return 1;
+	tls_keep = malloc(222);
+	pthread_t t;
+	pthread_create(&t, NULL, worker, NULL);
+	char c;
+	if (read(ready[0], &c, 1) != 1)
+		return 1;
+	return 0;
+}
+// expect-rc: 0

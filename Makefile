@@ -29,7 +29,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -104,6 +104,11 @@ valgrind-tests: all
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.so
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.a
 
+# Leak detection: leaky and clean programs, against LeakSanitizer when liblsan0 is there.
+leak-tests: all
+	bash tests/leaks/run.sh $(B)/libspanalloc-debug.so
+	bash tests/leaks/run.sh $(B)/libspanalloc-debug.a
+
 asan-tests:
 	ASAN_BUILD_DIR=$(abspath $(B))/asan bash tests/asan/run.sh
 
@@ -114,7 +119,7 @@ program-tests: all
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests fuzz-replay
+test: all check-sizeclasses check-clang unit-tests bug-tests leak-tests valgrind-tests asan-tests program-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------

@@ -764,6 +764,7 @@ void debug_init(void)
 			report_fd = fd;
 	}
 	debug_guard_init();
+	leak_at_start();
 }
 
 void debug_at_exit(void)

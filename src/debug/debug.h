@@ -82,6 +82,7 @@ void print_depot_stack(const char *title, uint32_t id);
 
 /* Leak detection (leak.c). */
 extern __thread unsigned leak_disabled; /* __lsan_disable depth of this thread */
+void leak_at_start(void);
 void leak_at_exit(void);
 
 #endif

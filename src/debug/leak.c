@@ -987,6 +987,20 @@ static void line(strbuf *b)
 
 static mutex check_lock = MUTEX_INIT;
 
+/*
+ * A copy of stderr taken at start-up, for the report at exit: programs
+ * such as coreutils close stderr in an atexit handler, which runs before
+ * the check; the report (and the exit status it sets) would otherwise
+ * say nothing.  Taken only when the check at exit will run.
+ */
+static int leak_fd = -1;
+
+void leak_at_start(void)
+{
+	if (opts.detect_leaks && OWN_MALLOC && !RUNNING_ON_VALGRIND && !SA_ASAN && report_fd == 2 && leak_fd < 0)
+		leak_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+}
+
 /* A check; the leaked blocks reported, or -1 when no check could run. */
 static NOINLINE int leak_check(void)
 {
@@ -1003,6 +1017,10 @@ static NOINLINE int leak_check(void)
 		unlock(&check_lock);
 		return -1;
 	}
+	/* stderr closed (not the log file): the copy taken at start-up */
+	int saved_fd = report_fd;
+	if (report_fd == 2 && leak_fd >= 0 && fcntl(2, F_GETFD) < 0)
+		report_fd = leak_fd;
 	supp_load();
 	/* Compact, sort, filter. */
 	size_t n = 0;
@@ -1089,6 +1107,7 @@ static NOINLINE int leak_check(void)
 	}
 	if (res.g)
 		os_free(res.g, res.cap * sizeof *res.g);
+	report_fd = saved_fd;
 	unlock(&check_lock);
 	return blocks > (uint64_t)INT32_MAX ? INT32_MAX : (int)blocks;
 }

@@ -722,8 +722,17 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 			sp = t->sp;
 			tp = t->tp;
 		} else {
-			/* the checking thread: its registers at the check's entry */
-			scan_words(&c, (uintptr_t)fc->uc, (uintptr_t)(fc->uc + 1));
+			/* The checking thread: the registers a call preserves, at
+			 * the check's entry (the others are dead across the call,
+			 * and may hold stale addresses: getcontext saves some). */
+#ifdef __x86_64__
+			static const int callee_saved[] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
+			for (unsigned r = 0; r < sizeof callee_saved / sizeof *callee_saved; r++)
+				mark_word(&c, (uintptr_t)fc->uc->uc_mcontext.gregs[callee_saved[r]]);
+#else
+			for (unsigned r = 19; r <= 30; r++)
+				mark_word(&c, (uintptr_t)fc->uc->uc_mcontext.regs[r]);
+#endif
 			sp = fc->sp;
 			tp = (uintptr_t)pthread_self();
 		}
@@ -1114,7 +1123,7 @@ static NOINLINE int leak_check(void)
 
 /* Memcheck and ASan find leaks themselves; a harness's own malloc is
  * not ours to scan (SA_NO_STD_NAMES). */
-static bool leaks_elsewhere(void) { return RUNNING_ON_VALGRIND || SA_ASAN; }
+static NOINLINE bool leaks_elsewhere(void) { return RUNNING_ON_VALGRIND || SA_ASAN; }
 
 static bool final_done; /* __lsan_do_leak_check ran: not again at exit */
 
@@ -1132,19 +1141,29 @@ void leak_at_exit(void)
 	}
 }
 
+/* Memcheck's own leak check, with its count of lost blocks. */
+static NOINLINE int memcheck_leaks(void)
+{
+	unsigned long leaked = 0, dubious = 0, reachable = 0, suppressed_ = 0;
+	VALGRIND_DO_ADDED_LEAK_CHECK;
+	VALGRIND_COUNT_LEAK_BLOCKS(leaked, dubious, reachable, suppressed_);
+	(void)reachable;
+	(void)suppressed_;
+	return (int)(leaked + dubious);
+}
+
+/*
+ * The entry points keep their own frames small: the check scans the
+ * caller's stack from just above leak_check's frame, and a big frame of
+ * theirs would hold stale words (a block's address left by an earlier
+ * malloc at that depth) that keep a leak alive.
+ */
 EXPORT int sa_check_leaks(void)
 {
 	sa_ensure_init();
-	if (RUNNING_ON_VALGRIND) {
-		/* Memcheck's own leak check, with its count. */
-		unsigned long leaked = 0, dubious = 0, reachable = 0, supp_ = 0;
-		VALGRIND_DO_ADDED_LEAK_CHECK;
-		VALGRIND_COUNT_LEAK_BLOCKS(leaked, dubious, reachable, supp_);
-		(void)reachable;
-		(void)supp_;
-		return (int)(leaked + dubious);
-	}
-	if (SA_ASAN) {
+	if (leaks_elsewhere()) {
+		if (!SA_ASAN)
+			return memcheck_leaks();
 		errno = ENOSYS;
 		return -1;
 	}

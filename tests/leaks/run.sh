@@ -17,7 +17,7 @@
 # The groups must be exactly the expected ones (no other leak reported),
 # the SUMMARY line their totals, and a clean program (no expect line) must
 # print nothing on stderr.  Then variants: leak_exitcode, suppressions,
-# report_indirect=0, max_leaks, detect_leaks=0.
+# report_indirect=0, max_leaks, detect_leaks=0, efence=1, quarantine_kb=0.
 #
 # When LeakSanitizer's standalone runtime (liblsan0) is installed, each
 # program (preload mode) also runs under it, and its groups (kind, bytes,
@@ -174,6 +174,11 @@ for src in "$here"/*.c; do
 	done < <(sed -n 's|^// expect-stdout: *||p' "$src")
 	[ $ok = 1 ] && pass=$((pass + 1))
 	cp "$out/$name.err" "$out/$name.sa"
+
+	# Every block on pages of its own, and no quarantine: the same verdicts.
+	check "$name" "$name@efence=1" "efence=1" "$out/$name.expect" "$want_rc" "$reports" && pass=$((pass + 1))
+	check "$name" "$name@quarantine_kb=0" "quarantine_kb=0" "$out/$name.expect" "$want_rc" "$reports" &&
+		pass=$((pass + 1))
 
 	# Variants on the leaky programs.
 	if [ -s "$out/$name.expect" ] && ! grep -q '^// variants: none' "$src"; then

@@ -1,15 +1,17 @@
 /* A block whose only pointer is on the stack of a thread still alive
  * (blocked in read) at exit: not a leak. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static int ready[2], never[2];
 
-__attribute__((noinline)) static void *worker(void *arg)
+/* 64 KiB down the thread's stack, far from its TLS and descriptor at the
+ * top (which the check scans too). */
+__attribute__((noinline)) static void hold(void)
 {
-	(void)arg;
 	char *volatile mine = malloc(4000);
 	memset(mine, 1, 4000);
 	char c = 1;
@@ -18,7 +20,14 @@ __attribute__((noinline)) static void *worker(void *arg)
 	if (read(never[0], &c, 1) < 0) /* blocks until exit */
 		abort();
 	free(mine);
-	return NULL;
+}
+
+__attribute__((noinline)) static void *worker(void *arg)
+{
+	volatile char pad[65536];
+	pad[0] = (char)(uintptr_t)arg;
+	hold();
+	return (void *)(uintptr_t)pad[0];
 }
 
 int main(void)

@@ -84,6 +84,19 @@ lsan_groups() {
 		awk '{ print $1, $4, $7 }' | sort
 }
 
+# The table's cell: totals per kind and the number of stacks.
+brief() {
+	awk '{ B[$1] += $2; N[$1] += $3; S[$1]++; n++ }
+	END {
+		out = ""
+		for (k in B) {
+			st = (S[k] > 1) ? "stacks" : "stack"
+			out = out (out == "" ? "" : "; ") k " " B[k] " B / " N[k] " (" S[k] " " st ")"
+		}
+		print (n ? out : "none")
+	}' "$1"
+}
+
 build() { # name -> $out/name
 	local name=$1 src=$here/$1.c libsrc extra=()
 	libsrc=$(sed -n 's|^// lib: *||p' "$src")
@@ -226,7 +239,8 @@ for src in "$here"/*.c; do
 	if [ "$lsan" != none ]; then
 		why=$(sed -n 's|^// lsan: *||p' "$src")
 		if [ -n "$why" ]; then
-			table+="| $name | $(lsan_groups "$out/$name.sa" | tr '\n' ';') | (not run: $why) | |"$'\n'
+			lsan_groups "$out/$name.sa" >"$out/$name.g"
+			table+="| $name | $(brief "$out/$name.g") | (not run: $why) | |"$'\n'
 			continue
 		fi
 		LD_PRELOAD=$lsan timeout 60 "$out/$name" >"$out/$name.lout" 2>"$out/$name.lerr"
@@ -240,7 +254,9 @@ for src in "$here"/*.c; do
 			verdict=DIFFERENT
 			say_fail "$name@lsan" "LeakSanitizer (status $lrc): [$theirs], spanalloc: [$mine]" "$out/$name.lerr"
 		fi
-		table+="| $name | ${mine:-none} (status $want_rc) | ${theirs:-none} (status $lrc) | $verdict |"$'\n'
+		lsan_groups "$out/$name.sa" >"$out/$name.g"
+		lsan_groups "$out/$name.lerr" >"$out/$name.lg"
+		table+="| $name | $(brief "$out/$name.g"), status $want_rc | $(brief "$out/$name.lg"), status $lrc | $verdict |"$'\n'
 	fi
 done
 

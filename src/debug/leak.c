@@ -1018,6 +1018,13 @@ static NOINLINE int leak_check(void)
 	struct result res;
 	memset(&res, 0, sizeof res);
 	struct frame_ctx fc = {(uintptr_t)__builtin_frame_address(0), &uc, &res, false};
+	/* From inside a malloc of this thread (exit from a signal handler):
+	 * the wait for operations in flight would wait for ourselves. */
+	mcache *me = cache_current();
+	if (me && __atomic_load_n(&me->dbgBusy, __ATOMIC_ACQUIRE)) {
+		say("called from inside a malloc or free of this thread (a signal handler?): no check", NULL, 0);
+		return -1;
+	}
 	lock(&check_lock);
 	dl_iterate_phdr(check_locked, &fc);
 	if (res.failed) {

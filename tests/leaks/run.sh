@@ -260,6 +260,28 @@ for src in "$here"/*.c; do
 	fi
 done
 
+# A libFuzzer target linked with the debug library: its leaks are reported
+# at exit, from LLVMFuzzerTestOneInput, with the leak exit code.
+if [ "$mode" = link ] && command -v clang >/dev/null && [ -z "${LEAKS_ONLY:-}" ]; then
+	mkdir -p "$out/fz-corpus"
+	printf 'L' >"$out/fz-corpus/leak"
+	printf 'x' >"$out/fz-corpus/clean"
+	if ! clang -g -O1 -fno-omit-frame-pointer -rdynamic -fsanitize=fuzzer -o "$out/libfuzzer_leak" \
+		"$here/libfuzzer_leak.c" "$lib" -lpthread >"$out/fz.log" 2>&1; then
+		say_fail libfuzzer_leak "does not build" "$out/fz.log"
+	else
+		(cd "$out" && timeout 120 ./libfuzzer_leak -detect_leaks=1 -runs=200 -seed=1 fz-corpus) >"$out/fz.out" 2>"$out/fz.err"
+		rc=$?
+		if [ $rc = 23 ] && grep -q "^Direct leak of [0-9]* byte(s) in [0-9]* object(s) allocated from:" "$out/fz.err" &&
+			grep -A1 "^Direct leak of" "$out/fz.err" | grep -q "(LLVMFuzzerTestOneInput+" &&
+			grep -q "== spanalloc: SUMMARY: " "$out/fz.err"; then
+			pass=$((pass + 1))
+		else
+			say_fail libfuzzer_leak "want status 23 and the leaks from LLVMFuzzerTestOneInput (status $rc)" "$out/fz.err"
+		fi
+	fi
+fi
+
 if [ -n "$table" ]; then
 	echo "| program | spanalloc debug build | LeakSanitizer (liblsan0) | verdict |"
 	echo "|---|---|---|---|"

@@ -1138,18 +1138,14 @@ static NOINLINE bool leaks_elsewhere(void) { return RUNNING_ON_VALGRIND || SA_AS
 
 static bool final_done; /* __lsan_do_leak_check ran: not again at exit */
 
-void leak_at_exit(void)
+int leak_at_exit(void)
 {
 	if (!opts.detect_leaks || !OWN_MALLOC || leaks_elsewhere() || final_done)
-		return;
+		return 0;
 	if (__lsan_is_turned_off && __lsan_is_turned_off())
-		return;
+		return 0;
 	final_done = true;
-	if (leak_check() > 0 && opts.leak_exitcode) {
-		/* _exit skips the flush of stdio that exit() does after us. */
-		fflush(NULL);
-		_exit(opts.leak_exitcode);
-	}
+	return leak_check();
 }
 
 /* Memcheck's own leak check, with its count of lost blocks. */

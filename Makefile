@@ -32,11 +32,11 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 HDRS += $(wildcard src/debug/*.h)
@@ -100,8 +100,11 @@ $(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(HDRS) $(wildcard tests
 	@mkdir -p $(B)/tests-debug
 	$(CC) $(TESTFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
 
+# (the debug build checks the runners for leaks at exit: Criterion's own are suppressed)
 unit-tests: $(TESTS) $(DEBUG_TESTS)
-	@set -e; for t in $(TESTS) $(DEBUG_TESTS); do echo "== $$t"; $$t --jobs 2; done
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t --jobs 2; done; \
+	for t in $(DEBUG_TESTS); do echo "== $$t"; \
+		SPANALLOC_OPTIONS=suppressions=$(CURDIR)/tests/criterion.supp $$t --jobs 2; done
 
 bug-tests: all
 	bash tests/bugs/run.sh $(B)/libspanalloc.so
@@ -113,6 +116,11 @@ valgrind-tests: all
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.so
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.a
 
+# Leak detection: leaky and clean programs, against LeakSanitizer when liblsan0 is there.
+leak-tests: all
+	bash tests/leaks/run.sh $(B)/libspanalloc-debug.so
+	bash tests/leaks/run.sh $(B)/libspanalloc-debug.a
+
 asan-tests:
 	ASAN_BUILD_DIR=$(abspath $(B))/asan bash tests/asan/run.sh
 
@@ -123,7 +131,7 @@ program-tests: all
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests fuzz-replay
+test: all check-sizeclasses check-clang unit-tests bug-tests leak-tests valgrind-tests asan-tests program-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------

@@ -95,6 +95,21 @@ void sa_print_stats(FILE *f);
  */
 size_t sa_check_heap(void);
 
+/*
+ * Look for leaks now (the debug build): a conservative mark from the
+ * roots (every thread's registers, stack and TLS, the writable data of
+ * the program and its libraries) finds the blocks no pointer reaches;
+ * they are reported on stderr as at exit (SPANALLOC_OPTIONS
+ * suppressions, max_leaks, report_indirect apply), and the number of
+ * leaked blocks is returned (0: none).  Other threads are stopped while
+ * the mark runs.  Under valgrind it runs memcheck's leak check and returns
+ * its count of definitely and possibly lost blocks.  Returns -1 with
+ * errno = ENOSYS in the production build (it keeps no allocation stacks)
+ * and under AddressSanitizer; -1 also when the check could not run (said
+ * on stderr).
+ */
+int sa_check_leaks(void);
+
 /* Release idle pages to the OS now, whatever their age. */
 void sa_scavenge(void);
 

@@ -144,6 +144,11 @@ void os_write(int fd, const char *s, size_t n) INTERNAL;
 /* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */
 long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
 		 int timeout_ms) INTERNAL;
+/* Threads (the debug build's leak check stops the world with them). */
+int os_gettid(void) INTERNAL;
+bool os_signal_thread(int tid, int sig) INTERNAL;
+long os_list_threads(int *out, size_t max) INTERNAL;
+void os_sleep_us(unsigned us) INTERNAL;
 
 /* ---- locks -------------------------------------------------------------- */
 
@@ -616,7 +621,12 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)") \
 	X(bool, fast_unwind, 1, 1, "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)") \
 	X(bool, symbolize, 1, 0, "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)") \
-	X(path, external_symbolizer_path, "", 0, "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)")
+	X(path, external_symbolizer_path, "", 0, "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)") \
+	X(bool, detect_leaks, 1, 1, "check for leaks at exit (a conservative mark from the roots)") \
+	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                \
+	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported") \
+	X(int, max_leaks, 0, 1, "report at most this many leak stacks (0: all)")                   \
+	X(bool, report_indirect, 1, 1, "report leaks reached only from other leaks (indirect)")
 
 typedef char path[256];
 typedef struct sa_options {

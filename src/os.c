@@ -19,6 +19,7 @@
 #include <sys/sysinfo.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,4 +257,65 @@ long os_run_read(const char *prog, char *const argv[], char *const envp[], char 
 	}
 	errno = saved;
 	return pid > 0 && st == 0 ? (long)len : -1;
+}
+
+/* ---- threads, for the debug build's stop-the-world leak check ------------ */
+
+int os_gettid(void) { return (int)syscall(SYS_gettid); }
+
+/* Send sig to thread tid of this process; false when it has gone. */
+bool os_signal_thread(int tid, int sig)
+{
+	int saved = errno;
+	bool ok = syscall(SYS_tgkill, (int)getpid(), tid, sig) == 0;
+	errno = saved;
+	return ok;
+}
+
+/*
+ * The ids of this process's threads (/proc/self/task, read with getdents64:
+ * opendir would allocate), at most max of them.  Returns how many there
+ * are (possibly more than max), or -1 when /proc cannot be read.
+ */
+long os_list_threads(int *out, size_t max)
+{
+	int saved = errno;
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		errno = saved;
+		return -1;
+	}
+	long n = 0;
+	char buf[4096];
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (got <= 0)
+			break;
+		for (long off = 0; off < got;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			memcpy(&reclen, buf + off + 16, sizeof reclen);
+			const char *name = buf + off + 19;
+			if (name[0] >= '0' && name[0] <= '9') {
+				int tid = 0;
+				for (const char *c = name; *c >= '0' && *c <= '9'; c++)
+					tid = tid * 10 + (*c - '0');
+				if ((size_t)n < max)
+					out[n] = tid;
+				n++;
+			}
+			off += reclen;
+		}
+	}
+	close(fd);
+	errno = saved;
+	return n;
+}
+
+void os_sleep_us(unsigned us)
+{
+	int saved = errno;
+	struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+	nanosleep(&ts, NULL);
+	errno = saved;
 }

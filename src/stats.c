@@ -7,6 +7,7 @@
  * reading taken while other threads allocate is a consistent total of
  * each counter, not of all counters at one instant.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -323,6 +324,15 @@ EXPORT size_t sa_check_heap(void)
 	}
 	return bad;
 }
+
+#ifndef SA_DEBUG
+/* Leak detection is the debug build's (debug/leak.c). */
+EXPORT int sa_check_leaks(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+#endif
 
 EXPORT void sa_scavenge(void)
 {

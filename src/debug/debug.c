@@ -636,6 +636,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 	o->reqsize = size;
 	o->allocStack = stack_here(fp);
 	o->freeStack = 0;
+	o->leakIgnore = leak_disabled != 0;
 	SA_TRACK_MALLOC(p, size, zero);
 	if (zero)
 		memset((void *)p, 0, size);
@@ -879,6 +880,7 @@ void debug_init(void)
 	if (!under_tool)
 		guarded_init();
 	debug_guard_init();
+	leak_at_start();
 }
 
 /*
@@ -923,9 +925,12 @@ static void check_heap_at_exit(void)
 void debug_at_exit(void)
 {
 	check_heap_at_exit();
-	if (reports && opts.exitcode) {
+	int leaks = leak_at_exit();
+	/* A heap bug's exit status before a leak's. */
+	int status = reports && opts.exitcode ? opts.exitcode : leaks > 0 ? opts.leak_exitcode : 0;
+	if (status) {
 		/* _exit skips the flush of stdio that exit() does after us. */
 		fflush(NULL);
-		_exit(opts.exitcode);
+		_exit(status);
 	}
 }

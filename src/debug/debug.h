@@ -36,11 +36,13 @@ struct dbg_obj {
 	uint32_t allocStack; /* stack depot ids, 0: none */
 	uint32_t freeStack;
 	uint16_t offset;     /* the block's start in its slot (the redzone) */
+	uint8_t leakIgnore;  /* leak.c: never a leak, and a root (__lsan_disable, __lsan_ignore_object) */
 };
 
 struct span_debug {
 	uint64_t qbits[MAX_OBJS_PER_SPAN / 64]; /* quarantined objects (atomic) */
 	uint8_t guard;        /* large span: its last page is PROT_NONE */
+	uint64_t *leakBits;   /* leak.c: mark bits during a leak check, else NULL */
 	struct dbg_obj obj[]; /* nelems entries */
 };
 
@@ -90,5 +92,12 @@ void stack_init(void);
 void stack_warm_unwinder(void);                         /* constructor: backtrace()'s first call */
 uint32_t stack_here(uintptr_t fp);                      /* depot id, 0: none */
 void print_depot_stack(const char *title, uint32_t id); /* symbolized, to report_fd */
+unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none */
+
+
+/* Leak detection (leak.c). */
+extern __thread unsigned leak_disabled; /* __lsan_disable depth of this thread */
+void leak_at_start(void);
+int leak_at_exit(void); /* leaked blocks reported (the caller sets the exit status) */
 
 #endif

@@ -79,6 +79,7 @@ struct gslot {
 	uint32_t freeStack;
 	uint32_t state;       /* SLOT_*, atomic */
 	uint8_t cls;          /* the size class it counts in */
+	uint8_t leakIgnore;   /* leak.c: never a leak, and a root */
 };
 
 static uintptr_t pool;        /* slot 0 */
@@ -302,6 +303,7 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	g->cls = (uint8_t)stats_class(size, align);
 	g->allocStack = stack_here(fp);
 	g->freeStack = 0;
+	g->leakIgnore = leak_disabled != 0;
 	/* The pages are new or were released: they read zero already. */
 	memset((void *)first, CANARY, p - first);
 	memset((void *)(p + size), CANARY, end - (p + size));
@@ -338,6 +340,55 @@ static void check_canaries(struct gslot *g, uint32_t i, const char *call)
 				  q - g->ptr);
 			break;
 		}
+}
+
+/*
+ * The leak check (leak.c) sees the pool and the zero-size region as one
+ * array of blocks: slots 0 .. nslots-1, then one entry per zero-size
+ * address.  It runs with the world stopped and no operation in flight,
+ * so the states read here do not change under it.
+ */
+static bool zero_live(uint32_t idx);
+
+size_t guarded_leak_count(void) { return nslots + (zlo ? ZERO_SLOTS : 0); }
+
+bool guarded_leak_block(size_t i, uintptr_t *beg, size_t *size, uint32_t *stack, bool *ignore)
+{
+	if (i < nslots) {
+		struct gslot *g = &slots[i];
+		if (__atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
+			return false;
+		*beg = g->ptr;
+		*size = g->size;
+		*stack = g->allocStack;
+		*ignore = g->leakIgnore;
+		return true;
+	}
+	uint32_t z = (uint32_t)(i - nslots);
+	if (!zlo || z >= ZERO_SLOTS || !zero_live(z))
+		return false;
+	*beg = zlo + (uintptr_t)z * ZERO_STRIDE;
+	*size = 0;
+	*stack = zstacks[z][0];
+	*ignore = false;
+	return true;
+}
+
+long guarded_leak_index(uintptr_t w)
+{
+	uint32_t i;
+	struct gslot *g = slot_at(w, &i);
+	if (g) {
+		if (__atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != SLOT_LIVE || w < g->ptr ||
+		    w - g->ptr >= (g->size ? g->size : 1))
+			return -1; /* slack, canaries, or not a live block */
+		return (long)i;
+	}
+	if (zlo && w >= zlo && w < zhi && (w - zlo) % ZERO_STRIDE == 0) {
+		uint32_t z = (uint32_t)((w - zlo) / ZERO_STRIDE);
+		return zero_live(z) ? (long)(nslots + z) : -1;
+	}
+	return -1;
 }
 
 /* The canaries of every live guarded block (the exit check: only when no

@@ -61,6 +61,16 @@ bool guarded_fault(uintptr_t a, const char *access) INTERNAL;
 /* Check the canaries of every live guarded block; reports. */
 void guarded_check_live(const char *call) INTERNAL;
 
+/*
+ * The leak check's view (leak.c; the world stopped): guarded and
+ * zero-size blocks by index, 0 .. guarded_leak_count()-1.  The live block
+ * i (start, requested size, allocation stack, ignored), and the index of
+ * the live block a word points into, or -1.
+ */
+size_t guarded_leak_count(void) INTERNAL;
+bool guarded_leak_block(size_t i, uintptr_t *beg, size_t *size, uint32_t *stack, bool *ignore) INTERNAL;
+long guarded_leak_index(uintptr_t w) INTERNAL;
+
 /* Live guarded and zero-size blocks counted in class cls (sa_check_heap). */
 uint64_t guarded_live_in_class(unsigned cls) INTERNAL;
 

@@ -609,6 +609,14 @@ void print_depot_stack(const char *title, uint32_t id)
 	sa_print_frames(e->frames, e->depth, false);
 }
 
+unsigned depot_stack(uint32_t id, const uintptr_t **frames)
+{
+	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
+		return 0;
+	*frames = depot_by_id[id - 1]->frames;
+	return depot_by_id[id - 1]->depth;
+}
+
 void stack_init(void)
 {
 	main_thread = pthread_self();

@@ -81,12 +81,6 @@ mcache *cache_get_slow(void)
 	return c;
 }
 
-/*
- * A free object of class spc from c's span, which nextFreeFast found
- * empty: the rest of the span's bitmap first, then the objects freed since
- * the last sweep (the owner sweeps its own span, no lock), and only when
- * that yields too little, another span from the mcentral.
- */
 /* Objects a span must have free to be worth allocating from. */
 static unsigned reuse_threshold(const mspan *s) { return s->nelems >= 8 ? s->nelems / 8u : 1u; }
 

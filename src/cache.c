@@ -250,13 +250,6 @@ static void thread_exit(void *arg)
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
 }
 
-void cache_release_thread(void)
-{
-	mcache *c = tls_mcache;
-	if (c)
-		thread_exit(c);
-}
-
 void cache_sum_counters(cache_counters *t)
 {
 	*t = (cache_counters){0};
@@ -286,16 +279,6 @@ bool cache_any_busy(void)
 	unlock(&caches_lock);
 #endif
 	return busy;
-}
-
-void cache_lock_all(void)
-{
-	lock(&caches_lock);
-}
-
-void cache_unlock_all(void)
-{
-	unlock(&caches_lock);
 }
 
 void cache_fork_prepare(void)

@@ -476,14 +476,11 @@ mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
-void cache_release_thread(void) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
 void cache_sum_counters(cache_counters *t) INTERNAL;
 bool cache_any_busy(void) INTERNAL;
-void cache_lock_all(void) INTERNAL;
-void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */
 extern cache_counters orphan INTERNAL;
 /* False after a fork that lost threads: counters may be off by the

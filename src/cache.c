@@ -221,8 +221,9 @@ static void add_sums(cache_counters *t, const cache_counters *x)
 	t->tinyBlocksFree += LOAD_RELAXED(&x->tinyBlocksFree);
 }
 
-/* Retire c: flush it, fold its counters, make it reusable.  caches_lock held.
- * torn: c's thread was lost in a fork, maybe in the middle of a malloc. */
+/* Retire c: fold its counters and make it reusable, after flushing it
+ * when flush is set (a thread exit; a forked child reclaims the lost
+ * threads' spans through the page map instead).  caches_lock held. */
 static void retire_locked(mcache *c, bool flush)
 {
 	if (flush)
@@ -263,11 +264,6 @@ void cache_sum_counters(cache_counters *t)
 	add_sums(t, &orphan);
 }
 
-/*
- * fork: hold every lock across it so the child inherits consistent
- * structures; in the child only the forking thread lives, so the other
- * threads' caches are flushed back to the mcentrals.
- */
 /* Whether some thread is inside a debug-layer operation (debug.c). */
 bool cache_any_busy(void)
 {
@@ -281,6 +277,11 @@ bool cache_any_busy(void)
 	return busy;
 }
 
+/*
+ * fork: hold every lock across it so the child inherits consistent
+ * structures; in the child only the forking thread lives, so the other
+ * threads' caches are flushed back to the mcentrals.
+ */
 void cache_fork_prepare(void)
 {
 	lock(&caches_lock);

@@ -27,7 +27,6 @@ LIBFLAGS := -std=gnu11 $(OPT) $(ARCHFLAGS) $(WARN) -fPIC -fvisibility=hidden -ft
 SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 	malloc.c options.c report.c stats.c init.c sizeclasses.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
-HDRS := $(wildcard src/*.h) include/spanalloc.h
 
 .PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
@@ -36,15 +35,18 @@ HDRS := $(wildcard src/*.h) include/spanalloc.h
 DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
-HDRS += $(wildcard src/debug/*.h)
 
 all: $(B)/libspanalloc.so $(B)/libspanalloc.a $(B)/libspanalloc-debug.so $(B)/libspanalloc-debug.a
 
-$(B)/obj/%.o: src/%.c $(HDRS) | $(B)/obj
-	@echo "  CC $<"; $(CC) $(LIBFLAGS) -c $< -o $@
+# Each object depends on the headers it includes (-MMD writes them to its
+# .d file; -MP keeps a removed header from breaking the build).
+DEPFLAGS := -MMD -MP
 
-$(B)/obj-debug/%.o: src/%.c $(HDRS) | $(B)/obj-debug
-	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) -c $< -o $@
+$(B)/obj/%.o: src/%.c | $(B)/obj
+	@echo "  CC $<"; $(CC) $(LIBFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/obj-debug/%.o: src/%.c | $(B)/obj-debug
+	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/obj $(B)/obj-debug:
 	mkdir -p $@ $@/debug
@@ -80,16 +82,16 @@ check-sizeclasses: $(B)/mksizeclasses
 TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TESTFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -Iinclude -Isrc -pthread $(CFLAGS)
 
-$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(HDRS) $(wildcard tests/*.h)
+$(B)/tests/%: tests/%.c $(B)/libspanalloc.a
 	@mkdir -p $(B)/tests
-	$(CC) $(TESTFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
+	$(CC) $(TESTFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
 
 # The same tests against the debug build (-DSA_DEBUG tells a test what it links).
 DEBUG_TESTS := $(patsubst tests/%.c,$(B)/tests-debug/%,$(wildcard tests/test_*.c))
 
-$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(HDRS) $(wildcard tests/*.h)
+$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a
 	@mkdir -p $(B)/tests-debug
-	$(CC) $(TESTFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
+	$(CC) $(TESTFLAGS) $(DEPFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
 
 unit-tests: $(TESTS) $(DEBUG_TESTS)
 	@set -e; for t in $(TESTS) $(DEBUG_TESTS); do echo "== $$t"; $$t --jobs 2; done
@@ -173,3 +175,5 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+-include $(OBJS:.o=.d) $(DEBUG_OBJS:.o=.d) $(TESTS:=.d) $(DEBUG_TESTS:=.d)

@@ -14,6 +14,7 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
+DOCDIR  ?= $(PREFIX)/share/doc/spanalloc
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -28,7 +29,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 	malloc.c options.c report.c stats.c init.c sizeclasses.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests install-tests check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -112,11 +113,15 @@ asan-tests:
 program-tests: all
 	bash tests/programs/run.sh $(B)/libspanalloc.so
 
+# make install into a DESTDIR, pkg-config, run-time lookup, uninstall.
+install-tests: all
+	B=$(B) bash tests/install/run.sh
+
 # Both builds must compile warning-free under clang too.
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests fuzz-replay
+test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests install-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------
@@ -157,21 +162,29 @@ bench-debug: all
 
 # ---- install -------------------------------------------------------------------
 
+DOCS := README.md SECURITY.md docs/design.md
+PCS  := spanalloc.pc spanalloc-debug.pc
+
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(DOCDIR)
 	install -m 755 $(B)/libspanalloc.so $(B)/libspanalloc-debug.so $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(B)/libspanalloc.a $(B)/libspanalloc-debug.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/spanalloc.h $(DESTDIR)$(INCDIR)/
 	sed 's|@LIBDIR@|$(LIBDIR)|g' bin/spanalloc > $(DESTDIR)$(BINDIR)/spanalloc
 	chmod 755 $(DESTDIR)$(BINDIR)/spanalloc
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    spanalloc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
+	for pc in $(PCS); do \
+	    sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	        $$pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc || exit 1; \
+	done
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libspanalloc.so $(DESTDIR)$(LIBDIR)/libspanalloc.a \
 	      $(DESTDIR)$(LIBDIR)/libspanalloc-debug.so $(DESTDIR)$(LIBDIR)/libspanalloc-debug.a \
 	      $(DESTDIR)$(INCDIR)/spanalloc.h $(DESTDIR)$(BINDIR)/spanalloc \
-	      $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
+	      $(addprefix $(DESTDIR)$(LIBDIR)/pkgconfig/,$(PCS)) $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf $(B)

@@ -1,6 +1,7 @@
 /*
  * spanalloc internals: the data structures of every tier, their invariants
- * and the locking rules, in one place.  Read this first.
+ * and the locking rules, in one place.  Read this first (docs/design.md
+ * tells the whole design in prose).
  *
  * Overview (after the header of Go's runtime/malloc.go).
  *

@@ -29,7 +29,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 	malloc.c options.c report.c stats.c init.c sizeclasses.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests install-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests install-tests mutants check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -116,6 +116,11 @@ program-tests: all
 # make install into a DESTDIR, pkg-config, run-time lookup, uninstall.
 install-tests: all
 	B=$(B) bash tests/install/run.sh
+
+# Mutation testing (not in make test: minutes per mutant): every
+# tests/mutants/*.patch, a one-line bug, must make the tests fail.
+mutants:
+	bash tests/mutants/run.sh
 
 # Both builds must compile warning-free under clang too.
 check-clang:

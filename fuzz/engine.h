@@ -101,8 +101,8 @@ extern uint64_t next_seed;
 extern uintptr_t grave[GRAVE];
 extern unsigned ngrave;
 
-extern const ops_profile *P;  /* the harness's profile */
-extern __thread int cur_tid;  /* 0, or 1 for the second thread */
+extern const ops_profile *P; /* the harness's profile */
+extern __thread int cur_tid; /* 0, or 1 for the second thread */
 
 static inline bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
 size_t natural_align(size_t size);
@@ -163,9 +163,9 @@ typedef void op_fn(fdp *d);
 
 /* op_alloc.c */
 void do_free(unsigned i, const char *what);
-op_fn op_malloc, op_calloc, op_realloc, op_reallocarray, op_aligned_alloc, op_posix_memalign, op_memalign,
-	op_valloc, op_pvalloc, op_free, op_fail, op_batch_alloc, op_batch_free, op_usable,
-	op_realloc_chain, op_central_cycle, op_scav_ms, op_huge, op_debug_mode;
+op_fn op_malloc, op_calloc, op_realloc, op_reallocarray, op_aligned_alloc, op_posix_memalign, op_memalign, op_valloc,
+	op_pvalloc, op_free, op_fail, op_batch_alloc, op_batch_free, op_usable, op_realloc_chain, op_central_cycle,
+	op_scav_ms, op_huge, op_debug_mode;
 void debug_mode_end(void);
 /* op_bad.c, op_fork.c */
 op_fn op_bad, op_fork, op_oom, op_debug_bug;

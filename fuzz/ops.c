@@ -212,7 +212,8 @@ int ops_run(const ops_profile *pf, const uint8_t *data, size_t size)
 		/* Both caches are gone: the counters are exact again. */
 		read_base();
 		if (base_objects != 0 && !DEBUG_BUILD)
-			fuzz_fail("after both threads exited: %lu objects still counted live", (unsigned long)base_objects);
+			fuzz_fail("after both threads exited: %lu objects still counted live",
+				  (unsigned long)base_objects);
 	} else {
 		cur_tid = 0;
 		run_loop(&d);

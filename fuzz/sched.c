@@ -43,8 +43,8 @@ static void run_plan(int t)
 }
 
 /* Wait for the token; run burst plans meanwhile.  Returns false when the input is done. */
-static __thread unsigned my_seen;   /* last burst this thread took part in */
-__thread bool thread_quit;          /* the other thread finished the input */
+static __thread unsigned my_seen; /* last burst this thread took part in */
+__thread bool thread_quit;        /* the other thread finished the input */
 
 static bool wait_turn(int me)
 {
@@ -139,7 +139,8 @@ void op_burst(fdp *d)
 			cur_tid = saved;
 			b->seed = o->seed;
 			if (b->usable != o->usable)
-				fuzz_fail("burst: usable size of %p changed from %zu to %zu", o->p, o->usable, b->usable);
+				fuzz_fail("burst: usable size of %p changed from %zu to %zu", o->p, o->usable,
+					  b->usable);
 			check_block(b, "burst malloc (contents after the burst)");
 		}
 }

@@ -69,7 +69,8 @@ Test(checks, calloc_after_free_of_the_last_malloc_is_zero)
 			cr_assert_eq(q, p, "class %u: the freed slot is not reused (no rollback to test)", cls);
 #endif
 			for (size_t i = 0; i < n; i++)
-				cr_assert_eq(q[i], 0, "class %u (%zu B): calloc byte %zu is 0x%02x after a malloc/free pair",
+				cr_assert_eq(q[i], 0,
+					     "class %u (%zu B): calloc byte %zu is 0x%02x after a malloc/free pair",
 					     cls, n, i, q[i]);
 			free(q);
 		}
@@ -131,8 +132,9 @@ Test(checks, double_free_of_a_span_last_object_is_reported)
 				void *got;
 				cr_assert_eq(pthread_create(&th, NULL, free_twice, &t), 0);
 				cr_assert_eq(pthread_join(th, &got), 0);
-				cr_assert_eq((uintptr_t)got, 1, "size %zu: remote double free of the last object: %zu reports",
-					     n, (size_t)(uintptr_t)got);
+				cr_assert_eq((uintptr_t)got, 1,
+					     "size %zu: remote double free of the last object: %zu reports", n,
+					     (size_t)(uintptr_t)got);
 			} else {
 				if (how == 1) /* the rest of the span first: it is empty after */
 					for (size_t i = 0; i < nothers; i++)
@@ -140,8 +142,9 @@ Test(checks, double_free_of_a_span_last_object_is_reported)
 				xfree(last);
 				before = nreports();
 				xfree(last);
-				cr_assert_eq(nreports(), before + 1, "size %zu (%s): double free of the last object: %u reports",
-					     n, how ? "span emptied" : "span full", nreports() - before);
+				cr_assert_eq(nreports(), before + 1,
+					     "size %zu (%s): double free of the last object: %u reports", n,
+					     how ? "span emptied" : "span full", nreports() - before);
 			}
 			if (how != 1)
 				for (size_t i = 0; i < nothers; i++)
@@ -177,7 +180,8 @@ Test(checks, debug_poison_check_covers_the_whole_freed_range)
 			unsigned before = nreports();
 			size_t bad = sa_check_heap();
 			cr_assert(bad >= 1 && nreports() > before,
-				  "size %zu: a write after free at offset %zu is not reported (%zu problems)", n, offs[k], bad);
+				  "size %zu: a write after free at offset %zu is not reported (%zu problems)", n,
+				  offs[k], bad);
 			*b = saved;
 		}
 	}

@@ -188,3 +188,27 @@ Test(checks, debug_poison_check_covers_the_whole_freed_range)
 	cr_assert_eq(sa_check_heap(), 0);
 #endif
 }
+
+/*
+ * span_validate reports a bit set at an index past nelems even when the
+ * span is otherwise consistent (the same bit in allocBits and gcmarkBits,
+ * allocCount counting it), which no other invariant would show.
+ */
+Test(checks, span_validate_reports_bits_past_nelems)
+{
+	mspan *s = heap_alloc_span(1, 1, 4); /* class 4: 48 B, 170 objects: word 2 is partly used */
+	cr_assert_not_null(s);
+	span_sweep(s);
+	cr_assert_eq(span_validate(s, true, "test"), 0);
+	uint64_t stray = 1ull << 63; /* object 191 >= nelems */
+	s->gcmarkBits[2] |= stray;
+	s->allocBits[2] |= stray;
+	s->allocCount = 1;
+	size_t bad = span_validate(s, true, "test");
+	s->gcmarkBits[2] &= ~stray;
+	s->allocBits[2] &= ~stray;
+	s->allocCount = 0;
+	cr_assert_geq(bad, 1, "a consistent stray bit past nelems is not reported");
+	cr_assert_eq(span_validate(s, true, "test"), 0);
+	heap_free_span(s);
+}

@@ -64,3 +64,12 @@ void child_exit(int code)
 		__llvm_profile_write_file();
 	_exit(code);
 }
+
+void fuzz_init_once(void)
+{
+	static bool done;
+	if (!done) {
+		done = true;
+		LLVMFuzzerInitialize(NULL, NULL);
+	}
+}

@@ -164,6 +164,8 @@ int ops_run(const ops_profile *pf, const uint8_t *data, size_t size);
 
 /* Print "spanalloc-fuzz: <harness>: FAIL: ...", the recent operations, abort. */
 __attribute__((noreturn, format(printf, 1, 2))) void fuzz_fail(const char *fmt, ...);
+/* The harness's LLVMFuzzerInitialize, once, for an engine that does not call it. */
+void fuzz_init_once(void);
 /* Name printed by fuzz_fail. */
 void fuzz_set_name(const char *name);
 /* Recent-operation log printed by fuzz_fail (and traced when FUZZ_TRACE=1). */

@@ -7,6 +7,7 @@
 #   make fuzz | fuzz-afl | fuzz-replay | corpus-min | fuzz-coverage | fuzz-planted
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
+#   make bench-mimalloc MBENCH=DIR   daanx/mimalloc-bench (a checkout in DIR) against the peers
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -30,7 +31,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 
 .PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests install-tests mutants tsan-tests format-check lint check-sizeclasses check-clang sizeclasses \
-	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
+	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
 DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c
@@ -217,6 +218,12 @@ bench: all
 # The debug build against the production build and valgrind memcheck on glibc.
 bench-debug: all
 	python3 bench/run.py --debug-compare
+
+# mimalloc-bench: MBENCH is a checkout of https://github.com/daanx/mimalloc-bench
+# (MBENCH_ARGS: e.g. --rounds 5, --only larson).
+bench-mimalloc: all
+	@test -n "$(MBENCH)" || { echo "usage: make bench-mimalloc MBENCH=DIR (a checkout of https://github.com/daanx/mimalloc-bench)"; exit 2; }
+	python3 bench/mimalloc_bench.py --mbench "$(MBENCH)" $(MBENCH_ARGS)
 
 # ---- install -------------------------------------------------------------------
 

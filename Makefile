@@ -41,14 +41,16 @@ DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 all: $(B)/libspanalloc.so $(B)/libspanalloc.a $(B)/libspanalloc-debug.so $(B)/libspanalloc-debug.a
 
 # Each object depends on the headers it includes (-MMD writes them to its
-# .d file; -MP keeps a removed header from breaking the build).
+# .d file; -MP keeps a removed header from breaking the build).  An object
+# without its .d (built before there were any) is rebuilt: the .d files are
+# targets with no recipe, and the touch keeps the object newer than its .d.
 DEPFLAGS := -MMD -MP
 
-$(B)/obj/%.o: src/%.c | $(B)/obj
-	@echo "  CC $<"; $(CC) $(LIBFLAGS) $(DEPFLAGS) -c $< -o $@
+$(B)/obj/%.o: src/%.c $(B)/obj/%.d | $(B)/obj
+	@echo "  CC $<"; $(CC) $(LIBFLAGS) $(DEPFLAGS) -c $< -o $@ && touch $@
 
-$(B)/obj-debug/%.o: src/%.c | $(B)/obj-debug
-	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) $(DEPFLAGS) -c $< -o $@
+$(B)/obj-debug/%.o: src/%.c $(B)/obj-debug/%.d | $(B)/obj-debug
+	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) $(DEPFLAGS) -c $< -o $@ && touch $@
 
 $(B)/obj $(B)/obj-debug:
 	mkdir -p $@ $@/debug
@@ -84,16 +86,16 @@ check-sizeclasses: $(B)/mksizeclasses
 TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TESTFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -Iinclude -Isrc -pthread $(CFLAGS)
 
-$(B)/tests/%: tests/%.c $(B)/libspanalloc.a
+$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(B)/tests/%.d
 	@mkdir -p $(B)/tests
-	$(CC) $(TESTFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
+	$(CC) $(TESTFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread && touch $@
 
 # The same tests against the debug build (-DSA_DEBUG tells a test what it links).
 DEBUG_TESTS := $(patsubst tests/%.c,$(B)/tests-debug/%,$(wildcard tests/test_*.c))
 
-$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a
+$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(B)/tests-debug/%.d
 	@mkdir -p $(B)/tests-debug
-	$(CC) $(TESTFLAGS) $(DEPFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
+	$(CC) $(TESTFLAGS) $(DEPFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread && touch $@
 
 unit-tests: $(TESTS) $(DEBUG_TESTS)
 	@set -e; for t in $(TESTS) $(DEBUG_TESTS); do echo "== $$t"; $$t --jobs 2; done
@@ -254,4 +256,6 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(OBJS:.o=.d) $(DEBUG_OBJS:.o=.d) $(TESTS:=.d) $(DEBUG_TESTS:=.d)
+DEPFILES := $(OBJS:.o=.d) $(DEBUG_OBJS:.o=.d) $(TESTS:=.d) $(DEBUG_TESTS:=.d)
+$(DEPFILES):
+include $(wildcard $(DEPFILES))

@@ -8,6 +8,8 @@
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
 #   make bench-mimalloc MBENCH=DIR   daanx/mimalloc-bench (a checkout in DIR) against the peers
+#   make detect HMALLOC=DIR MBENCH=DIR   heap-bug detection on hardened_malloc's
+#                        tests and mimalloc-bench's security suite (bench/detect/)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -34,7 +36,7 @@ OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 
@@ -226,6 +228,13 @@ bench-debug: all
 bench-mimalloc: all
 	@test -n "$(MBENCH)" || { echo "usage: make bench-mimalloc MBENCH=DIR (a checkout of https://github.com/daanx/mimalloc-bench)"; exit 2; }
 	python3 bench/mimalloc_bench.py --mbench "$(MBENCH)" $(MBENCH_ARGS)
+
+# Detection against glibc, hardened_malloc and both builds; the suites are
+# checkouts the caller fetched (not in CI). Writes bench/results/detect.md.
+.PHONY: detect
+detect: all
+	@test -n "$(HMALLOC)" -a -n "$(MBENCH)" || { echo "usage: make detect HMALLOC=DIR MBENCH=DIR"; exit 2; }
+	bench/detect/run.sh "$(HMALLOC)" "$(MBENCH)"
 
 # ---- install -------------------------------------------------------------------
 

@@ -138,6 +138,8 @@ void os_release(void *p, size_t size) INTERNAL;       /* give pages back, keep r
 void *os_alloc(size_t size) INTERNAL;                 /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
+size_t os_page_size(void) INTERNAL;                   /* the OS page (mprotect's unit) */
+long os_max_map_count(void) INTERNAL;                 /* vm.max_map_count, or -1 */
 uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
 
@@ -599,12 +601,14 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
 	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
 	X(bool, tiny, 0, 0, "pack requests of 1..8 B into shared 16-byte blocks (Go's tiny allocator): denser for tiny objects, but each of their frees is a compare-and-swap") \
-	X(bool, efence, 0, 1, "every block on pages of its own, against a guard page, never reused") \
+	X(bool, efence, 0, 1, "every block up to 32 KiB on pages of its own, as many as a quarter of vm.max_map_count allows") \
 	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
 	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
 	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")           \
-	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit")
+	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
+	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
+	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)")
 
 typedef char path[256];
 typedef struct sa_options {

@@ -10,6 +10,7 @@
  * knows about spans.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -87,6 +88,38 @@ uint64_t os_memory_limit(void)
 	if (sysinfo(&si) != 0)
 		return UINT64_MAX;
 	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+size_t os_page_size(void)
+{
+	long v = sysconf(_SC_PAGESIZE);
+	return v > 0 ? (size_t)v : 4096;
+}
+
+/* The kernel's limit on a process's mappings (vm.max_map_count), or -1. */
+long os_max_map_count(void)
+{
+	static long cached;
+	if (cached)
+		return cached;
+	int saved = errno;
+	long v = -1;
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char buf[32];
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			v = 0;
+			for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+				v = v * 10 + (buf[i] - '0');
+			if (v == 0)
+				v = -1;
+		}
+	}
+	errno = saved;
+	cached = v;
+	return v;
 }
 
 uint64_t os_nanotime(void)

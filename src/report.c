@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#ifdef SA_DEBUG
+#include "debug/guarded.h"
+#endif
 
 void sb_str(strbuf *b, const char *s)
 {
@@ -130,7 +133,10 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 			sb_dec(&b, p - s->startAddr - idx * s->elemsize);
 		}
 	} else {
-		sb_str(&b, "    size class unknown");
+#ifdef SA_DEBUG
+		if (!guarded_describe(&b, p))
+#endif
+			sb_str(&b, "    size class unknown");
 	}
 	if (detail) {
 		sb_str(&b, ": ");
@@ -140,8 +146,7 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	os_write(report_fd, b.buf, b.len);
 	print_stack();
 #ifdef SA_DEBUG
-	if (s)
-		debug_report_extra(s, p);
+	debug_report_extra(s, p);
 #endif
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";

@@ -1,7 +1,8 @@
 /*
- * The debug build's checks: poisoning, canaries, quarantine, efence, the
+ * The debug build's checks: poisoning, canaries, quarantine, the
  * stack depot, and the debug API layer (dbg_alloc, dbg_free, ...).  Guard
- * pages and the fault handler are in guard.c.
+ * pages and the fault handler are in guard.c, the guarded pool and the
+ * zero-size blocks (a fault at the access) in guarded.c.
  *
  * A small block sits REDZONE bytes into its slot (0 for aligned blocks and
  * large ones): the program's pointer is slot + offset.  What a slot holds
@@ -38,6 +39,7 @@
 
 #include "../internal.h"
 #include "../track.h"
+#include "guarded.h"
 
 extern void *__libc_stack_end;
 
@@ -153,7 +155,7 @@ static uint32_t depot_put(const uintptr_t *frames, unsigned depth)
 	return id;
 }
 
-static uint32_t stack_here(uintptr_t fp)
+uint32_t stack_here(uintptr_t fp)
 {
 	uintptr_t frames[STACK_DEPTH];
 	unsigned max = opts.malloc_context < STACK_DEPTH ? (unsigned)opts.malloc_context : STACK_DEPTH;
@@ -166,7 +168,7 @@ static uint32_t stack_here(uintptr_t fp)
 	return depot_put(frames, capture(fp, frames, max));
 }
 
-static void print_depot_stack(const char *title, uint32_t id)
+void print_depot_stack(const char *title, uint32_t id)
 {
 	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
 		return;
@@ -270,12 +272,7 @@ static size_t slot_size(const mspan *s)
 #define LARGE_REDZONE 1024 /* at least as many before a large one */
 
 /* The start of object idx's slot. */
-static uintptr_t block_of(mspan *s, uintptr_t idx)
-{
-	if (s->dbg->efence)
-		return s->dbg->efencePtr;
-	return s->startAddr + idx * s->elemsize;
-}
+static uintptr_t block_of(mspan *s, uintptr_t idx) { return s->startAddr + idx * s->elemsize; }
 
 /* The pointer the program holds for object idx. */
 static uintptr_t user_of(mspan *s, uintptr_t idx) { return block_of(s, idx) + obj_of(s, idx)->offset; }
@@ -493,7 +490,7 @@ static bool verify(struct pending *r)
 		lock(&mheap_.lock);
 		heapArena *ha = arena_of(r->start);
 		mspan *s = ha ? span_of(ha, r->start) : NULL;
-		if (s == r->s && s->startAddr == r->start && s->dbg && !s->dbg->efenceFreed &&
+		if (s == r->s && s->startAddr == r->start && s->dbg &&
 		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
 		    !(s->spanclass == 0 && quarantined(s, 0))) {
 			struct finding f;
@@ -620,7 +617,7 @@ static unsigned check_blocks(mspan *s, const char *where, bool others)
 	unsigned bad = 0;
 	struct finding f;
 	if (s->spanclass == 0) {
-		if (others || s->dbg->efenceFreed || quarantined(s, 0))
+		if (others || quarantined(s, 0))
 			return 0;
 		if (!slot_check(s, 0, false, &f)) {
 			defer(s, 0, &f, where, false);
@@ -729,68 +726,20 @@ void debug_thread_flush(mcache *c)
 	*q = (struct quarantine){0};
 }
 
-/* ---- efence --------------------------------------------------------------------- */
-
-static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
-{
-	mcache *c = cache_current();
-	if (!c && !(c = cache_get_slow()))
-		return NULL;
-	size_t natural = size >= 16 ? 16 : size ? (size & -size) : 1;
-	size_t a = align > natural ? align : natural;
-	size_t n = (size + a - 1) & ~(a - 1);
-	if (n < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* large_alloc puts a guard page after the block's pages. */
-	void *base = large_alloc(c, n ? n : 1, a > PAGE_SIZE ? a : PAGE_SIZE, false);
-	if (!base)
-		return NULL;
-	mspan *s = span_of(arena_of((uintptr_t)base), (uintptr_t)base);
-	/* The block ends against the guard, unless its alignment forbids. */
-	uintptr_t p = a > PAGE_SIZE ? s->startAddr : s->startAddr + slot_size(s) - n;
-	s->dbg->efence = 1;
-	s->dbg->efencePtr = p;
-	struct dbg_obj *o = obj_of(s, 0);
-	o->offset = 0;
-	o->reqsize = size;
-	o->allocStack = stack_here(fp);
-	SA_TRACK_MALLOC(p, size, zero);
-	if (zero)
-		memset((void *)p, 0, size);
-	else if (!under_tool)
-		memset((void *)p, ALLOC_POISON, fill_len(size));
-	if (!under_tool)
-		memset((void *)(p + size), CANARY, slot_end(s, 0) - (p + size));
-	return (void *)p;
-}
-
-static void efence_free(mspan *s, uintptr_t p, uintptr_t fp, const char *call)
-{
-	if (p != s->dbg->efencePtr) {
-		sa_report(BUG_INVALID_FREE, call, p, s, "not the start of an efence block");
-		return;
-	}
-	if (__atomic_exchange_n(&s->dbg->efenceFreed, 1, __ATOMIC_ACQ_REL)) {
-		sa_report(BUG_DOUBLE_FREE, call, p, s, NULL);
-		return;
-	}
-	canary_ok(s, 0, call);
-	obj_of(s, 0)->freeStack = stack_here(fp);
-	SA_TRACK_FREE(p, obj_of(s, 0)->reqsize);
-	core_count_free(s);
-	/* Never reused: every later access faults at once. */
-	os_release((void *)s->startAddr, slot_size(s));
-	os_protect((void *)s->startAddr, slot_size(s));
-}
-
 /* ---- the debug API layer --------------------------------------------------------- */
 
 static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 {
-	if (opts.efence)
-		return efence_alloc(size, align, zero, fp);
+	/* Zero-size and sampled blocks (every one under efence=1): guarded.c. */
+	if (size == 0 && align <= 16) {
+		void *z = guarded_zero_alloc(fp);
+		if (z)
+			return z;
+	} else if (size && guarded_sample()) {
+		void *g = guarded_alloc(size, align, zero, fp);
+		if (g)
+			return g;
+	}
 	/*
 	 * Small blocks of malloc alignment get a redzone before them.  (Sizes
 	 * the redzone would push over the class limit stay small, without
@@ -841,7 +790,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 /*
  * The span and object index of the live block the program knows as p, or
  * NULL after reporting what is wrong with p (freed_bug: the report for a
- * freed block).  Efence blocks are the callers' business.
+ * freed block).  Guarded blocks are the callers' business.
  */
 static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa_bug freed_bug)
 {
@@ -871,13 +820,11 @@ static void free_op(void *ptr, uintptr_t fp, const char *call)
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
 		return;
-	heapArena *ha = arena_of(p);
-	mspan *s = ha ? span_of(ha, p) : NULL;
-	if (s && s->dbg && s->dbg->efence) {
-		efence_free(s, p, fp, call);
+	if (guarded_owns(p)) {
+		guarded_free(p, fp, call);
 		return;
 	}
-	s = dbg_lookup(p, &idx, call, BUG_DOUBLE_FREE);
+	mspan *s = dbg_lookup(p, &idx, call, BUG_DOUBLE_FREE);
 	if (!s)
 		return;
 	canary_ok(s, idx, call);
@@ -907,17 +854,12 @@ static void *realloc_op(void *ptr, size_t size, uintptr_t fp)
 		return NULL;
 	}
 	uintptr_t p = (uintptr_t)ptr, idx;
-	heapArena *ha = arena_of(p);
-	mspan *s = ha ? span_of(ha, p) : NULL;
 	size_t old;
-	if (s && s->dbg && s->dbg->efence) {
-		if (p != s->dbg->efencePtr || s->dbg->efenceFreed) {
-			sa_report(s->dbg->efenceFreed ? BUG_REALLOC_FREED : BUG_INVALID_FREE, "realloc", p, s, NULL);
+	if (guarded_owns(p)) {
+		if (!guarded_size(p, "realloc", BUG_REALLOC_FREED, &old))
 			return NULL;
-		}
-		old = obj_of(s, 0)->reqsize;
 	} else {
-		s = dbg_lookup(p, &idx, "realloc", BUG_REALLOC_FREED);
+		mspan *s = dbg_lookup(p, &idx, "realloc", BUG_REALLOC_FREED);
 		if (!s)
 			return NULL;
 		old = obj_of(s, idx)->reqsize;
@@ -936,16 +878,11 @@ static size_t usable_op(const void *ptr)
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
 		return 0;
-	heapArena *ha = arena_of(p);
-	mspan *s = ha ? span_of(ha, p) : NULL;
-	if (s && s->dbg && s->dbg->efence) {
-		if (p == s->dbg->efencePtr && !s->dbg->efenceFreed)
-			return obj_of(s, 0)->reqsize;
-		sa_report(p != s->dbg->efencePtr ? BUG_INVALID_FREE : BUG_REALLOC_FREED, "malloc_usable_size", p, s,
-			  p != s->dbg->efencePtr ? "not the start of an efence block" : NULL);
-		return 0;
+	if (guarded_owns(p)) {
+		size_t n;
+		return guarded_size(p, "malloc_usable_size", BUG_REALLOC_FREED, &n) ? n : 0;
 	}
-	s = dbg_lookup(p, &idx, "malloc_usable_size", BUG_REALLOC_FREED);
+	mspan *s = dbg_lookup(p, &idx, "malloc_usable_size", BUG_REALLOC_FREED);
 	return s ? obj_of(s, idx)->reqsize : 0;
 }
 
@@ -1034,6 +971,8 @@ void debug_report_extra(mspan *s, uintptr_t p)
 {
 	const struct dbg_obj *o;
 	uintptr_t user;
+	if (guarded_report_extra(p) || !s)
+		return;
 	if (reporting && s == &reporting->span) {
 		/* a deferred report: the records as they were when found */
 		o = &reporting->obj;
@@ -1078,6 +1017,8 @@ void debug_init(void)
 		if (fd >= 0)
 			report_fd = fd;
 	}
+	if (!under_tool)
+		guarded_init();
 	debug_guard_init();
 }
 
@@ -1116,6 +1057,8 @@ static void check_heap_at_exit(void)
 	}
 	unlock(&mheap_.lock);
 	debug_report_deferred();
+	if (alone)
+		guarded_check_live("exit");
 }
 
 void debug_at_exit(void)

@@ -40,10 +40,7 @@ struct dbg_obj {
 
 struct span_debug {
 	uint64_t qbits[MAX_OBJS_PER_SPAN / 64]; /* quarantined objects (atomic) */
-	uintptr_t efencePtr;  /* efence: the block, right against the guard */
 	uint8_t guard;        /* large span: its last page is PROT_NONE */
-	uint8_t efence;       /* efence span */
-	uint8_t efenceFreed;  /* efence span freed: PROT_NONE forever */
 	struct dbg_obj obj[]; /* nelems entries */
 };
 
@@ -55,6 +52,10 @@ struct quarantine {
 };
 
 void debug_init(void);
+/* The stack depot: the id of the calling stack (fp: the API function's
+ * frame), and its frames printed under a title. */
+uint32_t stack_here(uintptr_t fp);
+void print_depot_stack(const char *title, uint32_t id);
 bool debug_span_alloc(struct mspan *s);   /* heap lock held */
 void debug_span_made(struct mspan *s);    /* heap lock held */
 void debug_span_gone(struct mspan *s);    /* heap lock held */

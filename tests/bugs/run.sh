@@ -106,6 +106,8 @@ ulimit -c 0 2>/dev/null || true
 #             report in @LOG@.<pid>; production: log_path is debug-only,
 #             so a warning and the report on stderr
 #   unknown   exit 0, "unknown option 'no_such_option'" on stderr
+#   notice    exit 0, stderr exactly one line, "spanalloc: efence: ..."
+#             (the limit efence=1 hit, said once)
 #   clean     exit 0, empty stderr
 # prod: what the production build must do
 #   same      (default) as the debug build
@@ -132,14 +134,25 @@ invalid_free_into_freed_slot:interior
 invalid_free_stack:outside
 invalid_free_global:outside
 realloc_freed:realloc
-write_after_free:waf:clean
-write_after_free_noquarantine:waf:clean:quarantine_kb=0
+write_after_free:waf:clean:guarded_slots=0
+write_after_free_noquarantine:waf:clean:quarantine_kb=0,guarded_slots=0
+efence_write_after_free@default_options:faultuaf:clean
+guarded_sampled_late:faultuaf:clean
+guarded_read_after_free:faultuaf:clean
+guarded_overflow_read:guard:clean
+zero_size_read:guard:quiet
+zero_size_write:guard:quiet
+double_free_zero:double
+clean_zero:clean
+clean_sampled:clean
+clean_sampled@every_block:clean:clean:sample_rate=1
+efence_many_live:notice:clean:efence=1
 efence_read_after_free:faultuaf:clean:efence=1
 efence_write_after_free:faultuaf:clean:efence=1
 efence_overflow_read:guard:clean:efence=1
-overflow_1:overflow:clean
-overflow_1_exact:overflow:clean
-overflow_16:overflow:clean
+overflow_1:overflow:clean:guarded_slots=0
+overflow_1_exact:overflow:clean:guarded_slots=0
+overflow_16:overflow:clean:guarded_slots=0
 overflow_in_forked_child:overflow:clean
 underflow:underflow:clean
 underflow_large:underflow:quiet
@@ -149,8 +162,8 @@ overflow_1_large:guard:quiet
 underflow_32_large:underflow:quiet
 exit_overflow_never_freed:overflow:clean
 exit_overflow_never_freed@no_exit_check:clean:clean:check_at_exit=0
-exit_write_after_free:waf:clean
-exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0
+exit_write_after_free:waf:clean:guarded_slots=0
+exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0,guarded_slots=0
 no_abort:noabort:same:abort_on_error=0
 no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
@@ -161,7 +174,6 @@ invalid_free_interior_tiny@tiny:interior:same:tiny=1
 double_free_large@efence:double:same:efence=1
 invalid_free_interior_small@efence:interior:same:efence=1
 realloc_freed@efence:realloc:same:efence=1
-overflow_1@efence:overflow:clean:efence=1
 overflow_1_exact@efence:nearby:clean:efence=1
 overflow_large_guard@efence:guard:quiet:efence=1
 clean:clean
@@ -176,7 +188,7 @@ clean_threads@no_quarantine:clean:clean:quarantine_kb=0
 
 # Options only the debug build implements (internal.h, SA_OPTIONS, the
 # debug-only column); the production build must warn about each.
-debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit"
+debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit guarded_slots sample_rate"
 
 build() { # name -> binary path, or empty on failure
 	local name=$1 bin=$out/$1 log=$out/$1.build.log
@@ -389,6 +401,12 @@ check() { # name tag kind status options bin
 	clean)
 		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
 		[ -s "$err" ] && fail_with "stderr is not empty"
+		return
+		;;
+	notice)
+		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
+		[ "$(wc -l <"$err")" -eq 1 ] || fail_with "stderr holds $(wc -l <"$err") lines, want the one notice"
+		grep -q "^spanalloc: efence: " "$err" || fail_with "stderr lacks the \"spanalloc: efence: \" notice"
 		return
 		;;
 	unknown)

@@ -1,6 +1,7 @@
 /*
  * spanalloc internals: the data structures of every tier, their invariants
- * and the locking rules, in one place.  Read this first.
+ * and the locking rules, in one place.  Read this first (docs/design.md
+ * tells the whole design in prose).
  *
  * Overview (after the header of Go's runtime/malloc.go).
  *
@@ -515,15 +516,12 @@ mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
-void cache_release_thread(void) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
 void cache_sum_counters(cache_counters *t) INTERNAL;
 bool cache_any_busy(void) INTERNAL;
 uint64_t cache_debug_ops(const mcache *self, bool *busy) INTERNAL;
-void cache_lock_all(void) INTERNAL;
-void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */
 extern cache_counters orphan INTERNAL;
 /* False after a fork that lost threads: counters may be off by the

@@ -423,14 +423,8 @@ EXPORT void *sa_aligned_alloc(size_t alignment, size_t size)
 	return API_ALIGNED(alignment, size);
 }
 
-EXPORT void *sa_memalign(size_t alignment, size_t size)
-{
-	if (!is_pow2(alignment)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return API_ALIGNED(alignment, size);
-}
+/* memalign has aligned_alloc's rules here (glibc rounds a bad alignment up). */
+EXPORT void *sa_memalign(size_t alignment, size_t size) __attribute__((alias("sa_aligned_alloc")));
 
 EXPORT int sa_posix_memalign(void **memptr, size_t alignment, size_t size)
 {

@@ -25,7 +25,7 @@ LIBFLAGS := -std=gnu11 $(OPT) $(ARCHFLAGS) $(WARN) -fPIC -fvisibility=hidden -ft
 	    -fno-builtin-realloc -fno-builtin-free -Iinclude -Isrc $(CFLAGS)
 
 SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
-	malloc.c options.c report.c stats.c init.c sizeclasses.c
+	malloc.c options.c report.c stats.c init.c sizeclasses.c cxx.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
@@ -45,6 +45,9 @@ $(B)/obj/%.o: src/%.c $(HDRS) | $(B)/obj
 
 $(B)/obj-debug/%.o: src/%.c $(HDRS) | $(B)/obj-debug
 	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) -c $< -o $@
+
+# C++ exceptions (std::bad_alloc, a throwing new-handler) unwind through the operators.
+$(B)/obj/cxx.o $(B)/obj-debug/cxx.o: LIBFLAGS += -fexceptions
 
 $(B)/obj $(B)/obj-debug:
 	mkdir -p $@ $@/debug

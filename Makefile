@@ -29,7 +29,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests cxx-tests valgrind-tests asan-tests program-tests check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -103,6 +103,13 @@ bug-tests: all
 	bash tests/bugs/run.sh $(B)/libspanalloc-debug.so
 	bash tests/bugs/run.sh $(B)/libspanalloc-debug.a
 
+# C++ programs through the operators (needs a C++ compiler, as CI has).
+cxx-tests: all
+	bash tests/cxx/run.sh $(B)/libspanalloc.so
+	bash tests/cxx/run.sh $(B)/libspanalloc.a
+	bash tests/cxx/run.sh $(B)/libspanalloc-debug.so
+	bash tests/cxx/run.sh $(B)/libspanalloc-debug.a
+
 valgrind-tests: all
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.so
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.a
@@ -117,7 +124,7 @@ program-tests: all
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests valgrind-tests asan-tests program-tests fuzz-replay
+test: all check-sizeclasses check-clang unit-tests bug-tests cxx-tests valgrind-tests asan-tests program-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------

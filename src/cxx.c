@@ -197,8 +197,15 @@ void *_ZnamSt11align_val_t(size_t, size_t);
 void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t, size_t, const void *);
 void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t, size_t, const void *);
 
+#ifdef SA_DEBUG
 OPERATOR_NEW(_Znwm, KIND_NEW, 0, false)
 OPERATOR_NEW(_Znam, KIND_NEW_ARRAY, 0, false)
+#else
+/* The hot ones: a jump to malloc.c's fast path, which calls back below. */
+EXPORT void *_Znwm(size_t size) { return core_new(size); }
+EXPORT void *_Znam(size_t size) { return core_new(size); }
+void *cxx_new_failed(size_t size) { return new_retry(size, 0, KIND_NEW, false, 0); }
+#endif
 OPERATOR_NEW(_ZnwmRKSt9nothrow_t, KIND_NEW, 0, true, , const void *nt __attribute__((unused)))
 OPERATOR_NEW(_ZnamRKSt9nothrow_t, KIND_NEW_ARRAY, 0, true, , const void *nt __attribute__((unused)))
 OPERATOR_NEW(_ZnwmSt11align_val_t, KIND_NEW, 1, false, , size_t align)

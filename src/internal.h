@@ -540,6 +540,7 @@ void *core_new_aligned(size_t align, size_t size) INTERNAL;
 void core_delete(void *ptr) INTERNAL;
 void core_delete_sized(void *ptr, size_t size) INTERNAL;
 void core_delete_aligned_sized(void *ptr, size_t size) INTERNAL;
+void *cxx_new_failed(size_t size) INTERNAL; /* plain new's retry loop (cxx.c) */
 
 /* ---- tiny.c and large.c ------------------------------------------------- */
 

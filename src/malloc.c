@@ -237,13 +237,14 @@ static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p, size_t size)
 }
 
 /*
- * A free, and for C++'s sized delete (size != NO_SIZE) the one compare of
+ * A free, and for C++'s sized delete (sized) the one compare of
  * the size against the class's range (lo, hi]: every request that lands
  * in class c is in (class_to_size[c - 1], class_to_size[c]], and an
  * aligned one, which may land in a bigger class, is freed by the aligned
- * delete, which checks only hi (cxx.c).
+ * delete, which checks only hi (cxx.c).  Always inline: free's copy
+ * (sized false) then has no trace of the check.
  */
-static inline void free_impl_sized(void *ptr, size_t size)
+static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, bool sized, size_t size)
 {
 	uintptr_t p = (uintptr_t)ptr;
 	if (UNLIKELY(!p))
@@ -260,11 +261,11 @@ static inline void free_impl_sized(void *ptr, size_t size)
 	/* One unsigned compare routes class 0 (large) and the tiny class. */
 	if (UNLIKELY((unsigned)(s->spanclass - 1) >= NUM_SIZE_CLASSES - 1 ||
 		     idx * s->elemsize != off || idx >= s->nelems)) {
-		free_special(c, s, p, size);
+		free_special(c, s, p, sized ? size : NO_SIZE);
 		return;
 	}
-	if (size != NO_SIZE) {
-		size_t lo = class_to_size[s->spanclass - 1];
+	if (sized) {
+		size_t lo = class_to_size[(unsigned)s->spanclass - 1u];
 		if (UNLIKELY(size - lo - 1 >= s->elemsize - lo)) {
 			sized_delete_mismatch(p, s, size, lo + 1, s->elemsize);
 			return;
@@ -273,7 +274,7 @@ static inline void free_impl_sized(void *ptr, size_t size)
 	free_object(c, s, idx, p, true);
 }
 
-static inline void free_impl(void *ptr) { free_impl_sized(ptr, NO_SIZE); }
+static inline void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
 
 /* ---- usable size and realloc --------------------------------------------- */
 
@@ -402,10 +403,16 @@ void core_count_free(mspan *s)
 /* ---- for the C++ operators (cxx.c), production build ----------------------- */
 
 #ifndef SA_DEBUG
-void *core_new(size_t size) { return malloc_impl(size); }
+/* operator new and new[]: the fast path here, inline (flatten), the
+ * failure in cxx.c, so that the operators are one jump to this. */
+__attribute__((flatten)) void *core_new(size_t size)
+{
+	void *p = malloc_impl(size);
+	return LIKELY(p != NULL) ? p : cxx_new_failed(size);
+}
 void *core_new_aligned(size_t align, size_t size) { return aligned_impl(align, size); }
 void core_delete(void *ptr) { free_impl(ptr); }
-void core_delete_sized(void *ptr, size_t size) { free_impl_sized(ptr, size); }
+void core_delete_sized(void *ptr, size_t size) { free_impl_sized(ptr, true, size); }
 
 /*
  * The aligned sized delete: the block may sit in a class bigger than its

@@ -124,7 +124,7 @@ static NOINLINE bool call_handler_nothrow(new_handler h)
 #define KIND_NEW 1
 #define KIND_NEW_ARRAY 2
 #define DBG_NO_SIZE ((size_t)-1)
-#define NEW(size, align, kind) ((align) ? core_new_aligned((align), (size)) : core_new(size))
+#define NEW(size, align, kind) ((align) ? core_new_aligned((align), (size)) : core_new_nothrow(size))
 /* Sized: the class check; aligned and sized: its top. */
 #define DELETE(p, size, align, kind)                                                              \
 	((size) == DBG_NO_SIZE ? core_delete(p)                                                    \

@@ -535,7 +535,8 @@ void *core_aligned(size_t align, size_t size) INTERNAL;
 void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count) INTERNAL;
 void core_count_free(mspan *s) INTERNAL;
 /* The production build's C++ operators (cxx.c) over malloc.c's paths. */
-void *core_new(size_t size) INTERNAL;
+void *core_new(size_t size) INTERNAL;         /* throws (plain new, new[]) */
+void *core_new_nothrow(size_t size) INTERNAL; /* NULL when out of memory */
 void *core_new_aligned(size_t align, size_t size) INTERNAL;
 void core_delete(void *ptr) INTERNAL;
 void core_delete_sized(void *ptr, size_t size) INTERNAL;

@@ -410,6 +410,7 @@ __attribute__((flatten)) void *core_new(size_t size)
 	void *p = malloc_impl(size);
 	return LIKELY(p != NULL) ? p : cxx_new_failed(size);
 }
+void *core_new_nothrow(size_t size) { return malloc_impl(size); }
 void *core_new_aligned(size_t align, size_t size) { return aligned_impl(align, size); }
 void core_delete(void *ptr) { free_impl(ptr); }
 void core_delete_sized(void *ptr, size_t size) { free_impl_sized(ptr, true, size); }

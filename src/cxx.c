@@ -114,6 +114,9 @@ static NOINLINE bool call_handler_nothrow(new_handler h)
 
 /* ---- the two builds ----------------------------------------------------- */
 
+/* -DSA_NO_STD_NAMES (malloc.c) leaves the operators out too: a program with
+ * its own (the fuzz harnesses under ASan) keeps them. */
+
 #ifdef SA_DEBUG
 /* The operator's frame, where the debug build's stacks start. */
 #define FP ((uintptr_t)__builtin_frame_address(0))
@@ -138,7 +141,8 @@ static NOINLINE bool call_handler_nothrow(new_handler h)
  * Allocation failed: call the new-handler until it succeeds; with none,
  * throw std::bad_alloc (NULL for the nothrow forms).
  */
-static NOINLINE void *new_retry(size_t size, size_t align, int kind, bool nothrow, uintptr_t fp)
+static NOINLINE __attribute__((unused)) /* (SA_NO_STD_NAMES, debug) */
+void *new_retry(size_t size, size_t align, int kind, bool nothrow, uintptr_t fp)
 {
 	(void)fp, (void)kind;
 	for (;;) {
@@ -164,6 +168,7 @@ static NOINLINE void *new_retry(size_t size, size_t align, int kind, bool nothro
 	}
 }
 
+#ifndef SA_NO_STD_NAMES
 static NOINLINE void *bad_alignment(bool nothrow)
 {
 	if (!nothrow)
@@ -204,7 +209,6 @@ OPERATOR_NEW(_Znam, KIND_NEW_ARRAY, 0, false)
 /* The hot ones: a jump to malloc.c's fast path, which calls back below. */
 EXPORT void *_Znwm(size_t size) { return core_new(size); }
 EXPORT void *_Znam(size_t size) { return core_new(size); }
-void *cxx_new_failed(size_t size) { return new_retry(size, 0, KIND_NEW, false, 0); }
 #endif
 OPERATOR_NEW(_ZnwmRKSt9nothrow_t, KIND_NEW, 0, true, , const void *nt __attribute__((unused)))
 OPERATOR_NEW(_ZnamRKSt9nothrow_t, KIND_NEW_ARRAY, 0, true, , const void *nt __attribute__((unused)))
@@ -249,3 +253,8 @@ OPERATOR_DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, KIND_NEW, DBG_NO_SIZE, alig
 		const void *nt UNUSED)
 OPERATOR_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, KIND_NEW_ARRAY, DBG_NO_SIZE, align, , size_t align,
 		const void *nt UNUSED)
+#endif /* SA_NO_STD_NAMES */
+
+#ifndef SA_DEBUG
+void *cxx_new_failed(size_t size) { return new_retry(size, 0, KIND_NEW, false, 0); }
+#endif

@@ -36,7 +36,7 @@ struct dbg_obj {
 	uint32_t allocStack; /* stack depot ids, 0: none */
 	uint32_t freeStack;
 	uint16_t offset;     /* the block's start in its slot (the redzone) */
-	uint8_t kind;        /* how it was allocated: enum dbg_kind | align_log2 << 2 */
+	uint8_t kind;        /* how it was allocated: enum dbg_kind, and above KIND_ALIGN_SHIFT */
 };
 
 /* The family a block was allocated by (C++: cxx.c), in dbg_obj.kind. */

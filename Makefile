@@ -29,10 +29,10 @@ LIBFLAGS := -std=gnu11 $(OPT) $(ARCHFLAGS) $(WARN) -fPIC -fvisibility=hidden -ft
 	    -fno-builtin-realloc -fno-builtin-free -Iinclude -Isrc $(CFLAGS)
 
 SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
-	malloc.c options.c report.c stats.c init.c sizeclasses.c symbolize.c
+	malloc.c options.c report.c stats.c init.c sizeclasses.c symbolize.c cxx.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests install-tests mutants tsan-tests format-check lint check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests cxx-tests valgrind-tests asan-tests program-tests leak-tests install-tests mutants tsan-tests format-check lint check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -59,6 +59,9 @@ $(B)/obj/%.o: src/%.c $(B)/obj/%.d | $(B)/obj
 
 $(B)/obj-debug/%.o: src/%.c $(B)/obj-debug/%.d | $(B)/obj-debug
 	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) $(DEPFLAGS) -c $< -o $@ && $(OBJCOPY) $(SA_TEXT) $@ && touch $@
+
+# C++ exceptions (std::bad_alloc, a throwing new-handler) unwind through the operators.
+$(B)/obj/cxx.o $(B)/obj-debug/cxx.o: LIBFLAGS += -fexceptions
 
 $(B)/obj $(B)/obj-debug:
 	mkdir -p $@ $@/debug
@@ -116,6 +119,13 @@ bug-tests: all
 	bash tests/bugs/run.sh $(B)/libspanalloc.a
 	bash tests/bugs/run.sh $(B)/libspanalloc-debug.so
 	bash tests/bugs/run.sh $(B)/libspanalloc-debug.a
+
+# C++ programs through the operators (needs a C++ compiler, as CI has).
+cxx-tests: all
+	bash tests/cxx/run.sh $(B)/libspanalloc.so
+	bash tests/cxx/run.sh $(B)/libspanalloc.a
+	bash tests/cxx/run.sh $(B)/libspanalloc-debug.so
+	bash tests/cxx/run.sh $(B)/libspanalloc-debug.a
 
 valgrind-tests: all
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.so
@@ -197,8 +207,8 @@ mutants:
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang format-check lint unit-tests bug-tests leak-tests valgrind-tests asan-tests \
-	program-tests install-tests tsan-tests fuzz-replay
+test: all check-sizeclasses check-clang format-check lint unit-tests bug-tests cxx-tests leak-tests valgrind-tests \
+	asan-tests program-tests install-tests tsan-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------

@@ -579,6 +579,14 @@ void *core_malloc(size_t size, bool zero) INTERNAL;
 void *core_aligned(size_t align, size_t size) INTERNAL;
 void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count) INTERNAL;
 void core_count_free(mspan *s) INTERNAL;
+/* The production build's C++ operators (cxx.c) over malloc.c's paths. */
+void *core_new(size_t size) INTERNAL;         /* throws (plain new, new[]) */
+void *core_new_nothrow(size_t size) INTERNAL; /* NULL when out of memory */
+void *core_new_aligned(size_t align, size_t size) INTERNAL;
+void core_delete(void *ptr) INTERNAL;
+void core_delete_sized(void *ptr, size_t size) INTERNAL;
+void core_delete_aligned_sized(void *ptr, size_t size) INTERNAL;
+void *cxx_new_failed(size_t size) INTERNAL; /* plain new's retry loop (cxx.c) */
 
 /* ---- tiny.c and large.c ------------------------------------------------- */
 
@@ -660,6 +668,13 @@ enum sa_bug {
 	BUG_WRITE_AFTER_FREE, /* poison of a free block changed */
 	BUG_GUARD,            /* fault in a guard page */
 	BUG_USE_AFTER_FREE,   /* fault in a freed block's pages (efence) */
+	/* C++ (cxx.c): a block freed by the wrong family; the allocation's
+	 * family is the bug, the call names the deallocation (debug build) */
+	BUG_MISMATCH_MALLOC,    /* malloc-family block, deleted */
+	BUG_MISMATCH_NEW,       /* operator new block, freed or delete[]d */
+	BUG_MISMATCH_NEW_ARRAY, /* operator new[] block, freed or deleted */
+	BUG_SIZED_DELETE,       /* sized delete, the wrong size */
+	BUG_ALIGNED_DELETE,     /* delete with the wrong alignment (debug build) */
 };
 extern int report_fd INTERNAL;     /* stderr, or the log_path file */
 extern unsigned reports INTERNAL;  /* heap bugs reported so far */

@@ -150,7 +150,7 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		sb_str(&b, "double free of ");
 		break;
 	case BUG_INVALID_FREE:
-		sb_str(&b, call[0] == 'f' ? "invalid free of " : "invalid pointer ");
+		sb_str(&b, call[0] == 'f' || strncmp(call, "operator delete", 15) == 0 ? "invalid free of " : "invalid pointer ");
 		break;
 	case BUG_REALLOC_FREED:
 		sb_str(&b, call);
@@ -173,6 +173,21 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		break;
 	case BUG_USE_AFTER_FREE:
 		sb_str(&b, "use after free of the block at ");
+		break;
+	case BUG_MISMATCH_MALLOC:
+	case BUG_MISMATCH_NEW:
+	case BUG_MISMATCH_NEW_ARRAY: /* ASan's words: "(operator new vs free)" */
+		sb_str(&b, "alloc-dealloc-mismatch (");
+		sb_str(&b, bug == BUG_MISMATCH_MALLOC ? "malloc" : bug == BUG_MISMATCH_NEW ? "operator new" : "operator new[]");
+		sb_str(&b, " vs ");
+		sb_str(&b, call);
+		sb_str(&b, ") of the block at ");
+		break;
+	case BUG_SIZED_DELETE:
+		sb_str(&b, "new-delete-type-mismatch (size) of the block at ");
+		break;
+	case BUG_ALIGNED_DELETE:
+		sb_str(&b, "new-delete-type-mismatch (alignment) of the block at ");
 		break;
 	}
 	sb_hex(&b, p);

@@ -637,6 +637,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 	o->allocStack = stack_here(fp);
 	o->freeStack = 0;
 	o->leakIgnore = leak_disabled != 0;
+	o->kind = KIND_MALLOC; /* (dbg_new sets its own) */
 	SA_TRACK_MALLOC(p, size, zero);
 	if (zero)
 		memset((void *)p, 0, size);
@@ -677,18 +678,37 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 	return core_lookup(block_of(s, idx), idxp, call, freed_bug);
 }
 
-static void free_op(void *ptr, uintptr_t fp, const char *call)
+/* How a block is freed (C++'s delete forms: cxx.c, dbg_delete). */
+struct dealloc {
+	enum dbg_kind kind;
+	size_t size;  /* sized delete, or DBG_NO_SIZE */
+	size_t align; /* the std::align_val_t forms, or 0 */
+};
+static const struct dealloc by_free = {KIND_MALLOC, DBG_NO_SIZE, 0};
+static void dealloc_check_kind(unsigned okind, size_t reqsize, mspan *s, uintptr_t p, const char *call,
+			       const struct dealloc *d);
+static void dealloc_check(mspan *s, uintptr_t idx, uintptr_t p, const char *call, const struct dealloc *d)
+{
+	dealloc_check_kind(obj_of(s, idx)->kind, obj_of(s, idx)->reqsize, s, p, call, d);
+}
+
+static void free_op(void *ptr, uintptr_t fp, const char *call, const struct dealloc *d)
 {
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
 		return;
 	if (guarded_owns(p)) {
+		uint8_t *kind;
+		size_t size;
+		if (guarded_kind(p, &kind, &size))
+			dealloc_check_kind(*kind, size, NULL, p, call, d);
 		guarded_free(p, fp, call);
 		return;
 	}
 	mspan *s = dbg_lookup(p, &idx, call, BUG_DOUBLE_FREE);
 	if (!s)
 		return;
+	dealloc_check(s, idx, p, call, d);
 	canary_ok(s, idx, call);
 	struct dbg_obj *o = obj_of(s, idx);
 	o->freeStack = stack_here(fp);
@@ -712,7 +732,7 @@ static void *realloc_op(void *ptr, size_t size, uintptr_t fp)
 	if (!ptr)
 		return alloc_op(size, 0, false, fp);
 	if (size == 0) {
-		free_op(ptr, fp, "realloc");
+		free_op(ptr, fp, "realloc", &by_free);
 		return NULL;
 	}
 	uintptr_t p = (uintptr_t)ptr, idx;
@@ -731,7 +751,7 @@ static void *realloc_op(void *ptr, size_t size, uintptr_t fp)
 	if (!q)
 		return NULL;
 	memcpy(q, ptr, old < size ? old : size);
-	free_op(ptr, fp, "realloc");
+	free_op(ptr, fp, "realloc", &by_free);
 	return q;
 }
 
@@ -807,7 +827,7 @@ void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 void dbg_free(void *ptr, uintptr_t fp, const char *call)
 {
 	mcache *c = op_enter(false);
-	free_op(ptr, fp, call);
+	free_op(ptr, fp, call, &by_free);
 	op_exit(c);
 }
 
@@ -825,6 +845,83 @@ size_t dbg_usable_size(const void *ptr)
 	size_t n = usable_op(ptr);
 	op_exit(c);
 	return n;
+}
+
+/* ---- C++: the family, size and alignment of a delete (cxx.c calls these) ----------- */
+
+void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
+{
+	mcache *c = op_enter(true);
+	void *p = alloc_op(size, align, false, fp);
+	if (p) {
+		unsigned alog = align ? 1 + (unsigned)__builtin_ctzll(align) : 0;
+		uint8_t k = (uint8_t)(kind | alog << KIND_ALIGN_SHIFT), *gk;
+		size_t gsize;
+		if (guarded_owns((uintptr_t)p)) {
+			/* (a zero-size block keeps no family: new(0) is not checked) */
+			if (guarded_kind((uintptr_t)p, &gk, &gsize))
+				*gk = k;
+		} else {
+			mspan *s = span_of(arena_of((uintptr_t)p), (uintptr_t)p);
+			uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, (uintptr_t)p);
+			obj_of(s, idx)->kind = k;
+		}
+	}
+	op_exit(c);
+	return p;
+}
+
+void dbg_delete(void *ptr, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
+{
+	static const char *const name[] = {"free", "operator delete", "operator delete[]"};
+	struct dealloc d = {kind, size, align};
+	mcache *c = op_enter(false);
+	free_op(ptr, fp, name[kind], &d);
+	op_exit(c);
+}
+
+static void sb_align(strbuf *b, size_t align)
+{
+	if (!align) {
+		sb_str(b, "none (the default)");
+		return;
+	}
+	sb_dec(b, align);
+	sb_str(b, " bytes");
+}
+
+/*
+ * Report a live block freed by the wrong family (as ASan's
+ * alloc-dealloc-mismatch), a sized delete of the wrong size or an aligned
+ * one of the wrong alignment (ASan's new-delete-type-mismatch).  The block
+ * is freed all the same when the program goes on (abort_on_error=0).
+ */
+static void dealloc_check_kind(unsigned okind, size_t reqsize, mspan *s, uintptr_t p, const char *call,
+			       const struct dealloc *d)
+{
+	unsigned kind = okind & KIND_MASK, alog = okind >> KIND_ALIGN_SHIFT;
+	size_t align = alog ? (size_t)1 << (alog - 1) : 0;
+	char buf[160];
+	strbuf b = {buf, 0, sizeof buf};
+	if (kind != d->kind) {
+		static const enum sa_bug bug[] = {BUG_MISMATCH_MALLOC, BUG_MISMATCH_NEW, BUG_MISMATCH_NEW_ARRAY};
+		sa_report(bug[kind], call, p, s, NULL);
+	} else if (d->size != DBG_NO_SIZE && d->size != reqsize) {
+		sb_str(&b, "size given to delete: ");
+		sb_dec(&b, d->size);
+		sb_str(&b, " bytes; size allocated: ");
+		sb_dec(&b, reqsize);
+		sb_str(&b, " bytes");
+		buf[b.len] = 0;
+		sa_report(BUG_SIZED_DELETE, call, p, s, buf);
+	} else if (kind != KIND_MALLOC && d->align != align) {
+		sb_str(&b, "alignment given to delete: ");
+		sb_align(&b, d->align);
+		sb_str(&b, "; alignment allocated: ");
+		sb_align(&b, align);
+		buf[b.len] = 0;
+		sa_report(BUG_ALIGNED_DELETE, call, p, s, buf);
+	}
 }
 
 /* ---- reports ------------------------------------------------------------------------ */

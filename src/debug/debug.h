@@ -37,7 +37,14 @@ struct dbg_obj {
 	uint32_t freeStack;
 	uint16_t offset;     /* the block's start in its slot (the redzone) */
 	uint8_t leakIgnore;  /* leak.c: never a leak, and a root (__lsan_disable, __lsan_ignore_object) */
+	uint8_t kind;        /* how it was allocated: enum dbg_kind, and above KIND_ALIGN_SHIFT */
 };
+
+/* The family a block was allocated by (C++: cxx.c), in dbg_obj.kind. */
+enum dbg_kind { KIND_MALLOC = 0, KIND_NEW = 1, KIND_NEW_ARRAY = 2 };
+#define KIND_MASK 3
+#define KIND_ALIGN_SHIFT 2 /* above: 1 + log2 of an aligned new's alignment, 0: none */
+#define DBG_NO_SIZE ((size_t)-1) /* an unsized delete */
 
 struct span_debug {
 	uint64_t qbits[MAX_OBJS_PER_SPAN / 64]; /* quarantined objects (atomic) */
@@ -77,6 +84,9 @@ void dbg_free(void *p, uintptr_t fp, const char *call);
 void *dbg_realloc(void *p, size_t size, uintptr_t fp);
 size_t dbg_usable_size(const void *p);
 void debug_report_extra(struct mspan *s, uintptr_t p);
+/* C++ (cxx.c): align 0 for the forms without std::align_val_t. */
+void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
+void dbg_delete(void *p, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void debug_guard_init(void);
 bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);

@@ -80,6 +80,7 @@ struct gslot {
 	uint32_t state;       /* SLOT_*, atomic */
 	uint8_t cls;          /* the size class it counts in */
 	uint8_t leakIgnore;   /* leak.c: never a leak, and a root */
+	uint8_t kind;         /* debug.c: the C++ family (struct dbg_obj's kind) */
 };
 
 static uintptr_t pool;        /* slot 0 */
@@ -304,6 +305,7 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	g->allocStack = stack_here(fp);
 	g->freeStack = 0;
 	g->leakIgnore = leak_disabled != 0;
+	g->kind = 0; /* KIND_MALLOC: dbg_new sets its own */
 	/* The pages are new or were released: they read zero already. */
 	memset((void *)first, CANARY, p - first);
 	memset((void *)(p + size), CANARY, end - (p + size));
@@ -349,6 +351,19 @@ static void check_canaries(struct gslot *g, uint32_t i, const char *call)
  * so the states read here do not change under it.
  */
 static bool zero_live(uint32_t idx);
+
+/* The family record and requested size of the live guarded block that
+ * starts at p (not a zero-size one: those keep no family). */
+bool guarded_kind(uintptr_t p, uint8_t **kind, size_t *size)
+{
+	uint32_t i;
+	struct gslot *g = slot_at(p, &i);
+	if (!g || p != g->ptr || __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
+		return false;
+	*kind = &g->kind;
+	*size = g->size;
+	return true;
+}
 
 size_t guarded_leak_count(void) { return nslots + (zlo ? ZERO_SLOTS : 0); }
 

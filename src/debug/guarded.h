@@ -61,6 +61,10 @@ bool guarded_fault(uintptr_t a, const char *access) INTERNAL;
 /* Check the canaries of every live guarded block; reports. */
 void guarded_check_live(const char *call) INTERNAL;
 
+/* The C++ family byte (struct dbg_obj's kind) and requested size of the
+ * live guarded block starting at p; false for any other pointer. */
+bool guarded_kind(uintptr_t p, uint8_t **kind, size_t *size) INTERNAL;
+
 /*
  * The leak check's view (leak.c; the world stopped): guarded and
  * zero-size blocks by index, 0 .. guarded_leak_count()-1.  The live block

@@ -352,6 +352,16 @@ static void check_canaries(struct gslot *g, uint32_t i, const char *call)
  */
 static bool zero_live(uint32_t idx);
 
+/* __lsan_ignore_object of a pointer into a live guarded block. */
+void guarded_leak_ignore(uintptr_t p)
+{
+	uint32_t i;
+	struct gslot *g = slot_at(p, &i);
+	if (g && __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == SLOT_LIVE && p >= g->ptr &&
+	    p - g->ptr < (g->size ? g->size : 1))
+		g->leakIgnore = 1;
+}
+
 /* The family record and requested size of the live guarded block that
  * starts at p (not a zero-size one: those keep no family). */
 bool guarded_kind(uintptr_t p, uint8_t **kind, size_t *size)

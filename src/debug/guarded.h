@@ -74,6 +74,7 @@ bool guarded_kind(uintptr_t p, uint8_t **kind, size_t *size) INTERNAL;
 size_t guarded_leak_count(void) INTERNAL;
 bool guarded_leak_block(size_t i, uintptr_t *beg, size_t *size, uint32_t *stack, bool *ignore) INTERNAL;
 long guarded_leak_index(uintptr_t w) INTERNAL;
+void guarded_leak_ignore(uintptr_t p) INTERNAL; /* __lsan_ignore_object */
 
 /* Live guarded and zero-size blocks counted in class cls (sa_check_heap). */
 uint64_t guarded_live_in_class(unsigned cls) INTERNAL;

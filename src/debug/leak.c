@@ -1282,6 +1282,10 @@ EXPORT void __lsan_enable(void)
 EXPORT void __lsan_ignore_object(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
+	if (guarded_owns(a)) {
+		guarded_leak_ignore(a);
+		return;
+	}
 	heapArena *ha = arena_of(a);
 	mspan *s = ha ? span_of(ha, a) : NULL;
 	if (!s || !s->dbg || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)

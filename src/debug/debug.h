@@ -4,13 +4,15 @@
  * check catches.
  *
  * Per-span side table (struct span_debug, from fixalloc pools, heap lock):
- * for each object its requested size and the stack ids of its last
- * allocation and free, and a bitmap of objects sitting in a quarantine.
+ * for each object its requested size, its offset in the slot, the stack
+ * ids of its last allocation and free, its C++ family and the leak
+ * check's ignore flag; a bitmap of objects sitting in a quarantine.
  *
  * Invariants (on top of internal.h's):
  *   - a quarantined object is still live in gcmarkBits (so nothing hands
- *     it out) and has its qbit set; it holds FREE_POISON over its whole
- *     slot unless a memory checker runs (SA_UNDER_TOOL);
+ *     it out) and has its qbit set; unless a memory checker runs, it holds
+ *     FREE_POISON over the program's first FREE_FILL_MAX bytes, its
+ *     redzone and slack keep their CANARY (debug.c has the layout);
  *   - a free object never handed out since its span was made holds
  *     FREE_POISON too (the span is filled when it is made);
  *   - a live object holds CANARY in the redzone before it and in

@@ -5,15 +5,17 @@
  *
  * Overview (after the header of Go's runtime/malloc.go).
  *
- * Allocation of a small object (16 B .. 32 KiB) walks down the tiers:
+ * Allocation of a small object (8 B .. 32 KiB) walks down the tiers:
  *
  *   1. Round the size up to a size class and look in the thread's mcache
  *      for the span of that class.  nextFreeFast finds a free slot in the
  *      span's 64-bit allocCache (count trailing zeros); no lock.
  *   2. When the span is exhausted, the owner first sweeps it itself (no
  *      lock: it folds in the objects freed since the last sweep).  If that
- *      yields too little, the span goes back to its mcentral and the mcache
- *      takes another span with free objects from it (the class lock).
+ *      yields too little, the mcache parks the span (it keeps it, for its
+ *      own frees to refill) and takes a parked span that has enough free,
+ *      else another span with free objects from the mcentral (the class
+ *      lock); parked spans over PARK_MAX_BYTES a class go back there.
  *   3. When the mcentral has no span with free objects, it gets a fresh run
  *      of pages from the mheap (the heap lock), which takes them from an
  *      arena or reserves a new 64 MiB heapArena from the OS.
@@ -41,10 +43,11 @@
  * owner's own sweep) does gcmarkBits &= ~remoteBits, remoteBits = 0,
  * allocBits = gcmarkBits, allocCount = popcount.
  *
- * Lock order: mcentral.lock -> mheap.lock.  No lock is held while a report
- * is printed (the debug build's checks that run under a lock record what
- * they find and print it once the lock is released: debug.c, "reports
- * found under a lock").
+ * Lock order: caches_lock -> mcentral.lock -> mheap.lock (every lock, the
+ * debug build's too, is listed in docs/design.md, "The locks").  No lock
+ * is held while a report is printed (the debug build's checks that run
+ * under a lock record what they find and print it once the lock is
+ * released: debug.c, "reports found under a lock").
  */
 #ifndef SA_INTERNAL_H
 #define SA_INTERNAL_H

@@ -33,7 +33,7 @@ HDRS := $(wildcard src/*.h) include/spanalloc.h
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/leak.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/leak.c debug/sanitizer.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 HDRS += $(wildcard src/debug/*.h)

@@ -29,7 +29,7 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests fuzzuse-tests fuzz-compare check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
@@ -112,6 +112,10 @@ leak-tests: all
 	bash tests/leaks/run.sh $(B)/libspanalloc-debug.so
 	bash tests/leaks/run.sh $(B)/libspanalloc-debug.a
 
+# The debug build inside libFuzzer (no ASan) and AFL++ campaigns (tests/fuzzuse/).
+fuzzuse-tests: all
+	bash tests/fuzzuse/run.sh $(B)
+
 asan-tests:
 	ASAN_BUILD_DIR=$(abspath $(B))/asan bash tests/asan/run.sh
 
@@ -122,7 +126,7 @@ program-tests: all
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests leak-tests valgrind-tests asan-tests program-tests fuzz-replay
+test: all check-sizeclasses check-clang unit-tests bug-tests leak-tests fuzzuse-tests valgrind-tests asan-tests program-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------

@@ -10,7 +10,8 @@
  *   6 big malloc      a value of digits N asks for N MiB
  * Built three ways: a libFuzzer target (LLVMFuzzerTestOneInput), and with
  * -DAFL_MAIN a program reading its input on stdin, in persistent mode
- * (__AFL_LOOP) when afl-clang-fast built it, once per process otherwise.
+ * (__AFL_LOOP) when afl-clang-fast built it (unless -DNO_PERSIST: the fork
+ * server alone), once per process otherwise.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +52,7 @@ static struct rec *parse(const uint8_t *d, size_t n)
 		if (BUG == 6 && planted && vl > 0 && vl < 6) {
 			size_t mb = (size_t)atoi((const char *)d + v) & 0xffff; /* digits then ';' */
 			r->val = malloc(mb << 20);
-			if (r->val)
+			if (r->val && mb)
 				r->val[0] = 1;
 			free(r->val);
 		}
@@ -97,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef AFL_MAIN
-#ifndef __AFL_LOOP
+#if !defined(__AFL_LOOP) || defined(NO_PERSIST)
+#undef __AFL_LOOP
 #define __AFL_LOOP(n) (runs_++ == 0)
 static int runs_;
 #endif

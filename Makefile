@@ -165,6 +165,11 @@ bench: all
 bench-debug: all
 	python3 bench/run.py --debug-compare
 
+# Real libFuzzer harnesses with planted heap bugs under plain, ASan, libdislocator,
+# the debug build and efence=1 (not in CI; bench/fuzz-compare.sh says the budgets).
+fuzz-compare: all
+	bash bench/fuzz-compare.sh $(B)
+
 # ---- install -------------------------------------------------------------------
 
 install: all

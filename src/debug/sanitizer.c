@@ -28,6 +28,7 @@
  */
 #include <execinfo.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "debug.h"
@@ -178,7 +179,9 @@ void san_over_limit(size_t size, const char *call)
 {
 	char buf[256];
 	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, "==spanalloc== ERROR: ");
+	sb_str(&b, "==");
+	sb_dec(&b, (uint64_t)getpid());
+	sb_str(&b, "== spanalloc: ");
 	sb_str(&b, call);
 	sb_str(&b, "(");
 	sb_dec(&b, size);

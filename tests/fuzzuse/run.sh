@@ -125,7 +125,7 @@ else
 		&& afl afl_persistent_static "" "" 1 "spanalloc: heap buffer overflow"
 	printf 'a=5;b=2;' >"$out/ain/seed"
 	build afl_malloc_limit -DBUG=6 "$src" "$B/libspanalloc-debug.a" -lpthread \
-		&& afl afl_malloc_limit "" "malloc_limit_mb=3" 1 "malloc(5242880) exceeds malloc_limit_mb=3"
+		&& afl afl_malloc_limit "" "malloc_limit_mb=3" 1 "spanalloc: malloc(5242880) exceeds malloc_limit_mb=3"
 fi
 
 echo "fuzzuse: $passes passed, $fails failed"

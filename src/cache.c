@@ -21,6 +21,9 @@ static mcache *freecaches; /* dead caches ready for reuse (counters folded) */
 /* Counters of retired caches (caches_lock) and of cacheless frees (atomic). */
 static cache_counters dead;
 cache_counters orphan;
+/* Caches made and retired (caches_lock): with the dbgBusy counters, tells
+ * the debug build's heap checks whether anything moved (cache_debug_ops). */
+static uint64_t cache_gen;
 bool counters_exact = true;
 
 static pthread_key_t exit_key;
@@ -67,6 +70,7 @@ mcache *cache_get_slow(void)
 		if (allcaches)
 			allcaches->prev = c;
 		allcaches = c;
+		cache_gen++;
 	}
 	unlock(&caches_lock);
 	if (!c) {
@@ -243,15 +247,23 @@ static void retire_locked(mcache *c, bool flush)
 	c->prev = NULL;
 	c->next = freecaches;
 	freecaches = c;
+	cache_gen++;
 }
 
 static void thread_exit(void *arg)
 {
 	mcache *c = arg;
 	tls_mcache = NULL;
+#ifdef SA_DEBUG
+	debug_hold_reports(true); /* the flush checks blocks under caches_lock */
+#endif
 	lock(&caches_lock);
 	retire_locked(c, true);
 	unlock(&caches_lock);
+#ifdef SA_DEBUG
+	debug_hold_reports(false);
+	debug_report_deferred();
+#endif
 	/* A later destructor that allocates gets a new cache (and this
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
 }
@@ -288,10 +300,35 @@ bool cache_any_busy(void)
 #ifdef SA_DEBUG
 	lock(&caches_lock);
 	for (mcache *c = allcaches; c && !busy; c = c->next)
-		busy = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST) != 0;
+		busy = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST) & 1;
 	unlock(&caches_lock);
 #endif
 	return busy;
+}
+
+/*
+ * A number that changes whenever a debug-layer operation begins or ends
+ * in any thread with a cache (or a cache is made or retired); *busy: a
+ * thread other than self's is inside one now.  Two equal readings with
+ * nobody else busy mean no other operation ran in between.
+ */
+uint64_t cache_debug_ops(const mcache *self, bool *busy)
+{
+	uint64_t sum = 0;
+	*busy = false;
+#ifdef SA_DEBUG
+	lock(&caches_lock);
+	for (mcache *c = allcaches; c; c = c->next) {
+		uint32_t n = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST);
+		*busy |= c != self && (n & 1);
+		sum += n;
+	}
+	sum += cache_gen << 32;
+	unlock(&caches_lock);
+#else
+	(void)self;
+#endif
+	return sum;
 }
 
 void cache_lock_all(void)
@@ -357,6 +394,9 @@ static void reclaim_lost_spans(mcache *self)
 
 void cache_fork_child(void)
 {
+#ifdef SA_DEBUG
+	debug_hold_reports(true); /* caches_lock is held until the end */
+#endif
 	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		mutex_init(&mcentral_[i].lock);
@@ -375,4 +415,8 @@ void cache_fork_child(void)
 		}
 	}
 	mutex_init(&caches_lock);
+#ifdef SA_DEBUG
+	debug_hold_reports(false);
+	debug_report_deferred();
+#endif
 }

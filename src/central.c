@@ -27,6 +27,7 @@ void central_init(void)
 	}
 }
 
+/* (its reports wait until the class lock is released: unlock_central) */
 static void check_span(mspan *s, bool swept, const char *where)
 {
 #ifdef SA_DEBUG
@@ -35,6 +36,14 @@ static void check_span(mspan *s, bool swept, const char *where)
 	debug_check_span(s, where);
 #else
 	(void)s, (void)swept, (void)where;
+#endif
+}
+
+static void unlock_central(mcentral *c)
+{
+	unlock(&c->lock);
+#ifdef SA_DEBUG
+	debug_report_deferred();
 #endif
 }
 
@@ -52,13 +61,13 @@ mspan *central_cache_span(mcentral *c, mcache *owner)
 			__atomic_store_n(&s->needsweep, 1, __ATOMIC_SEQ_CST);
 			s->list = LIST_NONE;
 			STORE_RELAXED(&s->owner, owner);
-			unlock(&c->lock);
+			unlock_central(c);
 			return s;
 		}
 		s->list = LIST_FULL;
 		spanlist_push_back(&c->full, s);
 	}
-	unlock(&c->lock);
+	unlock_central(c);
 
 	/* Nothing partial: a fresh span from the heap. */
 	unsigned cls = c->spanclass == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : c->spanclass;
@@ -70,7 +79,7 @@ mspan *central_cache_span(mcentral *c, mcache *owner)
 	check_span(s, true, "cacheSpan (fresh)");
 	lock(&c->lock);
 	c->nspans++;
-	unlock(&c->lock);
+	unlock_central(c);
 	return s;
 }
 
@@ -87,7 +96,7 @@ void central_uncache_span(mcentral *c, mspan *s, bool torn)
 	if (nfree == s->nelems) {
 		c->nspans--;
 		s->list = LIST_NONE;
-		unlock(&c->lock);
+		unlock_central(c);
 		heap_free_span(s);
 		return;
 	}
@@ -98,7 +107,7 @@ void central_uncache_span(mcentral *c, mspan *s, bool torn)
 		s->list = LIST_FULL;
 		spanlist_push_back(&c->full, s);
 	}
-	unlock(&c->lock);
+	unlock_central(c);
 }
 
 /* Called by the remote freer that turned s->needsweep from 0 to 1. */

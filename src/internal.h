@@ -41,7 +41,9 @@
  * allocBits = gcmarkBits, allocCount = popcount.
  *
  * Lock order: mcentral.lock -> mheap.lock.  No lock is held while a report
- * is printed.
+ * is printed (the debug build's checks that run under a lock record what
+ * they find and print it once the lock is released: debug.c, "reports
+ * found under a lock").
  */
 #ifndef SA_INTERNAL_H
 #define SA_INTERNAL_H
@@ -469,7 +471,7 @@ struct mcache {
 	mcache *next, *prev;     /* allcaches, under caches_lock */
 #ifdef SA_DEBUG
 	struct quarantine quarantine;
-	uint32_t dbgBusy;        /* in a debug-layer operation (atomic) */
+	uint32_t dbgBusy;        /* debug-layer operations begun and ended: odd while in one (atomic) */
 #endif
 };
 
@@ -487,6 +489,7 @@ void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
 void cache_sum_counters(cache_counters *t) INTERNAL;
 bool cache_any_busy(void) INTERNAL;
+uint64_t cache_debug_ops(const mcache *self, bool *busy) INTERNAL;
 void cache_lock_all(void) INTERNAL;
 void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */
@@ -573,6 +576,7 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
 	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
 	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")            \
+	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
 	X(bool, detect_leaks, 1, 1, "check for leaks at exit (a conservative mark from the roots)") \
 	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                \
 	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported") \

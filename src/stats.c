@@ -238,6 +238,11 @@ EXPORT size_t sa_check_heap(void)
 	sa_ensure_init();
 	size_t bad = 0;
 	mcache *self = cache_current();
+#ifdef SA_DEBUG
+	cache_counters before;
+	cache_sum_counters(&before);
+	bool alone = before.ncaches == 0 || (before.ncaches == 1 && self);
+#endif
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		lock(&mcentral_[i].lock);
 	lock(&mheap_.lock);
@@ -264,12 +269,14 @@ EXPORT size_t sa_check_heap(void)
 			if (ha->base + pg * PAGE_SIZE != s->startAddr)
 				continue; /* not the span's first page */
 			mcache *owner = LOAD_RELAXED(&s->owner);
-			if (owner == NO_OWNER || owner == self) {
-				bad += span_validate(s, false, "sa_check_heap");
 #ifdef SA_DEBUG
-				bad += !debug_check_span(s, "sa_check_heap");
+			/* Every block's canaries and poison (reported below, once
+			 * the locks are released); those of spans another thread
+			 * may be using are verified first. */
+			debug_check_blocks(s, !alone && (s->spanclass == 0 || (owner != NO_OWNER && owner != self)));
 #endif
-			}
+			if (owner == NO_OWNER || owner == self)
+				bad += span_validate(s, false, "sa_check_heap");
 			else if (s->state == mSpanDead)
 				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
 			count_live(s, live, &tinyLive);
@@ -289,6 +296,9 @@ EXPORT size_t sa_check_heap(void)
 	unlock(&mheap_.lock);
 	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
 		unlock(&mcentral_[i].lock);
+#ifdef SA_DEBUG
+	bad += debug_report_deferred();
+#endif
 
 	/*
 	 * With at most one thread cache (ours), nothing moves: the objects

@@ -16,8 +16,14 @@
  *                  still live in gcmarkBits, its qbit set
  *   free           as quarantined, qbit clear, gcmarkBit clear
  *
- * so one check (poison_ok) serves handing out, sweeping and eviction, and
- * a free block's contents need no rewrite when it leaves the quarantine.
+ * so one check (slot_check) serves handing out, sweeping, eviction and
+ * the exit check, and a free block's contents need no rewrite when it
+ * leaves the quarantine.
+ *
+ * A large block (class 0, one per span) ends right at the guard page
+ * after its span's pages, its end rounded up to 16 bytes: CANARY in the
+ * slack before it (at least LARGE_REDZONE bytes, its offset) and in the
+ * few bytes after it.  Aligned blocks start at the span's start instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -223,7 +229,7 @@ static inline size_t fill_len(size_t n) { return n < FILL_MAX ? n : FILL_MAX; }
 static inline size_t free_fill_len(size_t n) { return n < FREE_FILL_MAX ? n : FREE_FILL_MAX; }
 
 /* The first byte of [p, p+n) that is not b, or n (8 bytes at a time). */
-static size_t first_not(uintptr_t p, size_t n, uint8_t b)
+static size_t first_not_slow(uintptr_t p, size_t n, uint8_t b)
 {
 	const uint8_t *q = (const uint8_t *)p;
 	size_t i = 0;
@@ -245,6 +251,21 @@ static size_t first_not(uintptr_t p, size_t n, uint8_t b)
 	return n;
 }
 
+/* (a small block's redzone, two aligned words, checked inline: the exit
+ * check reads every block of the heap) */
+static inline size_t first_not(uintptr_t p, size_t n, uint8_t b)
+{
+	if (n == 16 && !(p & 7)) {
+		const uint64_t *v = (const uint64_t *)p;
+		uint64_t w = 0x0101010101010101ull * b;
+		if (v[0] == w && v[1] == w)
+			return n;
+	} else if (n == 0) {
+		return 0;
+	}
+	return first_not_slow(p, n, b);
+}
+
 /* A large span's usable bytes: its pages before the guard page. */
 static size_t slot_size(const mspan *s)
 {
@@ -254,6 +275,7 @@ static size_t slot_size(const mspan *s)
 }
 
 #define REDZONE 16 /* bytes of CANARY before each small block */
+#define LARGE_REDZONE 1024 /* at least as many before a large one */
 
 /* The start of object idx's slot. */
 static uintptr_t block_of(mspan *s, uintptr_t idx)
@@ -274,32 +296,273 @@ static uintptr_t slot_end(mspan *s, uintptr_t idx)
 	return block_of(s, idx) + s->elemsize;
 }
 
-static void report_at(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *what, size_t off)
+/*
+ * What a check found wrong with a slot: the bug, the block the report
+ * names (not always the slot's own: see slot_check) and the detail.
+ */
+struct finding {
+	enum sa_bug bug;
+	uintptr_t p, idx;  /* the block the report names, and its index */
+	size_t off;        /* the detail's offset */
+	const char *what;  /* the detail, before the offset */
+	const char *tail;  /* and after it */
+};
+
+static bool slot_live(mspan *s, uintptr_t idx)
 {
-	char buf[160];
+	uint64_t bit = 1ull << (idx % 64);
+	return (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) && !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit) &&
+	       !quarantined(s, idx);
+}
+
+/* Whether none of [p, p+n) holds the byte b. */
+static bool all_not(uintptr_t p, size_t n, uint8_t b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((const uint8_t *)p)[i] == b)
+			return false;
+	return true;
+}
+
+/*
+ * The first bytes of small slot idx are damaged: was it the block before
+ * running over its end?  Yes when the damage is contiguous with that
+ * block: the bytes between its requested size and this slot (its
+ * canary) are all overwritten, or there are none (a block that fills its
+ * slot).  A never-used neighbour, or a freed one whose canary is whole,
+ * cannot have done it: then the bytes belong to this slot's report.
+ */
+static bool overflow_from_prev(mspan *s, uintptr_t idx, struct finding *f)
+{
+	if (s->spanclass == 0 || s->spanclass == TINY_SPAN_CLASS || idx == 0)
+		return false;
+	uintptr_t prev = idx - 1, pp = user_of(s, prev), end = block_of(s, idx);
+	size_t req = obj_of(s, prev)->reqsize;
+	if (pp + req > end)
+		return false;
+	if (!slot_live(s, prev) && pp + req == end)
+		return false; /* (a freed exact fit or a never-used slot: no evidence) */
+	if (!all_not(pp + req, end - (pp + req), CANARY))
+		return false;
+	*f = (struct finding){BUG_OVERFLOW, pp, prev, req, "bytes after the requested size overwritten, first at offset ",
+			      ", on into the next slot"};
+	return true;
+}
+
+/*
+ * Check slot idx: the redzone before its block and the canary after it,
+ * and the poison of a freed (or never used) one.  False, with *f filled
+ * in, when something is damaged.  The bug's kind follows from where the
+ * damage is against the block the program used: bytes at the very start
+ * of a slot that continue a damaged canary of the block before are that
+ * block's overflow, not an underflow or a write after free of this one.
+ */
+static bool slot_check(mspan *s, uintptr_t idx, bool freed, struct finding *f)
+{
+	if (under_tool)
+		return true;
+	uintptr_t slot = block_of(s, idx), p = user_of(s, idx);
+	size_t req = obj_of(s, idx)->reqsize, rz = p - slot, end = slot_end(s, idx) - p;
+	size_t bad = first_not(slot, rz, CANARY);
+	if (bad != rz) {
+		if (bad == 0 && overflow_from_prev(s, idx, f))
+			return false;
+		*f = (struct finding){BUG_UNDERFLOW, p, idx, rz - bad, "bytes before the block overwritten, from offset -", ""};
+		return false;
+	}
+	if (freed && s->spanclass != 0) {
+		size_t n = free_fill_len(req);
+		bad = first_not(p, n, FREE_POISON);
+		if (bad != n) {
+			if (bad == 0 && rz == 0 && overflow_from_prev(s, idx, f))
+				return false;
+			*f = (struct finding){BUG_WRITE_AFTER_FREE, p, idx, bad, "freed block modified at offset ", ""};
+			return false;
+		}
+	}
+	if (req > end)
+		return true; /* (a record being written: only in a concurrent check, which re-checks) */
+	bad = first_not(p + req, end - req, CANARY);
+	if (bad == end - req)
+		return true;
+	*f = (struct finding){BUG_OVERFLOW, p, idx, req + bad, "bytes after the requested size overwritten, first at offset ",
+			      ""};
+	return false;
+}
+
+static void report_finding(const struct finding *f, const char *call, mspan *s)
+{
+	char buf[192];
 	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, what);
-	sb_dec(&b, off);
+	sb_str(&b, f->what);
+	sb_dec(&b, f->off);
+	sb_str(&b, f->tail);
 	buf[b.len] = 0;
-	sa_report(bug, call, p, s, buf);
+	sa_report(f->bug, call, f->p, s, buf);
+}
+
+/* ---- reports found under a lock ------------------------------------------------ */
+
+/*
+ * A check that runs under a lock (an mcentral transfer, sa_check_heap,
+ * the exit check, a thread's exit) must not print: printing calls
+ * backtrace and write, and a report may abort.  It records what it found,
+ * with copies of the span and the block's record (both may be gone or
+ * reused by the time the report is printed), and whoever released the
+ * lock prints (debug_report_deferred).  A finding on a span that another
+ * thread may be changing is checked again first, at a moment when no
+ * thread is inside malloc or free (verify).
+ */
+struct pending {
+	struct finding f;
+	const char *call;
+	mspan span;          /* copy; span.dbg is NULL */
+	struct dbg_obj obj;  /* copy of the named block's record */
+	mspan *s;            /* for verify: the span, where it was, the slot checked */
+	uintptr_t start, slot;
+	bool verify;
+};
+
+#define PENDING_MAX 32
+static struct pending pending[PENDING_MAX];
+static unsigned npending, pending_lost; /* pending_lock */
+static mutex pending_lock = MUTEX_INIT;
+static __thread unsigned report_hold;
+static __thread const struct pending *reporting; /* what debug_report_extra prints */
+
+void debug_hold_reports(bool hold)
+{
+	if (hold)
+		report_hold++;
+	else
+		report_hold--;
+}
+
+static void defer(mspan *s, uintptr_t slot, const struct finding *f, const char *call, bool verify)
+{
+	lock(&pending_lock);
+	struct pending *last = npending ? &pending[npending - 1] : NULL;
+	if (last && last->f.bug == f->bug && last->f.p == f->p) {
+		/* the same bug seen from the next slot (an overflow into it) */
+	} else if (npending == PENDING_MAX) {
+		pending_lost++;
+	} else {
+		struct pending *r = &pending[npending++];
+		r->f = *f;
+		r->call = call;
+		r->span = *s;
+		r->span.dbg = NULL;
+		r->obj = *obj_of(s, f->idx);
+		r->s = s;
+		r->start = s->startAddr;
+		r->slot = slot;
+		r->verify = verify;
+	}
+	unlock(&pending_lock);
+}
+
+/* Report f now, or defer it if this thread holds a lock. */
+static void found(mspan *s, uintptr_t slot, const struct finding *f, const char *call)
+{
+	if (report_hold)
+		defer(s, slot, f, call, false);
+	else
+		report_finding(f, call, s);
+}
+
+static bool slot_freed(mspan *s, uintptr_t idx)
+{
+	if (s->spanclass == 0)
+		return quarantined(s, 0);
+	return !slot_live(s, idx);
+}
+
+/*
+ * Is a finding on a span another thread may be changing real?  Check the
+ * slot again while no thread is inside a debug-layer operation (two equal
+ * readings of cache_debug_ops, nobody busy, around the check) and the
+ * span is still where it was.  A heap that never stands still for the
+ * retries leaves the block to its next check (at its free, sweep or
+ * reuse).
+ */
+static bool verify(struct pending *r)
+{
+	/* (this thread may be inside an operation itself, paused where it
+	 * released a class lock: it changes nothing meanwhile) */
+	mcache *self = cache_current();
+	for (int tries = 0; tries < 200; tries++) {
+		bool busy;
+		uint64_t before = cache_debug_ops(self, &busy);
+		if (busy) {
+			sched_yield();
+			continue;
+		}
+		bool bad = false;
+		lock(&mheap_.lock);
+		heapArena *ha = arena_of(r->start);
+		mspan *s = ha ? span_of(ha, r->start) : NULL;
+		if (s == r->s && s->startAddr == r->start && s->dbg && !s->dbg->efenceFreed &&
+		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
+		    !(s->spanclass == 0 && quarantined(s, 0))) {
+			struct finding f;
+			bad = !slot_check(s, r->slot, slot_freed(s, r->slot), &f) && f.bug == r->f.bug && f.p == r->f.p;
+			if (bad) {
+				r->f = f;
+				r->span = *s;
+				r->span.dbg = NULL;
+				r->obj = *obj_of(s, f.idx);
+			}
+		}
+		unlock(&mheap_.lock);
+		if (cache_debug_ops(self, &busy) == before && !busy)
+			return bad;
+		sched_yield();
+	}
+	return false;
+}
+
+unsigned debug_report_deferred(void)
+{
+	unsigned n = 0;
+	if (report_hold || !__atomic_load_n(&npending, __ATOMIC_RELAXED))
+		return 0;
+	for (;;) {
+		lock(&pending_lock);
+		unsigned lost = pending_lost;
+		pending_lost = 0;
+		if (!npending) {
+			unlock(&pending_lock);
+			if (lost) {
+				char buf[160];
+				strbuf b = {buf, 0, sizeof buf};
+				sb_str(&b, "spanalloc: ");
+				sb_dec(&b, lost);
+				sb_str(&b, " more damaged blocks found under a lock were not reported (each is reported when next checked)\n");
+				os_write(report_fd, b.buf, b.len);
+			}
+			return n;
+		}
+		struct pending r = pending[0];
+		memmove(&pending[0], &pending[1], (npending - 1) * sizeof pending[0]);
+		npending--;
+		pending_lost = lost;
+		unlock(&pending_lock);
+		if (r.verify && !verify(&r))
+			continue;
+		reporting = &r;
+		report_finding(&r.f, r.call, &r.span);
+		reporting = NULL;
+		n++;
+	}
 }
 
 /* The redzone before a block and the canary after it.  Reports. */
 static bool canary_ok(mspan *s, uintptr_t idx, const char *call)
 {
-	if (under_tool)
+	struct finding f;
+	if (slot_check(s, idx, false, &f))
 		return true;
-	uintptr_t slot = block_of(s, idx), p = user_of(s, idx);
-	size_t req = obj_of(s, idx)->reqsize, end = slot_end(s, idx) - p;
-	size_t bad = first_not(slot, p - slot, CANARY);
-	if (bad != p - slot) {
-		report_at(BUG_UNDERFLOW, call, p, s, "bytes before the block overwritten, from offset -", p - slot - bad);
-		return false;
-	}
-	bad = first_not(p + req, end - req, CANARY);
-	if (bad == end - req)
-		return true;
-	report_at(BUG_OVERFLOW, call, p, s, "bytes after the requested size overwritten, first at offset ", req + bad);
+	found(s, idx, &f, call);
 	return false;
 }
 
@@ -308,14 +571,11 @@ static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
 {
 	if (under_tool || s->spanclass == 0)
 		return true;
-	uintptr_t p = user_of(s, idx);
-	size_t req = obj_of(s, idx)->reqsize;
-	size_t bad = first_not(p, free_fill_len(req), FREE_POISON);
-	if (bad != free_fill_len(req)) {
-		report_at(BUG_WRITE_AFTER_FREE, call, p, s, "freed block modified at offset ", bad);
-		return false;
-	}
-	return canary_ok(s, idx, call);
+	struct finding f;
+	if (slot_check(s, idx, true, &f))
+		return true;
+	found(s, idx, &f, call);
+	return false;
 }
 
 /* A new span's side table; false when out of memory.  Heap lock held. */
@@ -334,7 +594,7 @@ void debug_span_made(mspan *s)
 	if (s->spanclass == 0)
 		return;
 	for (unsigned i = 0; i < s->nelems; i++)
-		s->dbg->obj[i].reqsize = (uint32_t)s->elemsize;
+		s->dbg->obj[i].reqsize = s->elemsize;
 	if (under_tool)
 		SA_TRACK_NOACCESS(s->startAddr, s->npages * PAGE_SIZE);
 	else
@@ -354,24 +614,55 @@ void debug_span_gone(mspan *s)
 }
 
 /*
- * At every mcentral transfer (and in sa_check_heap): live objects keep
- * their canary, free and quarantined ones their poison.
+ * The blocks of span s: live ones keep their canaries, free and
+ * quarantined ones their poison.  Its reports are deferred (the callers
+ * hold locks); others: another thread may be using the span, so each
+ * finding is verified before it is printed.  Large blocks are read only
+ * when no other thread can be freeing one (a free makes its pages
+ * PROT_NONE before it marks the block quarantined): others is false.
  */
+static unsigned check_blocks(mspan *s, const char *where, bool others)
+{
+	if (under_tool || !s->dbg || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
+		return 0;
+	unsigned bad = 0;
+	struct finding f;
+	if (s->spanclass == 0) {
+		if (others || s->dbg->efenceFreed || quarantined(s, 0))
+			return 0;
+		if (!slot_check(s, 0, false, &f)) {
+			defer(s, 0, &f, where, false);
+			bad++;
+		}
+		return bad;
+	}
+	if (s->spanclass == TINY_SPAN_CLASS)
+		return 0;
+	uint64_t freed = 0;
+	for (uintptr_t i = 0; i < s->nelems; i++) {
+		if (i % 64 == 0) {
+			size_t w = i / 64;
+			freed = ~(LOAD_RELAXED(&s->gcmarkBits[w]) & ~LOAD_RELAXED(&s->remoteBits[w])) |
+				__atomic_load_n(&s->dbg->qbits[w], __ATOMIC_ACQUIRE);
+		}
+		if (!slot_check(s, i, (freed >> (i % 64)) & 1, &f)) {
+			defer(s, i, &f, where, others);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* At every mcentral transfer (class lock held) and in sa_check_heap. */
 bool debug_check_span(mspan *s, const char *where)
 {
-	(void)where;
-	if (under_tool || !s->dbg || s->spanclass == 0)
-		return true;
-	bool ok = true;
-	for (uintptr_t i = 0; i < s->nelems; i++) {
-		bool live = (LOAD_RELAXED(&s->gcmarkBits[i / 64]) >> (i % 64)) & 1;
-		bool gone = (LOAD_RELAXED(&s->remoteBits[i / 64]) >> (i % 64)) & 1;
-		if (quarantined(s, i) || !live || gone)
-			ok &= poison_ok(s, i, "sweep");
-		else
-			ok &= canary_ok(s, i, "sweep");
-	}
-	return ok;
+	(void)where; /* (reported as a sweep: that is what the program sees) */
+	return check_blocks(s, "sweep", false) == 0;
+}
+
+void debug_check_blocks(mspan *s, bool others)
+{
+	check_blocks(s, "sa_check_heap", others);
 }
 
 /* ---- quarantine --------------------------------------------------------------- */
@@ -379,16 +670,21 @@ bool debug_check_span(mspan *s, const char *where)
 #define QUARANTINE_SLOTS (1u << 16)
 
 /* A block leaves the quarantine: check its poison, then really free it. */
-static void release(uintptr_t p)
+/* (call: the program's call that pushed it out; the report says so) */
+static void release(uintptr_t p, const char *call)
 {
 	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	CHECK(s && s->dbg);
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
-	if (s->spanclass == 0)
+	struct finding f;
+	if (s->spanclass == 0) {
 		os_commit((void *)s->startAddr, slot_size(s));
-	else
-		poison_ok(s, idx, "free (leaving the quarantine)");
+	} else if (!slot_check(s, idx, true, &f)) {
+		if (!f.tail[0])
+			f.tail = ", found as it left the quarantine";
+		found(s, idx, &f, call);
+	}
 	__atomic_fetch_and(&s->dbg->qbits[idx / 64], ~(1ull << (idx % 64)), __ATOMIC_ACQ_REL);
 	core_release(s, idx, block_of(s, idx), false);
 }
@@ -418,22 +714,27 @@ static void quarantine_put(uintptr_t p, mspan *s)
 		q->cap = q->ring ? QUARANTINE_SLOTS : 0;
 	}
 	if (!q || !q->cap || bytes > limit) {
-		release(p);
+		release(p, "free");
 		return;
 	}
 	while (q->n && (q->n == q->cap || q->bytes + bytes > limit))
-		release(quarantine_pop(q));
+		release(quarantine_pop(q), "free");
 	q->ring[q->head] = p;
 	q->head = (q->head + 1) % q->cap;
 	q->n++;
 	q->bytes += bytes;
 }
 
+/* The thread exits: empty its quarantine and give its ring back (the
+ * cache record is reused, zeroed, by the next thread). */
 void debug_thread_flush(mcache *c)
 {
 	struct quarantine *q = &c->quarantine;
 	while (q->n)
-		release(quarantine_pop(q));
+		release(quarantine_pop(q), "thread exit");
+	if (q->ring)
+		os_free(q->ring, QUARANTINE_SLOTS * sizeof(uintptr_t));
+	*q = (struct quarantine){0};
 }
 
 /* ---- efence --------------------------------------------------------------------- */
@@ -461,7 +762,7 @@ static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	s->dbg->efencePtr = p;
 	struct dbg_obj *o = obj_of(s, 0);
 	o->offset = 0;
-	o->reqsize = (uint32_t)size;
+	o->reqsize = size;
 	o->allocStack = stack_here(fp);
 	o->leakIgnore = leak_disabled != 0;
 	SA_TRACK_MALLOC(p, size, zero);
@@ -499,24 +800,39 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 {
 	if (opts.efence)
 		return efence_alloc(size, align, zero, fp);
-	/* Small blocks of malloc alignment get a redzone before them. */
-	/* Large blocks too: then no metadata word (the span's startAddr) holds
-	 * a large block's address, which memcheck's leak check would take for
-	 * a pointer to it; and p[-1] of a large block is caught.  (Sizes the
-	 * redzone would push over the class limit stay small, without one.) */
-	size_t off = !align && (size <= MAX_SMALL_SIZE - REDZONE ||
-				(size > MAX_SMALL_SIZE && size <= SIZE_MAX - REDZONE)) ? REDZONE : 0;
-	/* (at least one byte, so that the block starts inside its slot) */
-	void *r = align ? core_aligned(align, size) : core_malloc((size ? size : 1) + off, false);
+	/*
+	 * Small blocks of malloc alignment get a redzone before them.  (Sizes
+	 * the redzone would push over the class limit stay small, without
+	 * one.)  Large blocks end right at their guard page (their end
+	 * rounded up to 16 bytes, the few bytes of slack a canary), so a
+	 * write or read past them faults at the instruction, with at least
+	 * LARGE_REDZONE bytes of canary before them: p[-1] and p[-32] are
+	 * caught at the free.  Then no metadata word (the span's startAddr)
+	 * holds a large block's address either, which memcheck's leak check
+	 * would take for a pointer to it.
+	 */
+	size_t off = 0, ask = size ? size : 1; /* (at least one byte: the block starts inside its slot) */
+	bool large = false;
+	if (!align && size <= MAX_SMALL_SIZE - REDZONE) {
+		off = REDZONE;
+		ask += REDZONE;
+	} else if (!align && size > MAX_SMALL_SIZE && size <= SIZE_MAX - LARGE_REDZONE - 16) {
+		ask = ((size + 15) & ~(size_t)15) + LARGE_REDZONE;
+		large = true;
+	}
+	void *r = align ? core_aligned(align, size) : core_malloc(ask, false);
 	if (!r)
 		return NULL;
-	uintptr_t slot = (uintptr_t)r, p = slot + off;
+	uintptr_t slot = (uintptr_t)r;
 	mspan *s = span_of(arena_of(slot), slot);
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, slot);
+	if (large)
+		off = slot_size(s) - ((size + 15) & ~(size_t)15);
+	uintptr_t p = slot + off;
 	poison_ok(s, idx, "malloc");
 	struct dbg_obj *o = obj_of(s, idx);
 	o->offset = (uint16_t)off;
-	o->reqsize = (uint32_t)size;
+	o->reqsize = size;
 	o->allocStack = stack_here(fp);
 	o->freeStack = 0;
 	o->leakIgnore = leak_disabled != 0;
@@ -742,16 +1058,25 @@ size_t dbg_usable_size(const void *ptr)
 
 void debug_report_extra(mspan *s, uintptr_t p)
 {
-	if (!s->dbg)
-		return;
-	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
-	if (idx >= (s->nelems ? s->nelems : 1))
-		return;
-	struct dbg_obj *o = obj_of(s, idx);
+	const struct dbg_obj *o;
+	uintptr_t user;
+	if (reporting && s == &reporting->span) {
+		/* a deferred report: the records as they were when found */
+		o = &reporting->obj;
+		user = reporting->f.p;
+	} else {
+		if (!s->dbg)
+			return;
+		uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+		if (idx >= (s->nelems ? s->nelems : 1))
+			return;
+		o = obj_of(s, idx);
+		user = user_of(s, idx);
+	}
 	char buf[128];
 	strbuf b = {buf, 0, sizeof buf};
 	sb_str(&b, "    block ");
-	sb_hex(&b, user_of(s, idx));
+	sb_hex(&b, user);
 	sb_str(&b, ", requested size ");
 	sb_dec(&b, o->reqsize);
 	sb_str(&b, "\n");
@@ -783,9 +1108,47 @@ void debug_init(void)
 	leak_at_start();
 }
 
+/*
+ * check_at_exit: the blocks that were never freed, and the freed ones
+ * never handed out again or swept, were never checked.  Walk the whole
+ * heap (every span: the mcentrals' and every thread's) under the heap
+ * lock, a few spans at a time so that threads still running are held up
+ * briefly, and report after each batch with the lock released.  Other
+ * threads may still run: their findings are verified (see verify), and
+ * large blocks are read only when this is the last thread with a cache.
+ */
+static void check_heap_at_exit(void)
+{
+	if (under_tool || !opts.check_at_exit)
+		return;
+	mcache *self = cache_current();
+	cache_counters t;
+	cache_sum_counters(&t);
+	bool alone = t.ncaches == 0 || (t.ncaches == 1 && self);
+	lock(&mheap_.lock);
+	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
+		unsigned batch = 0;
+		for (size_t pg = 0; pg < PAGES_PER_ARENA; pg++) {
+			mspan *s = ha->spans[pg];
+			if (!s || s->startAddr != ha->base + pg * PAGE_SIZE)
+				continue;
+			mcache *owner = LOAD_RELAXED(&s->owner);
+			check_blocks(s, "exit", !alone && (s->spanclass == 0 || owner != self));
+			if (++batch % 64 == 0 || __atomic_load_n(&npending, __ATOMIC_RELAXED)) {
+				unlock(&mheap_.lock);
+				debug_report_deferred();
+				lock(&mheap_.lock);
+			}
+		}
+	}
+	unlock(&mheap_.lock);
+	debug_report_deferred();
+}
+
 void debug_at_exit(void)
 {
-	leak_at_exit();
+	check_heap_at_exit();
+	leak_at_exit(); /* (may end the run with leak_exitcode) */
 	if (reports && opts.exitcode) {
 		/* _exit skips the flush of stdio that exit() does after us. */
 		fflush(NULL);

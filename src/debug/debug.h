@@ -32,7 +32,7 @@ struct mcache;
 #define STACK_DEPTH 16
 
 struct dbg_obj {
-	uint32_t reqsize;    /* bytes the program asked for */
+	size_t reqsize;      /* bytes the program asked for (a large block may pass 4 GiB) */
 	uint32_t allocStack; /* stack depot ids, 0: none */
 	uint32_t freeStack;
 	uint16_t offset;     /* the block's start in its slot (the redzone) */
@@ -61,6 +61,16 @@ bool debug_span_alloc(struct mspan *s);   /* heap lock held */
 void debug_span_made(struct mspan *s);    /* heap lock held */
 void debug_span_gone(struct mspan *s);    /* heap lock held */
 bool debug_check_span(struct mspan *s, const char *where);
+/*
+ * Reports found by checks that run under a lock wait in a pending list
+ * (debug.c); whoever released the lock prints them.  A thread that holds
+ * a lock around code that checks (thread exit, under caches_lock) holds
+ * the reports back too.  Returns the reports printed.
+ */
+unsigned debug_report_deferred(void);
+void debug_hold_reports(bool hold);
+/* sa_check_heap: the blocks of a span that another thread may be using. */
+void debug_check_blocks(struct mspan *s, bool others);
 void debug_thread_flush(struct mcache *c);
 uint64_t debug_quarantined_in(const struct mspan *s, size_t word);
 

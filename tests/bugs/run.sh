@@ -83,8 +83,9 @@ ulimit -c 0 2>/dev/null || true
 #   realloc   SIGABRT, a double free, an invalid free or
 #             "spanalloc: realloc of freed block" ... 0x<addr>
 #   waf       SIGABRT, "spanalloc: write after free to the block at
-#             0x<addr> in sweep()", "in malloc()" or "in free (leaving the
-#             quarantine)()" + "freed block modified at offset"
+#             0x<addr> in sweep()", "in malloc()", "in free()" (leaving
+#             the quarantine), "in thread exit()" or "in exit()" (the exit
+#             check) + "freed block modified at offset"
 #   overflow  SIGABRT, "spanalloc: heap buffer overflow past the block at
 #             0x<addr>" + "bytes after the requested size overwritten"
 #   underflow SIGABRT, "spanalloc: heap buffer underflow before the block
@@ -137,12 +138,19 @@ efence_read_after_free:faultuaf:clean:efence=1
 efence_write_after_free:faultuaf:clean:efence=1
 efence_overflow_read:guard:clean:efence=1
 overflow_1:overflow:clean
-overflow_1_exact:nearby:clean
+overflow_1_exact:overflow:clean
 overflow_16:overflow:clean
+overflow_in_forked_child:overflow:clean
 underflow:underflow:clean
 underflow_large:underflow:quiet
 overflow_large_guard:guard:quiet
 use_after_free_large:faultuaf:clean
+overflow_1_large:guard:quiet
+underflow_32_large:underflow:quiet
+exit_overflow_never_freed:overflow:clean
+exit_overflow_never_freed@no_exit_check:clean:clean:check_at_exit=0
+exit_write_after_free:waf:clean
+exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0
 no_abort:noabort:same:abort_on_error=0
 no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
@@ -158,6 +166,7 @@ clean:clean
 clean_early:clean
 clean_sizes:clean
 clean_threads:clean
+clean_exit_threads_running:clean
 clean_sizes@efence:clean:clean:efence=1
 clean_threads@efence:clean:clean:efence=1
 clean_threads@no_quarantine:clean:clean:quarantine_kb=0
@@ -165,7 +174,7 @@ clean_threads@no_quarantine:clean:clean:quarantine_kb=0
 
 # Options only the debug build implements (internal.h, SA_OPTIONS, the
 # debug-only column); the production build must warn about each.
-debug_only_keys="efence quarantine_kb malloc_context log_path exitcode"
+debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit"
 
 build() { # name -> binary path, or empty on failure
 	local name=$1 bin=$out/$1 log=$out/$1.build.log
@@ -458,8 +467,8 @@ check() { # name tag kind status options bin
 		grep -qF "size class" "$err" || fail_with "stderr lacks \"size class\""
 		;;
 	waf)
-		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+ in (sweep|malloc|free \(leaving the quarantine\))\(\)" "$err" ||
-			fail_with "the write after free is not reported from sweep, malloc or the quarantine"
+		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+ in (sweep|malloc|free|thread exit|exit)\(\)" "$err" ||
+			fail_with "the write after free is not reported from sweep, malloc, the quarantine or the exit check"
 		grep -qF "freed block modified at offset" "$err" || fail_with "stderr lacks \"freed block modified at offset\""
 		;;
 	overflow)

@@ -1,0 +1,252 @@
+/*
+ * Regression tests of the debug build's bookkeeping (issue 8): blocks
+ * over 4 GiB keep their size, exited threads give their quarantine ring
+ * back, reports are printed with no allocator lock held, and
+ * sa_check_heap checks the blocks of every thread's spans.  The first two
+ * run against the production build too (what they test holds there).
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "spanalloc.h"
+
+/* ---- blocks over 4 GiB (only a few pages are touched) ---------------------- */
+
+Test(debug, usable_size_and_realloc_of_a_block_over_4gib)
+{
+	size_t n = (5ull << 30) + 4096; /* 5 GiB: 1 GiB + 4 KiB in 32 bits */
+	unsigned char *p = malloc(n);
+	cr_assert_not_null(p, "malloc(5 GiB) (needs overcommit)");
+	size_t u = malloc_usable_size(p);
+	if (SA_DEBUG_BUILD)
+		cr_assert_eq(u, n, "malloc_usable_size %zu, want the requested %zu", u, n);
+	else
+		cr_assert_geq(u, n);
+	p[0] = 'a';
+	p[(1u << 30) + 4096] = 'b'; /* past the size cut to 32 bits */
+	p[(2u << 20) - 1] = 'c';
+	p[n - 1] = 'z';
+	/* Shrink to 2 MiB: all of it must be copied (a size cut to 32 bits
+	 * would copy 1 GiB + 4 KiB... and fail the canary check). */
+	unsigned char *q = realloc(p, 2u << 20);
+	cr_assert_not_null(q);
+	cr_assert_eq(q[0], 'a');
+	cr_assert_eq(q[(2u << 20) - 1], 'c', "realloc lost the end of the copied bytes");
+	free(q);
+
+	/* 4 GiB + 4 KiB: 4 KiB in 32 bits.  realloc to 1 MiB must copy 1 MiB. */
+	n = (4ull << 30) + 4096;
+	p = malloc(n);
+	cr_assert_not_null(p);
+	if (SA_DEBUG_BUILD)
+		cr_assert_eq(malloc_usable_size(p), n);
+	p[0] = 'A';
+	p[(1u << 20) - 1] = 'Z';
+	p[n - 1] = 'E';
+	q = realloc(p, 1u << 20);
+	cr_assert_not_null(q);
+	cr_assert_eq(q[0], 'A');
+	cr_assert_eq(q[(1u << 20) - 1], 'Z', "realloc copied only part of the block");
+	free(q);
+}
+
+/* ---- exited threads give back their quarantine ring ------------------------ */
+
+static size_t vm_size_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void *volatile sink;
+
+static void *short_lived(void *arg)
+{
+	(void)arg;
+	sink = malloc(64);
+	free(sink); /* the free makes the thread's quarantine */
+	sink = malloc(100000);
+	free(sink);
+	return NULL;
+}
+
+static void run_threads(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+		cr_assert_eq(pthread_create(&t, NULL, short_lived, NULL), 0);
+		pthread_join(t, NULL);
+	}
+}
+
+Test(debug, thousands_of_short_threads_keep_the_address_space_bounded)
+{
+	run_threads(100); /* warm up: stacks cached, metadata chunks made */
+	size_t before = vm_size_kb();
+	cr_assert_gt(before, 0);
+	run_threads(3000);
+	size_t after = vm_size_kb();
+	/* A leaked 512 KiB ring per thread would be 1.5 GiB. */
+	cr_assert_lt(after, before + 128 * 1024, "VmSize grew from %zu kB to %zu kB over 3000 threads", before, after);
+}
+
+#ifdef SA_DEBUG
+
+/* ---- no lock is held while a report is printed ----------------------------- */
+
+/*
+ * The reports go to a pipe nobody reads, filled up first: the thread that
+ * reports blocks in write(2), in the middle of printing its report.  Then
+ * every allocator lock must be free.
+ */
+static int pipefd[2];
+
+static void block_reports(void)
+{
+	opts.abort_on_error = 0;
+	opts.quarantine_kb = 0;
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(pipe(pipefd), 0);
+	fcntl(pipefd[1], F_SETFL, O_NONBLOCK);
+	char junk[4096] = {0};
+	while (write(pipefd[1], junk, sizeof junk) > 0) {
+	}
+	fcntl(pipefd[1], F_SETFL, 0);
+	report_fd = pipefd[1];
+}
+
+/* (nothing here allocates before the pipe is closed: a lock held by the
+ * reporter would deadlock the test instead of failing it) */
+static void assert_no_lock_while_reporting(unsigned before, pthread_t reporter)
+{
+	for (int i = 0; i < 10000 && __atomic_load_n(&reports, __ATOMIC_ACQUIRE) == before; i++)
+		usleep(1000);
+	bool reported = __atomic_load_n(&reports, __ATOMIC_ACQUIRE) > before;
+	usleep(50 * 1000); /* the reporter is blocked in write(2) */
+	uint32_t held[NUM_SPAN_CLASSES + 1];
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		held[i] = __atomic_load_n(&mcentral_[i].lock.state, __ATOMIC_ACQUIRE);
+	held[NUM_SPAN_CLASSES] = __atomic_load_n(&mheap_.lock.state, __ATOMIC_ACQUIRE);
+	close(pipefd[0]); /* the reporter's write fails (EPIPE) and it goes on */
+	pthread_join(reporter, NULL);
+	cr_assert(reported, "nothing was reported");
+	unsigned first = 0, n = 0;
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		if (held[i] && !n++)
+			first = i;
+	cr_expect_eq(n, 0, "%u class locks (the first: class %u) were held while a report was printed", n, first);
+	cr_expect_eq(held[NUM_SPAN_CLASSES], 0, "the heap lock was held while a report was printed");
+}
+
+/* A write after free found when the exiting thread's spans go back to
+ * their mcentral (a transfer, under the class lock). */
+static void *free_then_write_and_exit(void *arg)
+{
+	(void)arg;
+	static char *volatile p;
+	p = malloc(100);
+	free(p);
+	((volatile char *)p)[10] = 'x'; /* bug */
+	return NULL;
+}
+
+Test(debug, no_lock_held_while_a_transfer_reports)
+{
+	free(malloc(1));
+	block_reports();
+	unsigned before = reports;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, free_then_write_and_exit, NULL), 0);
+	assert_no_lock_while_reporting(before, t);
+}
+
+static void *overflow_then_check_heap(void *arg)
+{
+	(void)arg;
+	char *volatile p = malloc(100);
+	((volatile char *)p)[100] = 'x'; /* bug: one byte past the block, into its canary */
+	sa_check_heap();
+	p[100] = (char)CANARY;
+	free(p);
+	return NULL;
+}
+
+Test(debug, no_lock_held_while_sa_check_heap_reports)
+{
+	free(malloc(1));
+	block_reports();
+	unsigned before = reports;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, overflow_then_check_heap, NULL), 0);
+	assert_no_lock_while_reporting(before, t);
+}
+
+/* ---- sa_check_heap sees the blocks of other threads' spans ------------------ */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int stage;
+static char *volatile freed_by_other;
+
+static void *free_and_wait(void *arg)
+{
+	(void)arg;
+	freed_by_other = malloc(200);
+	free(freed_by_other); /* into this thread's quarantine, in this thread's span */
+	pthread_mutex_lock(&mu);
+	stage = 1;
+	pthread_cond_broadcast(&cv);
+	while (stage != 2)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+Test(debug, sa_check_heap_checks_blocks_of_other_threads)
+{
+	opts.abort_on_error = 0;
+	char name[] = "/tmp/spanalloc-test-debug.XXXXXX";
+	int fd = mkstemp(name);
+	cr_assert_geq(fd, 0);
+	unlink(name);
+	report_fd = fd;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, free_and_wait, NULL), 0);
+	pthread_mutex_lock(&mu);
+	while (stage != 1)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	((volatile char *)freed_by_other)[20] = 'x'; /* bug: a write after free, the block never reused */
+	size_t bad = sa_check_heap();
+	freed_by_other[20] = (char)FREE_POISON;
+	pthread_mutex_lock(&mu);
+	stage = 2;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+
+	char buf[8192] = {0};
+	pread(fd, buf, sizeof buf - 1, 0);
+	char want[128];
+	snprintf(want, sizeof want, "write after free to the block at %p in sa_check_heap()", (void *)freed_by_other);
+	cr_assert_geq(bad, 1, "sa_check_heap found nothing");
+	cr_assert(strstr(buf, want), "the report lacks \"%s\":\n%s", want, buf);
+	cr_assert(strstr(buf, "freed at:"), "the report lacks the free stack:\n%s", buf);
+}
+
+#endif

@@ -1148,10 +1148,12 @@ static void check_heap_at_exit(void)
 void debug_at_exit(void)
 {
 	check_heap_at_exit();
-	leak_at_exit(); /* (may end the run with leak_exitcode) */
-	if (reports && opts.exitcode) {
+	int leaks = leak_at_exit();
+	/* A heap bug's exit status before a leak's. */
+	int status = reports && opts.exitcode ? opts.exitcode : leaks > 0 ? opts.leak_exitcode : 0;
+	if (status) {
 		/* _exit skips the flush of stdio that exit() does after us. */
 		fflush(NULL);
-		_exit(opts.exitcode);
+		_exit(status);
 	}
 }

@@ -100,6 +100,6 @@ __attribute__((noreturn)) void san_over_limit(size_t size, const char *call);
 /* Leak detection (leak.c). */
 extern __thread unsigned leak_disabled; /* __lsan_disable depth of this thread */
 void leak_at_start(void);
-void leak_at_exit(void);
+int leak_at_exit(void); /* leaked blocks reported (the caller sets the exit status) */
 
 #endif

@@ -79,13 +79,13 @@ __thread unsigned leak_disabled;
 
 /* ---- the work list (Go's gcWork / gcDrain) ---------------------------------- */
 
-#define WORK_ENTRIES 65535
+/* Entries are block starts (8 bytes each: the size is looked up again
+ * when the block is scanned). */
+#define WORK_ENTRIES ((1u << 17) - 2)
 struct work_chunk {
 	struct work_chunk *prev;
 	size_t n;
-	struct {
-		uintptr_t p, len;
-	} e[WORK_ENTRIES];
+	uintptr_t e[WORK_ENTRIES];
 };
 
 /* The state of one check: only the checking thread touches it. */
@@ -101,7 +101,7 @@ struct check {
 	bool indirect;       /* second pass: marks go to the indirect half */
 };
 
-static void work_push(struct check *c, uintptr_t p, uintptr_t len)
+static void work_push(struct check *c, uintptr_t p)
 {
 	struct work_chunk *w = c->top;
 	if (UNLIKELY(!w || w->n == WORK_ENTRIES)) {
@@ -115,12 +115,10 @@ static void work_push(struct check *c, uintptr_t p, uintptr_t len)
 		w->n = 0;
 		c->top = w;
 	}
-	w->e[w->n].p = p;
-	w->e[w->n].len = len;
-	w->n++;
+	w->e[w->n++] = p;
 }
 
-static bool work_pop(struct check *c, uintptr_t *p, uintptr_t *len)
+static bool work_pop(struct check *c, uintptr_t *p)
 {
 	struct work_chunk *w = c->top;
 	while (w && w->n == 0) {
@@ -133,9 +131,7 @@ static bool work_pop(struct check *c, uintptr_t *p, uintptr_t *len)
 	}
 	if (!w)
 		return false;
-	w->n--;
-	*p = w->e[w->n].p;
-	*len = w->e[w->n].len;
+	*p = w->e[--w->n];
 	return true;
 }
 
@@ -199,7 +195,7 @@ static inline void mark_word(struct check *c, uintptr_t w)
 	} else {
 		*reach |= bit;
 	}
-	work_push(c, beg, size);
+	work_push(c, beg);
 }
 
 static void scan_words(struct check *c, uintptr_t lo, uintptr_t hi)
@@ -208,11 +204,19 @@ static void scan_words(struct check *c, uintptr_t lo, uintptr_t hi)
 		mark_word(c, *(const uintptr_t *)lo);
 }
 
+/* The requested size of the live block that starts at p. */
+static size_t block_len(uintptr_t p)
+{
+	mspan *s = span_of(arena_of(p), p);
+	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
+	return s->dbg->obj[idx].reqsize;
+}
+
 static void drain(struct check *c)
 {
-	uintptr_t p, len;
-	while (work_pop(c, &p, &len))
-		scan_words(c, p, p + len);
+	uintptr_t p;
+	while (work_pop(c, &p))
+		scan_words(c, p, p + block_len(p));
 }
 
 /* The readable mapping holding a, as [*lo, *hi); false if none. */
@@ -781,7 +785,7 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 			    live_obj(s, j, &beg, &sz) &&
 			    !(s->dbg->leakBits[j / 64] >> (j % 64) & 1)) {
 				s->dbg->leakBits[j / 64] |= 1ull << (j % 64);
-				work_push(&c, beg, sz);
+				work_push(&c, beg);
 				drain(&c);
 			}
 		}
@@ -820,8 +824,8 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 	resume_world();
 	debug_fork_done();
 
-	uintptr_t p, len;
-	while (work_pop(&c, &p, &len))
+	uintptr_t p;
+	while (work_pop(&c, &p))
 		;
 	if (c.spare)
 		os_free(c.spare, sizeof *c.spare);
@@ -1134,18 +1138,14 @@ static NOINLINE bool leaks_elsewhere(void) { return RUNNING_ON_VALGRIND || SA_AS
 
 static bool final_done; /* __lsan_do_leak_check ran: not again at exit */
 
-void leak_at_exit(void)
+int leak_at_exit(void)
 {
 	if (!opts.detect_leaks || !OWN_MALLOC || leaks_elsewhere() || final_done)
-		return;
+		return 0;
 	if (__lsan_is_turned_off && __lsan_is_turned_off())
-		return;
+		return 0;
 	final_done = true;
-	if (leak_check() > 0 && opts.leak_exitcode) {
-		/* _exit skips the flush of stdio that exit() does after us. */
-		fflush(NULL);
-		_exit(opts.leak_exitcode);
-	}
+	return leak_check();
 }
 
 /* Memcheck's own leak check, with its count of lost blocks. */

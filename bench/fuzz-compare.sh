@@ -105,9 +105,12 @@ run() {
 	rm -rf "$d" && mkdir -p "$d/corpus"
 	local s e rc
 	s=$(date +%s.%N)
-	(cd "$d" && LD_PRELOAD=$pre SPANALLOC_OPTIONS=$opts ASAN_OPTIONS=detect_leaks=1 \
-		timeout $((t + 60)) "$W/bin/$bin" -max_total_time="$t" -seed="$seed" -detect_leaks=1 \
-		-print_final_stats=1 -artifact_prefix="$d/" corpus "$W/seeds" >log 2>&1)
+	# No symbolizer process (-print_funcs=0, symbolize=0): it would run under
+	# the preloaded allocator too (libdislocator aborts in llvm-symbolizer).
+	# The preload is for the target alone, not for timeout.
+	(cd "$d" && SPANALLOC_OPTIONS=$opts ASAN_OPTIONS=detect_leaks=1:symbolize=0 UBSAN_OPTIONS=symbolize=0 \
+		timeout $((t + 60)) env LD_PRELOAD="$pre" "$W/bin/$bin" -max_total_time="$t" -seed="$seed" -detect_leaks=1 \
+		-print_funcs=0 -print_final_stats=1 -artifact_prefix="$d/" corpus "$W/seeds" >log 2>&1)
 	rc=$?
 	e=$(date +%s.%N)
 	local art; art=$(cd "$d" && ls crash-* leak-* oom-* timeout-* 2>/dev/null | head -1 | sed 's/-.*//')

@@ -118,12 +118,13 @@ run() {
 	echo "$rc $(echo "$e - $s" | bc) ${art:-none} ${eps:-0}"
 }
 
+tsv=$OUT/fuzz-compare.tsv
+if [ -z "${REPORT_ONLY:-}" ]; then
 seeds
 for bug in none $BUGS; do
 	build "$bug" plain && build "$bug" asan || { echo "$0: build of $bug failed" >&2; exit 1; }
 done
 
-tsv=$OUT/fuzz-compare.tsv
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo -e "target\tconfig\tbug\tcampaign\tstatus\tseconds\tartifact\texec_per_s" >"$tsv"
 for cfg in $CONFIGS; do
@@ -143,13 +144,28 @@ for i in $(seq 1 "$CAMPAIGNS"); do
 	done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "$load_before|$load_after" >"$OUT/fuzz-compare.load"
+fi
+IFS='|' read -r load_before load_after <"$OUT/fuzz-compare.load"
 
 # ---- the table and the chart ------------------------------------------------
-python3 - "$tsv" "$OUT" "$BUDGET" "$CAMPAIGNS" "$load_before" "$load_after" "$LABEL" "$CONFIGS" "$BUGS" <<'EOF'
-import sys, statistics, collections
-tsv, out, budget, campaigns, lb, la, label, configs, bugs = sys.argv[1:]
+python3 - "$tsv" "$OUT" "$BUDGET" "$CAMPAIGNS" "$load_before" "$load_after" "$LABEL" "$CONFIGS" "$BUGS" "$W" <<'EOF'
+import sys, statistics, collections, re
+tsv, out, budget, campaigns, lb, la, label, configs, bugs, w = sys.argv[1:]
 configs, bugs = configs.split(), bugs.split()
 rows = [l.rstrip('\n').split('\t') for l in open(tsv)][1:]
+mapfail = collections.Counter()
+for r in rows:  # from each campaign's log: what ended it, and exec/s when no final stats were printed
+    try:
+        log = open(f"{w}/run/{r[1]}-{r[2]}-{r[3]}/log", errors="replace").read()
+    except OSError:
+        continue
+    if "[AFL] mprotect() failed" in log or "[AFL] out of memory" in log:
+        r[6] = "mapfail"  # libdislocator ran out of mappings: the campaign died, no bug found
+        mapfail[r[1]] += 1
+    if r[7] == "0":
+        e = re.findall(r"exec/s: (\d+)", log)
+        r[7] = e[-1] if e else "0"
 want = {'overflow': 'crash', 'read-after-free': 'crash', 'write-after-free': 'crash', 'double-free': 'crash', 'leak': 'leak'}
 eps = {r[1]: int(r[7]) for r in rows if r[2] == 'none'}
 cfgs = [c for c in configs if c in eps]
@@ -174,7 +190,13 @@ for b in bugs:
         f, n = found[(c, b)], runs[(c, b)]
         cells.append(f"{len(f)}/{n}, {statistics.median(f):.1f} s" if f else f"0/{n}, —")
     md.append(f"| {b} | " + " | ".join(cells) + " |")
-md += ["", "Raw rows: fuzz-compare.tsv. Chart: fuzz-compare.png (exec/s; median seconds to find)."]
+for c in cfgs:
+    if mapfail[c]:
+        md += ["", f"{c}: {mapfail[c]} campaign(s) of {sum(v for (k, _), v in runs.items() if k == c) + 1} died of "
+               "'[AFL] mprotect() failed when allocating memory' (libdislocator's two mappings per block exhaust "
+               "vm.max_map_count under libFuzzer); its exec/s is then the last one libFuzzer printed."]
+md += ["", "Raw rows: fuzz-compare.tsv (status, wall seconds, artifact kind, exec/s as libFuzzer printed them); "
+       "campaign logs in BUILD/fuzz-compare/run/. Chart: fuzz-compare.png (exec/s; median seconds to find)."]
 open(f"{out}/fuzz-compare.md", "w").write("\n".join(md) + "\n")
 with open(f"{out}/fuzz-compare.dat", "w") as d:
     d.write("config exec_per_s " + " ".join(bugs) + "\n")

@@ -208,9 +208,9 @@ EOF
 if command -v gnuplot >/dev/null; then
 	nb=$(echo $BUGS | wc -w)
 	gnuplot <<EOF
-set terminal pngcairo size 1100,450 font ",10"
+set terminal pngcairo size 1100,450 font ",10" noenhanced
 set output "$OUT/fuzz-compare.png"
-set multiplot layout 1,2 title "cJSON cjson\\_read\\_fuzzer, libFuzzer, ${BUDGET} s campaigns ${LABEL}"
+set multiplot layout 1,2 title "cJSON cjson_read_fuzzer, libFuzzer, ${BUDGET} s campaigns ${LABEL}"
 set style data histograms
 set style fill solid 0.8 border -1
 set boxwidth 0.8

@@ -5,6 +5,7 @@
 #                        real programs under LD_PRELOAD, generated tables)
 #   make demo            a real program under spanalloc, with its stats
 #   make fuzz | fuzz-afl | fuzz-replay | corpus-min | fuzz-coverage | fuzz-planted
+#   make fuzz-compare    real fuzz targets, planted bugs, five heap checkers (bench/fuzz-compare.sh)
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
 #   make install PREFIX=/usr/local

@@ -8,6 +8,9 @@
 #   make fuzz-compare    real fuzz targets, planted bugs, five heap checkers (bench/fuzz-compare.sh)
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
+#   make bench-mimalloc MBENCH=DIR   daanx/mimalloc-bench (a checkout in DIR) against the peers
+#   make detect HMALLOC=DIR MBENCH=DIR   heap-bug detection on hardened_malloc's
+#                        tests and mimalloc-bench's security suite (bench/detect/)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -31,7 +34,7 @@ OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 HDRS := $(wildcard src/*.h) include/spanalloc.h
 
 .PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests fuzzuse-tests fuzz-compare check-sizeclasses check-clang sizeclasses \
-	demo bench bench-debug install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
+	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
 DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/leak.c debug/sanitizer.c
@@ -170,6 +173,19 @@ bench-debug: all
 # the debug build and efence=1 (not in CI; bench/fuzz-compare.sh says the budgets).
 fuzz-compare: all
 	bash bench/fuzz-compare.sh $(B)
+
+# mimalloc-bench: MBENCH is a checkout of https://github.com/daanx/mimalloc-bench
+# (MBENCH_ARGS: e.g. --rounds 5, --only larson).
+bench-mimalloc: all
+	@test -n "$(MBENCH)" || { echo "usage: make bench-mimalloc MBENCH=DIR (a checkout of https://github.com/daanx/mimalloc-bench)"; exit 2; }
+	python3 bench/mimalloc_bench.py --mbench "$(MBENCH)" $(MBENCH_ARGS)
+
+# Detection against glibc, hardened_malloc and both builds; the suites are
+# checkouts the caller fetched (not in CI). Writes bench/results/detect.md.
+.PHONY: detect
+detect: all
+	@test -n "$(HMALLOC)" -a -n "$(MBENCH)" || { echo "usage: make detect HMALLOC=DIR MBENCH=DIR"; exit 2; }
+	bench/detect/run.sh "$(HMALLOC)" "$(MBENCH)"
 
 # ---- install -------------------------------------------------------------------
 

@@ -1110,12 +1110,12 @@ def write_csv(path, rows):
             wr.writerow(["" if r.get(c) is None else r.get(c) for c in cols])
 
 
-def write_chart(outdir, workloads, rat, names):
+def write_chart(outdir, workloads, rat, names, basename="ratios"):
     gnuplot = shutil.which("gnuplot")
     if not gnuplot:
         warn("gnuplot not installed: no chart")
         return []
-    for fname in ("ratios.svg", "ratios.png"):
+    for fname in (basename + ".svg", basename + ".png"):
         if os.path.exists(os.path.join(outdir, fname)):
             os.unlink(os.path.join(outdir, fname))
     show = [n for n in names if n != "glibc"]
@@ -1123,7 +1123,7 @@ def write_chart(outdir, workloads, rat, names):
                for k in ("t_glibc", "r_glibc")):
         warn("no ratios to glibc to chart (glibc or every other allocator missing or failed)")
         return []
-    dat = os.path.join(outdir, "ratios.dat")
+    dat = os.path.join(outdir, basename + ".dat")
     with open(dat, "w") as f:
         f.write("# workload " + " ".join("t_%s" % n for n in show) + " "
                 + " ".join("r_%s" % n for n in show) + "\n")
@@ -1169,8 +1169,8 @@ set multiplot layout 2,1
             + plot(2 + k, "peak RSS, median, relative to glibc")
             + "unset multiplot\n")
     made = []
-    for term, fname in (("svg size 1400,900 dynamic font 'sans,11' background '#ffffff'", "ratios.svg"),
-                        ("pngcairo size 1400,900 font 'sans,10' background '#ffffff'", "ratios.png")):
+    for term, fname in (("svg size 1400,900 dynamic font 'sans,11' background '#ffffff'", basename + ".svg"),
+                        ("pngcairo size 1400,900 font 'sans,10' background '#ffffff'", basename + ".png")):
         script = "set terminal %s\nset output '%s'\n%s%s" % (
             term, os.path.join(outdir, fname), common, body)
         p = subprocess.run([gnuplot], input=script, capture_output=True, text=True)

@@ -398,10 +398,10 @@ static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
 /* The usable size a plain malloc(size) must have (production build). */
 static size_t expected_usable(size_t size)
 {
-	if (size < TINY_SIZE)
+	if (size <= TINY_MAX && opts.tiny)
 		return size ? size : 1;
 	if (size <= MAX_SMALL_SIZE)
-		return class_to_size[size_to_class(size)];
+		return class_to_size[size_to_class(size ? size : 1)];
 	return (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 }
 

@@ -17,9 +17,9 @@
  *      of pages from the mheap (the heap lock), which takes them from an
  *      arena or reserves a new 64 MiB heapArena from the OS.
  *
- * Requests under 16 B (and no stricter alignment) are packed into 16-byte
- * tiny blocks (tiny.c); requests over 32 KiB get a span of their own
- * straight from the mheap (large.c).
+ * Requests of 1..8 B take the 8-byte class.  With tiny=1 they are packed
+ * into 16-byte tiny blocks instead (tiny.c, Go's tiny allocator); requests
+ * over 32 KiB get a span of their own straight from the mheap (large.c).
  *
  * Freeing an object is explicit here, where Go's collector marks and
  * sweeps.  The span keeps Go's two bitmaps with Go's meaning:
@@ -79,6 +79,7 @@
  * CHECK is always on; DCHECK only in the debug build but always
  * type-checked.  A failed check is a bug in spanalloc, not in the program.
  */
+__attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
 #define CHECK(cond)                                                          \
 	do {                                                                 \
 		if (UNLIKELY(!(cond)))                                       \
@@ -109,6 +110,7 @@
 /* ---- geometry --------------------------------------------------------- */
 
 #define TINY_SIZE 16                         /* tiny block size */
+#define TINY_MAX 8                           /* largest tiny request (tiny=1) */
 #define TINY_SPAN_CLASS NUM_SIZE_CLASSES     /* 16 B objects holding tiny blocks */
 #define NUM_SPAN_CLASSES (NUM_SIZE_CLASSES + 1)
 #define TINY_SIZE_CLASS 2                    /* the 16 B class, for stats */
@@ -230,12 +232,13 @@ typedef struct tinyrec {
  *   - swept: allocBits == gcmarkBits, remoteBits == 0 (until the next
  *     remote free),
  *     allocCount == popcount(gcmarkBits), freeindex == 0,
- *     allocCache == ~allocBits[0];
+ *     allocCache == span_free_word(s, 0);
  *   - between sweeps: every object with index < freeindex was handed out
  *     at most once since the sweep (the owner may free the object at
  *     freeindex - 1 and step freeindex back over it); allocCache bit i
  *     set means object freeindex + i is free (its gcmarkBit is clear),
- *     for the indexes up to the end of freeindex's 64-bit word;
+ *     for the indexes up to the end of freeindex's 64-bit word, and no
+ *     bit is set for an index >= nelems;
  *     allocCount == popcount(gcmarkBits) while no remote free is pending;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
@@ -252,36 +255,41 @@ typedef struct tinyrec {
  * list and nobody has freed into it since it was last swept.
  */
 struct mspan {
-	/* Set when the span is allocated from the heap; immutable while in use. */
-	uintptr_t startAddr;
-	uintptr_t npages;
-	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span */
-	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize */
-	uint16_t nelems;
-	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS */
-	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
-
+	/*
+	 * The first cache line holds everything malloc's and free's fast paths
+	 * touch (spans are CACHE_LINE-aligned): a free of a cold block misses
+	 * once on its span, not three times.
+	 */
+	uintptr_t startAddr;    /* immutable while in use */
+	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
+	uint64_t *remoteBits;   /* any thread, atomic RMW */
+	mcache *owner;          /* read by any thread (relaxed) */
+	uint64_t allocCache;
+	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span; immutable */
+	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize; immutable */
+	uint16_t nelems;        /* immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
 	uint16_t allocCount;
-	uint64_t allocCache;
-	uint64_t *allocBits;
-	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
-	uint64_t *remoteBits;   /* any thread, atomic RMW */
-	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
-
-	mcache *owner;          /* read by any thread (relaxed) */
-	uint32_t needsweep;     /* atomic */
+	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
+	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
+	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
 	uint8_t state;          /* enum span_state, atomic for large frees */
 	uint8_t list;           /* enum span_list: central lock, or the owner */
-	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
+
+	uintptr_t npages;       /* immutable while in use */
+	uint64_t *allocBits;
+	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
+	uint32_t needsweep;     /* atomic */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
 	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
 #ifdef SA_DEBUG
 	struct span_debug *dbg; /* debug/debug.h */
 #endif
-};
+} __attribute__((aligned(CACHE_LINE)));
+static_assert(offsetof(mspan, npages) == CACHE_LINE, "mspan: the fast paths' fields in one cache line");
+
 
 typedef struct spanlist {
 	mspan *first, *last;
@@ -292,6 +300,19 @@ void spanlist_push_back(spanlist *l, mspan *s) INTERNAL;
 void spanlist_remove(spanlist *l, mspan *s) INTERNAL;
 
 static inline size_t span_bitmap_words(const mspan *s) { return ((size_t)s->nelems + 63) / 64; }
+
+/*
+ * allocCache's value for bitmap word w (w * 64 < nelems): the free objects
+ * of the word, without the bits past nelems, so that a set bit of
+ * allocCache is always an object of the span (the fast path needs no
+ * nelems check).
+ */
+static inline uint64_t span_free_word(const mspan *s, size_t w)
+{
+	uint64_t free = ~s->allocBits[w];
+	size_t left = s->nelems - w * 64;
+	return left >= 64 ? free : free & ((1ull << left) - 1);
+}
 void span_init_small(mspan *s, unsigned spanclass) INTERNAL;
 unsigned span_sweep(mspan *s) INTERNAL;            /* returns free objects */
 unsigned span_next_free(mspan *s) INTERNAL;        /* index, or nelems if full */
@@ -343,11 +364,9 @@ extern heapArena *arena_l2[1u << ARENA_L2_BITS] INTERNAL;
 extern heapArena **arena_l1[1u << ARENA_L1_BITS] INTERNAL;
 #endif
 
-/* The arena holding address p, or NULL when p is in no arena. */
-static inline heapArena *arena_of(uintptr_t p)
+/* The same for p < 2^HEAP_ADDR_BITS (the caller checked). */
+static inline heapArena *arena_of_heap_addr(uintptr_t p)
 {
-	if (UNLIKELY(p >> HEAP_ADDR_BITS))
-		return NULL;
 #if ARENA_L1_BITS == 0
 	return LOAD_RELAXED(&arena_l2[p >> ARENA_SHIFT]);
 #else
@@ -356,6 +375,14 @@ static inline heapArena *arena_of(uintptr_t p)
 		return NULL;
 	return LOAD_RELAXED(&l2[(p >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1)]);
 #endif
+}
+
+/* The arena holding address p, or NULL when p is in no arena. */
+static inline heapArena *arena_of(uintptr_t p)
+{
+	if (UNLIKELY(p >> HEAP_ADDR_BITS))
+		return NULL;
+	return arena_of_heap_addr(p);
 }
 
 static inline mspan *span_of(heapArena *ha, uintptr_t p)
@@ -415,7 +442,7 @@ void central_remote_freed(mspan *s) INTERNAL;
 
 /* ---- mcache (cache.c) --------------------------------------------------- */
 
-#define PARK_MAX_BYTES (512 * 1024)
+#define PARK_MAX_BYTES (2048 * 1024)
 #define LARGE_CACHE_SLOTS 8
 #define LARGE_CACHE_PAGES 32  /* 256 KiB */
 #define LARGE_CACHE_TOTAL 64  /* 512 KiB per thread */
@@ -504,29 +531,36 @@ static inline mcache *cache_current(void) { return tls_mcache; }
 /* ---- small objects (malloc.c helpers shared with tiny.c) ---------------- */
 
 /*
- * Take a free object from c's span of class spc: nextFreeFast, Go's fast
- * path.  Returns 0 when the span's cached word has no free object.
+ * Take a free object from c's span of class spc into *p: nextFreeFast, Go's
+ * fast path.  False when the span's cached word has no free object.
  */
-static inline uintptr_t next_free_fast(mcache *c, unsigned spc)
+static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 {
 	mspan *s = c->alloc[spc];
 	uint64_t cache = s->allocCache;
 	if (UNLIKELY(!cache))
-		return 0;
+		return false;
 	unsigned tz = (unsigned)__builtin_ctzll(cache);
 	unsigned idx = s->freeindex + tz;
-	if (UNLIKELY(idx >= s->nelems))
-		return 0;
+	DCHECK(idx < s->nelems); /* allocCache has no bit past nelems */
 	unsigned nf = idx + 1;
 	s->freeindex = (uint16_t)nf;
 	if (LIKELY(nf & 63))
 		s->allocCache = (cache >> tz) >> 1;
 	else
-		s->allocCache = nf < s->nelems ? ~s->allocBits[nf / 64] : 0;
+		s->allocCache = nf < s->nelems ? span_free_word(s, nf / 64) : 0;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
 	s->allocCount++;
-	return s->startAddr + idx * s->elemsize;
+	*p = s->startAddr + idx * s->elemsize;
+	return true;
+}
+
+/* The same, returning the object or 0. */
+static inline uintptr_t next_free_fast(mcache *c, unsigned spc)
+{
+	uintptr_t p;
+	return take_free_fast(c, spc, &p) ? p : 0;
 }
 
 static inline uintptr_t small_alloc(mcache *c, unsigned spc)
@@ -571,6 +605,7 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, scavenge_ms, 1000, 0, "release free pages to the OS after this many ms idle (0: at once, -1: never)") \
 	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
 	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
+	X(bool, tiny, 0, 0, "pack requests of 1..8 B into shared 16-byte blocks (Go's tiny allocator): denser for tiny objects, but each of their frees is a compare-and-swap") \
 	X(bool, efence, 0, 1, "every block on pages of its own, against a guard page, never reused") \
 	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
@@ -628,7 +663,6 @@ extern unsigned reports INTERNAL;  /* heap bugs reported so far */
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail) INTERNAL;
 /* The span of the live block at p (malloc.c), or NULL after reporting. */
 mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed) INTERNAL;
-__attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
 __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
 
 /* A tiny formatter that never allocates (reports run inside malloc). */

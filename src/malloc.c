@@ -3,8 +3,8 @@
  * exported names.  The data-structure work lives in the tiers; see
  * internal.h for the overview.
  *
- *   size 0 .. 15     tiny.c (packed 16-byte blocks)
- *   16 .. 32 KiB     the size class's span in the thread's mcache
+ *   1 .. 32 KiB      the size class's span in the thread's mcache
+ *   0 .. 8 with tiny=1   tiny.c (packed 16-byte blocks), instead
  *   over 32 KiB      large.c (a span of its own)
  *
  * Every free is checked: the pointer must be in an arena, on a page of an
@@ -29,7 +29,7 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 	mcache *c = cache_current();
 	if (!c && !(c = cache_get_slow()))
 		return NULL;
-	if (size < TINY_SIZE && !SA_DEBUG_BUILD) {
+	if (size <= TINY_MAX && !SA_DEBUG_BUILD && UNLIKELY(opts.tiny)) {
 		void *p = tiny_alloc(c, size ? size : 1);
 		if (p && zero)
 			memset(p, 0, size);
@@ -48,13 +48,18 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 	return large_alloc(c, size, PAGE_SIZE, zero);
 }
 
-static inline void *malloc_impl(size_t size)
+/*
+ * With tiny=1 the 8-byte class is never cached (its alloc[] stays
+ * emptyspan), so sizes 1..8 fall through to malloc_slow and the tiny
+ * allocator at no cost to this path.
+ */
+static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 {
 	mcache *c = cache_current();
-	if (LIKELY(c != NULL && size - TINY_SIZE <= MAX_SMALL_SIZE - TINY_SIZE)) {
+	if (LIKELY(c != NULL && size - 1 <= MAX_SMALL_SIZE - 1)) {
 		unsigned cls = size_to_class(size);
-		uintptr_t p = next_free_fast(c, cls);
-		if (LIKELY(p)) {
+		uintptr_t p;
+		if (LIKELY(take_free_fast(c, cls, &p))) {
 			c->st.nmalloc[cls]++;
 			return (void *)p;
 		}
@@ -71,9 +76,10 @@ static void *aligned_impl(size_t align, size_t size)
 {
 	if (size == 0) /* an aligned block all the same (found by fuzz_tiny) */
 		size = 1;
-	/* Tiny blocks align to the size's lowest bit; the debug build, which
-	 * packs nothing, puts sizes under 16 in the 8-byte class. */
-	size_t natural = size >= TINY_SIZE ? TINY_SIZE : SA_DEBUG_BUILD ? 8 : tiny_align(size);
+	/* Sizes 9..15 get the 16-byte class, 1..8 the 8-byte class, or with
+	 * tiny=1 a tiny object aligned to the size's lowest bit. */
+	size_t natural = size > TINY_MAX ? TINY_SIZE
+			 : !SA_DEBUG_BUILD && opts.tiny ? tiny_align(size) : TINY_MAX;
 	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
 		return malloc_impl(size);
 	if (align > ARENA_SIZE || size > SIZE_MAX - align) {
@@ -81,7 +87,7 @@ static void *aligned_impl(size_t align, size_t size)
 		return NULL;
 	}
 	if (size < TINY_SIZE)
-		size = TINY_SIZE; /* tiny blocks are only 16-byte aligned */
+		size = TINY_SIZE; /* classes 16 B and up are what align a block */
 	if (align <= PAGE_SIZE && size <= MAX_SMALL_SIZE) {
 		mcache *c = cache_current();
 		if (!c && !(c = cache_get_slow()))
@@ -141,7 +147,7 @@ counted:
  * Free object idx of small span s: locally when c owns s, else remotely.
  * Counts the free in c's stats when count is set.
  */
-static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, bool count)
+static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx, uintptr_t p, bool count)
 {
 	size_t w = idx / 64;
 	uint64_t bit = 1ull << (idx % 64);
@@ -153,20 +159,22 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 			return;
 		}
 		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
-		if (UNLIKELY(--s->allocCount == s->reuseAt))
-			cache_span_reusable(c, s);
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
 		 * use): give it back to allocCache so it is reused while warm,
 		 * when that stays within allocCache's word.
 		 */
-		if (idx + 1 == s->freeindex && (s->freeindex & 63) != 0) {
+		unsigned fi = s->freeindex;
+		if (idx + 1 == fi && (fi & 63) != 0) {
 			s->freeindex = (uint16_t)idx;
 			s->allocCache = (s->allocCache << 1) | 1;
 			s->needzero = 1;
 		}
 		if (count)
-			c->st.nfree[s->spanclass]++;
+			c->st.nfree[spc]++;
+		/* Last, so that the common case returns without a frame. */
+		if (UNLIKELY(--s->allocCount == s->reuseAt))
+			cache_span_reusable(c, s);
 		return;
 	}
 	remote_free(c, s, w, bit, p, count);
@@ -174,7 +182,7 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, uintptr_t p, 
 
 void small_free(mcache *c, mspan *s, uintptr_t p)
 {
-	free_object(c, s, span_object_index(s, p), p, false);
+	free_object(c, s, s->spanclass, span_object_index(s, p), p, false);
 }
 
 /*
@@ -203,12 +211,16 @@ static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
 	}
 }
 
-static inline void free_impl(void *ptr)
+static inline __attribute__((always_inline)) void free_impl(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
-	if (UNLIKELY(!p))
+	/* One compare for NULL and for addresses no arena can hold. */
+	if (UNLIKELY(p - 1 >= ((uintptr_t)1 << HEAP_ADDR_BITS) - 1)) {
+		if (p)
+			bad_pointer(p, NULL, "free");
 		return;
-	heapArena *ha = arena_of(p);
+	}
+	heapArena *ha = arena_of_heap_addr(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (UNLIKELY(!s)) {
 		bad_pointer(p, ha, "free");
@@ -217,13 +229,13 @@ static inline void free_impl(void *ptr)
 	mcache *c = cache_current();
 	uintptr_t off = p - s->startAddr;
 	uintptr_t idx = (uintptr_t)((off * s->divMul) >> 32);
+	unsigned spc = s->spanclass;
 	/* One unsigned compare routes class 0 (large) and the tiny class. */
-	if (UNLIKELY((unsigned)(s->spanclass - 1) >= NUM_SIZE_CLASSES - 1 ||
-		     idx * s->elemsize != off || idx >= s->nelems)) {
+	if (UNLIKELY(spc - 1 >= NUM_SIZE_CLASSES - 1 || idx * s->elemsize != off || idx >= s->nelems)) {
 		free_special(c, s, p);
 		return;
 	}
-	free_object(c, s, idx, p, true);
+	free_object(c, s, spc, idx, p, true);
 }
 
 /* ---- usable size and realloc --------------------------------------------- */
@@ -332,7 +344,7 @@ void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
 	if (s->spanclass == 0)
 		large_free(c, s, p, count);
 	else
-		free_object(c, s, idx, p, count);
+		free_object(c, s, s->spanclass, idx, p, count);
 }
 
 /* Count a free of the block of s in this thread's stats (debug quarantine). */

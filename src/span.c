@@ -38,7 +38,7 @@ void span_init_small(mspan *s, unsigned spc)
 	}
 	s->freeindex = 0;
 	s->allocCount = 0;
-	s->allocCache = ~0ull;
+	s->allocCache = s->nelems >= 64 ? ~0ull : (1ull << s->nelems) - 1;
 	s->reuseAt = NO_REUSE;
 }
 
@@ -69,7 +69,7 @@ unsigned span_sweep(mspan *s)
 		s->needzero = 1; /* objects below freeindex may have been used */
 	s->allocCount = (uint16_t)live;
 	s->freeindex = 0;
-	s->allocCache = ~s->allocBits[0];
+	s->allocCache = span_free_word(s, 0);
 	return s->nelems - live;
 }
 
@@ -90,7 +90,7 @@ unsigned span_next_free(mspan *s)
 			s->allocCache = 0;
 			return n;
 		}
-		cache = ~s->allocBits[fi / 64];
+		cache = span_free_word(s, fi / 64);
 	}
 	unsigned tz = (unsigned)__builtin_ctzll(cache);
 	unsigned idx = fi + tz;
@@ -104,7 +104,7 @@ unsigned span_next_free(mspan *s)
 	if (nf & 63)
 		s->allocCache = (cache >> tz) >> 1;
 	else
-		s->allocCache = nf < n ? ~s->allocBits[nf / 64] : 0;
+		s->allocCache = nf < n ? span_free_word(s, nf / 64) : 0;
 	return idx;
 }
 
@@ -210,12 +210,15 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 			bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
 	}
 	if (swept) {
-		if (s->freeindex != 0 || s->allocCache != ~s->allocBits[0])
+		if (s->freeindex != 0 || s->allocCache != span_free_word(s, 0))
 			bad += problem(s, where, "freeindex/allocCache not reset by sweep", s->freeindex, 0);
 	} else if (s->freeindex < s->nelems) {
 		/* allocCache offers only free objects (of freeindex's word). */
 		unsigned fi = s->freeindex;
 		uint64_t free = ~LOAD_RELAXED(&s->gcmarkBits[fi / 64]) >> (fi % 64);
+		/* and nothing past nelems: the fast path does not check */
+		if (s->nelems - fi < 64)
+			free &= (1ull << (s->nelems - fi)) - 1;
 		if ((s->allocCache & ~free) != 0)
 			bad += problem(s, where, "allocCache offers a live object at index", fi + (unsigned)__builtin_ctzll(s->allocCache & ~free), fi);
 	}

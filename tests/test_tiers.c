@@ -208,24 +208,66 @@ Test(tiers, central_cycles_spans_through_the_heap)
 	cr_assert_eq(sa_check_heap(), 0);
 }
 
+/* By default requests of 1..8 bytes take 8-byte slots of their own. */
+Test(tiers, small_requests_take_the_8_byte_class)
+{
+#ifdef SA_DEBUG
+	cr_skip_test("the debug build puts a redzone before every block");
+#endif
+	char *p[4] = {malloc(3), malloc(5), malloc(8), malloc(1)};
+	for (int i = 0; i < 4; i++) {
+		cr_assert_not_null(p[i]);
+		cr_assert_eq((uintptr_t)p[i] % 8, 0);
+		cr_assert_eq(malloc_usable_size(p[i]), 8);
+		mspan *s = span_of(arena_of((uintptr_t)p[i]), (uintptr_t)p[i]);
+		cr_assert_eq(s->spanclass, 1, "malloc of a few bytes in span class %u", s->spanclass);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq((uintptr_t)p[i] / 8, (uintptr_t)p[j] / 8);
+		memset(p[i], i + 1, 8);
+	}
+	free(p[1]);
+	cr_assert_eq(p[0][7], 1);
+	cr_assert_eq(p[2][7], 3);
+	free(p[0]), free(p[2]), free(p[3]);
+	cr_assert_eq(sa_check_heap(), 0);
+}
+
+/*
+ * With tiny=1 they are packed by the tiny allocator.  A fresh thread, so
+ * that no 8-byte span is cached yet (the option is read at each slow path).
+ */
+static void *tiny_packing(void *arg)
+{
+	(void)arg;
+	char *a = malloc(3), *b = malloc(5), *c = malloc(8), *d = malloc(1);
+	if (!a || !b || !c || !d)
+		return "malloc failed";
+	/* Packed by the tiny allocator: same 16-byte block where they fit. */
+	uintptr_t blk = (uintptr_t)a & ~(uintptr_t)15;
+	if (((uintptr_t)b & ~(uintptr_t)15) != blk)
+		return "malloc(3) and malloc(5) in different tiny blocks";
+	if ((uintptr_t)c % 8 != 0)
+		return "malloc(8) not 8-aligned";
+	if (malloc_usable_size(a) != 3 || malloc_usable_size(b) != 5 || malloc_usable_size(c) != 8)
+		return "tiny usable sizes are not the requests";
+	memset(a, 1, 3), memset(b, 2, 5), memset(c, 3, 8), memset(d, 4, 1);
+	free(b);
+	if (a[2] != 1 || c[7] != 3)
+		return "free of a tiny neighbour overwrote a live one";
+	free(a), free(c), free(d);
+	return sa_check_heap() == 0 ? NULL : "sa_check_heap found problems";
+}
+
 Test(tiers, tiny_objects_share_a_block)
 {
 #ifdef SA_DEBUG
 	cr_skip_test("the debug build gives every block a slot of its own");
 #endif
-	char *a = malloc(3), *b = malloc(5), *c = malloc(8), *d = malloc(1);
-	cr_assert(a && b && c && d);
-	/* Packed by the tiny allocator: same 16-byte block where they fit. */
-	uintptr_t blk = (uintptr_t)a & ~(uintptr_t)15;
-	cr_assert_eq((uintptr_t)b & ~(uintptr_t)15, blk);
-	cr_assert_eq((uintptr_t)c % 8, 0);
-	cr_assert_eq(malloc_usable_size(a), 3);
-	cr_assert_eq(malloc_usable_size(b), 5);
-	cr_assert_eq(malloc_usable_size(c), 8);
-	memset(a, 1, 3), memset(b, 2, 5), memset(c, 3, 8), memset(d, 4, 1);
-	free(b);
-	cr_assert_eq(a[2], 1);
-	cr_assert_eq(c[7], 3);
-	free(a), free(c), free(d);
-	cr_assert_eq(sa_check_heap(), 0);
+	opts.tiny = 1;
+	pthread_t t;
+	void *why;
+	cr_assert_eq(pthread_create(&t, NULL, tiny_packing, NULL), 0);
+	pthread_join(t, &why);
+	opts.tiny = 0;
+	cr_assert_null(why, "%s", (char *)why);
 }

@@ -31,7 +31,6 @@ static const uint32_t tu_class_size[SA_NUM_SIZE_CLASSES] = {
 };
 
 #define TU_MAX_SMALL 32768u
-#define TU_TINY_CLASS 2 /* tiny allocations count in the 16-byte class */
 
 /* The size class of a request of n bytes, 0 < n <= 32 KiB (not tiny-aware). */
 static inline unsigned tu_size_class(size_t n)
@@ -42,7 +41,7 @@ static inline unsigned tu_size_class(size_t n)
 	return 0;
 }
 
-/* The BySize slot a malloc(n) is counted in: tiny -> 16 B class, large -> 0. */
+/* The BySize slot a malloc(n) is counted in: its size class, large -> 0. */
 static inline unsigned tu_stats_class(size_t n)
 {
 #ifdef SA_DEBUG
@@ -51,8 +50,8 @@ static inline unsigned tu_stats_class(size_t n)
 	if (n <= TU_MAX_SMALL - 16)
 		return tu_size_class((n ? n : 1) + 16);
 #else
-	if (n < 16)
-		return TU_TINY_CLASS;
+	if (n == 0)
+		n = 1;
 #endif
 	if (n > TU_MAX_SMALL)
 		return 0;

@@ -156,6 +156,8 @@ no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
 clean@unknown_option:unknown:same:no_such_option=1
 double_free_small@efence:double:same:efence=1
+double_free_tiny@tiny:double:same:tiny=1
+invalid_free_interior_tiny@tiny:interior:same:tiny=1
 double_free_large@efence:double:same:efence=1
 invalid_free_interior_small@efence:interior:same:efence=1
 realloc_freed@efence:realloc:same:efence=1

@@ -18,6 +18,7 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
+DOCDIR  ?= $(PREFIX)/share/doc/spanalloc
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -29,26 +30,39 @@ LIBFLAGS := -std=gnu11 $(OPT) $(ARCHFLAGS) $(WARN) -fPIC -fvisibility=hidden -ft
 	    -fno-builtin-realloc -fno-builtin-free -Iinclude -Isrc $(CFLAGS)
 
 SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
-	malloc.c options.c report.c stats.c init.c sizeclasses.c
+	malloc.c options.c report.c stats.c init.c sizeclasses.c symbolize.c cxx.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
-HDRS := $(wildcard src/*.h) include/spanalloc.h
 
-.PHONY: all test unit-tests bug-tests valgrind-tests asan-tests program-tests leak-tests fuzzuse-tests fuzz-compare check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests cxx-tests valgrind-tests asan-tests program-tests leak-tests fuzzuse-tests fuzz-compare install-tests mutants tsan-tests format-check lint check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/leak.c debug/sanitizer.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c debug/sanitizer.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
-HDRS += $(wildcard src/debug/*.h)
 
 all: $(B)/libspanalloc.so $(B)/libspanalloc.a $(B)/libspanalloc-debug.so $(B)/libspanalloc-debug.a
 
-$(B)/obj/%.o: src/%.c $(HDRS) | $(B)/obj
-	@echo "  CC $<"; $(CC) $(LIBFLAGS) -c $< -o $@
+# spanalloc's code goes into a section of its own, sa_text, in the .so and
+# in a program linked with the .a, so that reports cut its frames
+# (internal.h, report.c).
+OBJCOPY ?= objcopy
+SA_TEXT := $(foreach s,.text .text.unlikely .text.hot .text.startup .text.exit,--rename-section $(s)=sa_text)
 
-$(B)/obj-debug/%.o: src/%.c $(HDRS) | $(B)/obj-debug
-	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) -c $< -o $@
+# Each object depends on the headers it includes (-MMD writes them to its
+# .d file; -MP keeps a removed header from breaking the build).  An object
+# without its .d (built before there were any) is rebuilt: the .d files are
+# targets with no recipe, and the touch keeps the object newer than its .d.
+DEPFLAGS := -MMD -MP
+
+$(B)/obj/%.o: src/%.c $(B)/obj/%.d | $(B)/obj
+	@echo "  CC $<"; $(CC) $(LIBFLAGS) $(DEPFLAGS) -c $< -o $@ && $(OBJCOPY) $(SA_TEXT) $@ && touch $@
+
+$(B)/obj-debug/%.o: src/%.c $(B)/obj-debug/%.d | $(B)/obj-debug
+	@echo "  CC $< (debug)"; $(CC) $(LIBFLAGS) $(DEBUGFLAGS) $(DEPFLAGS) -c $< -o $@ && $(OBJCOPY) $(SA_TEXT) $@ && touch $@
+
+# C++ exceptions (std::bad_alloc, a throwing new-handler) unwind through the operators.
+$(B)/obj/cxx.o $(B)/obj-debug/cxx.o: LIBFLAGS += -fexceptions
 
 $(B)/obj $(B)/obj-debug:
 	mkdir -p $@ $@/debug
@@ -84,16 +98,16 @@ check-sizeclasses: $(B)/mksizeclasses
 TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TESTFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -Iinclude -Isrc -pthread $(CFLAGS)
 
-$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(HDRS) $(wildcard tests/*.h)
+$(B)/tests/%: tests/%.c $(B)/libspanalloc.a $(B)/tests/%.d
 	@mkdir -p $(B)/tests
-	$(CC) $(TESTFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread
+	$(CC) $(TESTFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libspanalloc.a -lcriterion -pthread && touch $@
 
 # The same tests against the debug build (-DSA_DEBUG tells a test what it links).
 DEBUG_TESTS := $(patsubst tests/%.c,$(B)/tests-debug/%,$(wildcard tests/test_*.c))
 
-$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(HDRS) $(wildcard tests/*.h)
+$(B)/tests-debug/%: tests/%.c $(B)/libspanalloc-debug.a $(B)/tests-debug/%.d
 	@mkdir -p $(B)/tests-debug
-	$(CC) $(TESTFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread
+	$(CC) $(TESTFLAGS) $(DEPFLAGS) -DSA_DEBUG -o $@ $< $(B)/libspanalloc-debug.a -lcriterion -pthread && touch $@
 
 # (the debug build checks the runners for leaks at exit: Criterion's own are suppressed)
 unit-tests: $(TESTS) $(DEBUG_TESTS)
@@ -106,6 +120,13 @@ bug-tests: all
 	bash tests/bugs/run.sh $(B)/libspanalloc.a
 	bash tests/bugs/run.sh $(B)/libspanalloc-debug.so
 	bash tests/bugs/run.sh $(B)/libspanalloc-debug.a
+
+# C++ programs through the operators (needs a C++ compiler, as CI has).
+cxx-tests: all
+	bash tests/cxx/run.sh $(B)/libspanalloc.so
+	bash tests/cxx/run.sh $(B)/libspanalloc.a
+	bash tests/cxx/run.sh $(B)/libspanalloc-debug.so
+	bash tests/cxx/run.sh $(B)/libspanalloc-debug.a
 
 valgrind-tests: all
 	bash tests/valgrind/run.sh $(B)/libspanalloc-debug.so
@@ -126,11 +147,73 @@ asan-tests:
 program-tests: all
 	bash tests/programs/run.sh $(B)/libspanalloc.so
 
+# make install into a DESTDIR, pkg-config, run-time lookup, uninstall.
+install-tests: all
+	B=$(B) bash tests/install/run.sh
+
+# ---- style and static checks ------------------------------------------------------
+
+# The C files that follow .clang-format today (the others are not
+# reformatted wholesale; a file joins the list once it conforms).
+FORMAT_FILES := include/spanalloc.h src/arena.c src/central.c src/fixalloc.c src/init.c \
+	src/sizeclasses.h fuzz/afl_driver.c fuzz/capture.c fuzz/engine.h fuzz/log.c fuzz/model.c fuzz/ops.c \
+	fuzz/range_index.c fuzz/replay_main.c fuzz/sched.c tests/test_checks.c tests/test_options.c \
+	tests/bugs/clean_threads.c tests/bugs/probe_preloaded.c tests/asan/asan_clean.c tests/valgrind/vg_probe.c \
+	tests/tsan/criterion/criterion.h tests/tsan/sa_names.h
+
+format-check:
+	@clang-format --dry-run --Werror --style=file $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files conform"
+
+# clang-tidy (.clang-tidy: bugprone and the static analyzer, warnings are
+# errors) on the library, both builds, and the size-class generator;
+# cppcheck (warnings, performance, portability) on the library, the fuzz
+# engine and the tools (not on tests/: the Criterion suites' macros it
+# cannot read, and the other programs commit heap bugs on purpose).
+TIDY_SRCS := $(wildcard src/*.c) tools/mksizeclasses.c
+TIDY_DEBUG_SRCS := $(SRCS:%=src/%) $(wildcard src/debug/*.c)
+TIDY_FLAGS := -std=gnu11 -Iinclude -Isrc
+TIDY_DEPS := .clang-tidy src/debug/.clang-tidy $(wildcard src/*.h src/debug/*.h include/*.h)
+TIDY_STAMPS := $(TIDY_SRCS:%.c=$(B)/lint/%.tidy) $(TIDY_DEBUG_SRCS:%.c=$(B)/lint/%.debug-tidy)
+
+$(B)/lint/%.tidy: %.c $(TIDY_DEPS)
+	@mkdir -p $(@D)
+	@clang-tidy --quiet $< -- $(TIDY_FLAGS) 2>/dev/null && touch $@
+
+$(B)/lint/%.debug-tidy: %.c $(TIDY_DEPS)
+	@mkdir -p $(@D)
+	@clang-tidy --quiet $< -- $(TIDY_FLAGS) -DSA_DEBUG 2>/dev/null && touch $@
+
+lint: $(TIDY_STAMPS)
+	cppcheck --quiet --std=c11 --enable=warning,performance,portability --inline-suppr --error-exitcode=1 \
+	    --suppress=missingIncludeSystem -Iinclude -Isrc -Ifuzz src/*.c src/debug/*.c fuzz/*.c tools/*.c
+	@echo "lint: clang-tidy and cppcheck clean"
+
+# ThreadSanitizer: the thread tests and the two-thread fuzz harness's
+# corpus, against the library built with -fsanitize=thread.  TSan keeps its
+# own malloc (-DSA_NO_STD_NAMES), and the test's malloc/free are spanalloc's
+# sa_ names (tests/tsan/sa_names.h).
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OPTIONS ?= halt_on_error=1 second_deadlock_stack=1 suppressions=$(abspath tests/tsan/suppressions.txt)
+
+tsan-tests:
+	@$(MAKE) --no-print-directory -s B=$(B)/tsan CC=clang OPT="-O1 -g" CFLAGS="$(TSAN) -DSA_NO_STD_NAMES" \
+	    $(B)/tsan/libspanalloc.a
+	clang $(TESTFLAGS) $(TSAN) -Itests/tsan -include tests/tsan/sa_names.h -o $(B)/tsan/test_threads \
+	    tests/test_threads.c $(B)/tsan/libspanalloc.a
+	TSAN_OPTIONS="$(TSAN_OPTIONS)" $(B)/tsan/test_threads
+	$(MAKE) --no-print-directory -f fuzz/Makefile tsan-replay
+
+# Mutation testing (not in make test: minutes per mutant): every
+# tests/mutants/*.patch, a one-line bug, must make the tests fail.
+mutants:
+	bash tests/mutants/run.sh
+
 # Both builds must compile warning-free under clang too.
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang unit-tests bug-tests leak-tests fuzzuse-tests valgrind-tests asan-tests program-tests fuzz-replay
+test: all check-sizeclasses check-clang format-check lint unit-tests bug-tests cxx-tests leak-tests fuzzuse-tests valgrind-tests \
+	asan-tests program-tests install-tests tsan-tests fuzz-replay
 	@echo "all tests passed"
 
 # ---- fuzzing (fuzz/Makefile; see fuzz/README.md) ------------------------------
@@ -189,21 +272,33 @@ detect: all
 
 # ---- install -------------------------------------------------------------------
 
+DOCS := README.md SECURITY.md docs/design.md
+PCS  := spanalloc.pc spanalloc-debug.pc
+
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(DOCDIR)
 	install -m 755 $(B)/libspanalloc.so $(B)/libspanalloc-debug.so $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(B)/libspanalloc.a $(B)/libspanalloc-debug.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/spanalloc.h $(DESTDIR)$(INCDIR)/
 	sed 's|@LIBDIR@|$(LIBDIR)|g' bin/spanalloc > $(DESTDIR)$(BINDIR)/spanalloc
 	chmod 755 $(DESTDIR)$(BINDIR)/spanalloc
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    spanalloc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
+	for pc in $(PCS); do \
+	    sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	        $$pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc || exit 1; \
+	done
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libspanalloc.so $(DESTDIR)$(LIBDIR)/libspanalloc.a \
 	      $(DESTDIR)$(LIBDIR)/libspanalloc-debug.so $(DESTDIR)$(LIBDIR)/libspanalloc-debug.a \
 	      $(DESTDIR)$(INCDIR)/spanalloc.h $(DESTDIR)$(BINDIR)/spanalloc \
-	      $(DESTDIR)$(LIBDIR)/pkgconfig/spanalloc.pc
+	      $(addprefix $(DESTDIR)$(LIBDIR)/pkgconfig/,$(PCS)) $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf $(B)
+
+DEPFILES := $(OBJS:.o=.d) $(DEBUG_OBJS:.o=.d) $(TESTS:=.d) $(DEBUG_TESTS:=.d)
+$(DEPFILES):
+include $(wildcard $(DEPFILES))

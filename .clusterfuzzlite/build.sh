@@ -19,10 +19,18 @@ lib="$WORK/spanalloc-lib"
 make -s B="$lib" CC="$CC" OPT="" WARN="-Wall" CFLAGS="$CFLAGS -DSA_NO_STD_NAMES" "$lib/libspanalloc.a"
 
 inc="-Ifuzz -Isrc -Iinclude -DSA_NO_STD_NAMES"
-$CC $CFLAGS -std=gnu11 $inc -c fuzz/ops.c -o "$WORK/ops.o"
+# The operation engine: every fuzz/*.c that is not a harness or a driver
+# (fuzz/engine.h lists them).
+engine=()
+for f in fuzz/*.c; do
+	case "$f" in fuzz/fuzz_*.c | fuzz/replay_main.c | fuzz/afl_driver.c) continue ;; esac
+	o="$WORK/engine-$(basename "$f" .c).o"
+	$CC $CFLAGS -std=gnu11 $inc -c "$f" -o "$o"
+	engine+=("$o")
+done
 for h in $harnesses; do
 	$CC $CFLAGS -std=gnu11 $inc -c "fuzz/fuzz_$h.c" -o "$WORK/fuzz_$h.o"
-	$CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$WORK/fuzz_$h.o" "$WORK/ops.o" "$lib/libspanalloc.a" -lpthread \
+	$CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$WORK/fuzz_$h.o" "${engine[@]}" "$lib/libspanalloc.a" -lpthread \
 		-o "$OUT/fuzz_$h"
 	rm -f "$OUT/fuzz_${h}_seed_corpus.zip"
 	if [ -d "corpus/$h" ] && [ -n "$(ls "corpus/$h")" ]; then

@@ -11,7 +11,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
 make -s -f "$root/fuzz/Makefile" build HARNESSES="$harnesses" || exit 2
 counters=${CORPUS_MIN_COUNTERS:-0}
-export SA_FUZZ_IGNORE=${SA_FUZZ_IGNORE:-all} # known bugs must not stop the merge
 work=$fuzzb/min
 for h in $harnesses; do
 	rm -rf "${work:?}/${h:?}"

@@ -26,9 +26,8 @@ make -s -f "$root/fuzz/Makefile" cov-build HARNESSES="$harnesses" || exit 2
 out=$fuzzb/coverage
 rm -rf "$out"
 mkdir -p "$out/prof"
-# Known spanalloc bugs (ops.c) do not stop the replay; any other failure
-# is reported and the rest of the inputs run one by one.
-export SA_FUZZ_IGNORE=${SA_FUZZ_IGNORE:-all}
+# A failing input is reported, and then the inputs run one by one (a
+# failure must not lose the coverage of the rest).
 objs=()
 for flav in cov $([[ -d $fuzzb/cov-debug ]] && echo cov-debug); do
 	for h in $harnesses; do

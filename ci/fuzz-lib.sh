@@ -25,7 +25,11 @@ lf_stat() {
 
 # The first line of a log that says what went wrong.
 first_error() {
-	grep -a -m1 -E 'spanalloc-fuzz: .*FAIL|spanalloc: (internal error|fatal)|== spanalloc: |ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: ' "$1" |
+	# Not libFuzzer's own lines, which quote dictionary entries such as
+	# "== spanalloc: ": its progress lines ("#123 NEW cov: ... MS: 1
+	# CMP-DE: ...") and its recommended dictionary ("\"...\" # Uses: 3").
+	grep -a -v -E '^#[0-9]+[[:space:]]|^".*" # Uses: [0-9]+' "$1" |
+		grep -a -m1 -E 'spanalloc-fuzz: .*FAIL|spanalloc: (internal error|fatal)|== spanalloc: |ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: ' |
 		cut -c1-200 || true
 }
 

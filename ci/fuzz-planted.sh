@@ -28,8 +28,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 limit=${PLANTED_LIMIT:-300}
 bugs=${PLANTED_BUGS:-1 2 3 4}
 saved_dir=$root/tests/regressions/planted
-# Known spanalloc bugs (fuzz/ops.c SA_FUZZ_IGNORE) must not pass for planted ones.
-export SA_FUZZ_IGNORE=all
 
 describe() {
 	case $1 in

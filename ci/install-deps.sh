@@ -13,7 +13,7 @@ usage() {
 }
 
 pkgs_build=(gcc clang make pkg-config libc6-dev binutils valgrind) # valgrind: its client-request headers
-pkgs_test=(libcriterion-dev valgrind python3 git sqlite3 coreutils)
+pkgs_test=(libcriterion-dev valgrind python3 git sqlite3 coreutils clang-format clang-tidy cppcheck libclang-rt-14-dev) # lint, TSan
 pkgs_bench=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 hyperfine gnuplot-nox)
 pkgs_fuzz=(afl++ libclang-rt-14-dev llvm zip unzip)
 

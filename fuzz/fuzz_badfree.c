@@ -25,11 +25,4 @@ static const ops_profile profile = {
 	.max_align_log2 = 12,
 };
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	ops_init(&profile);
-	return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return ops_run(&profile, data, size); }
+FUZZ_OPS_HARNESS(profile)

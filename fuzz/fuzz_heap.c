@@ -411,11 +411,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool inited;
-	if (!inited) {
-		inited = true;
-		LLVMFuzzerInitialize(NULL, NULL);
-	}
+	fuzz_init_once();
 	fdp d = {data, size};
 	unsigned ops = 0;
 	fuzz_log("---- input of %zu bytes (%lu arenas)", size, (unsigned long)mheap_.narenas);

@@ -202,11 +202,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool inited;
-	if (!inited) {
-		inited = true;
-		LLVMFuzzerInitialize(NULL, NULL);
-	}
+	fuzz_init_once();
 	if (size == 0)
 		return 0;
 	bool report = data[0] & 1;

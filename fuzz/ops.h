@@ -147,10 +147,25 @@ void ops_init(const ops_profile *pf);
 /* One input; always returns 0 (failures abort). */
 int ops_run(const ops_profile *pf, const uint8_t *data, size_t size);
 
+/*
+ * The engines' entry points of a harness that is a profile of the operation
+ * language (fuzz_tiny.c and the like): FUZZ_OPS_HARNESS(profile) after it.
+ */
+#define FUZZ_OPS_HARNESS(pf)                                                       \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                           \
+	{                                                                           \
+		(void)argc, (void)argv;                                             \
+		ops_init(&(pf));                                                    \
+		return 0;                                                           \
+	}                                                                           \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return ops_run(&(pf), data, size); }
+
 /* ---- helpers shared with the harnesses that have their own engine ------------ */
 
 /* Print "spanalloc-fuzz: <harness>: FAIL: ...", the recent operations, abort. */
 __attribute__((noreturn, format(printf, 1, 2))) void fuzz_fail(const char *fmt, ...);
+/* The harness's LLVMFuzzerInitialize, once, for an engine that does not call it. */
+void fuzz_init_once(void);
 /* Name printed by fuzz_fail. */
 void fuzz_set_name(const char *name);
 /* Recent-operation log printed by fuzz_fail (and traced when FUZZ_TRACE=1). */

@@ -67,7 +67,7 @@ for san in ${OSSFUZZ_SANITIZERS:-address undefined}; do
 			opts+=("-$k=$v")
 		done <"$t.options"
 		log=$base/work/$name.log
-		if (cd "$base/out" && SA_FUZZ_IGNORE=${SA_FUZZ_IGNORE:-} "$t" "${opts[@]}" -max_total_time="$secs" \
+		if (cd "$base/out" && "$t" "${opts[@]}" -max_total_time="$secs" \
 			-print_final_stats=1 "$corpus") >"$log" 2>&1; then
 			printf 'oss-fuzz-local: %-9s %-17s ok, %8s execs, %6s exec/s\n' "$san" "$name" \
 				"$(grep -a '^stat::number_of_executed_units' "$log" | awk '{print $2}')" \

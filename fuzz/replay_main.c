@@ -92,15 +92,24 @@ static int run_path(const char *path)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
-			names = realloc(names, cap * sizeof *names);
+			char **more = realloc(names, cap * sizeof *names);
+			if (!more) {
+				perror("replay: realloc");
+				exit(2);
+			}
+			names = more;
 		}
 		size_t len = strlen(path) + strlen(e->d_name) + 2;
-		names[n] = malloc(len);
+		if (!(names[n] = malloc(len))) {
+			perror("replay: malloc");
+			exit(2);
+		}
 		snprintf(names[n], len, "%s/%s", path, e->d_name);
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp);
+	if (n)
+		qsort(names, n, sizeof *names, cmp);
 	int bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		bad |= run_path(names[i]);

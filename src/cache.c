@@ -86,12 +86,6 @@ mcache *cache_get_slow(void)
 }
 
 /*
- * A free object of class spc from c's span, which nextFreeFast found
- * empty: the rest of the span's bitmap first, then the objects freed since
- * the last sweep (the owner sweeps its own span, no lock), and only when
- * that yields too little, another span from the mcentral.
- */
-/*
  * Objects a span must have free to be worth allocating from: an eighth,
  * but at least REUSE_MIN (or half the span, for spans of fewer objects).
  * Every switch of span costs a refill (a few hundred instructions); with
@@ -245,8 +239,9 @@ static void add_sums(cache_counters *t, const cache_counters *x)
 	t->tinyBlocksFree += LOAD_RELAXED(&x->tinyBlocksFree);
 }
 
-/* Retire c: flush it, fold its counters, make it reusable.  caches_lock held.
- * torn: c's thread was lost in a fork, maybe in the middle of a malloc. */
+/* Retire c: fold its counters and make it reusable, after flushing it
+ * when flush is set (a thread exit; a forked child reclaims the lost
+ * threads' spans through the page map instead).  caches_lock held. */
 static void retire_locked(mcache *c, bool flush)
 {
 	if (flush)
@@ -282,13 +277,6 @@ static void thread_exit(void *arg)
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
 }
 
-void cache_release_thread(void)
-{
-	mcache *c = tls_mcache;
-	if (c)
-		thread_exit(c);
-}
-
 void cache_sum_counters(cache_counters *t)
 {
 	*t = (cache_counters){0};
@@ -302,11 +290,6 @@ void cache_sum_counters(cache_counters *t)
 	add_sums(t, &orphan);
 }
 
-/*
- * fork: hold every lock across it so the child inherits consistent
- * structures; in the child only the forking thread lives, so the other
- * threads' caches are flushed back to the mcentrals.
- */
 /* Whether some thread is inside a debug-layer operation (debug.c). */
 bool cache_any_busy(void)
 {
@@ -345,16 +328,11 @@ uint64_t cache_debug_ops(const mcache *self, bool *busy)
 	return sum;
 }
 
-void cache_lock_all(void)
-{
-	lock(&caches_lock);
-}
-
-void cache_unlock_all(void)
-{
-	unlock(&caches_lock);
-}
-
+/*
+ * fork: hold every lock across it so the child inherits consistent
+ * structures; in the child only the forking thread lives, so the other
+ * threads' caches are flushed back to the mcentrals.
+ */
 void cache_fork_prepare(void)
 {
 	lock(&caches_lock);

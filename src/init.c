@@ -3,7 +3,6 @@
  * come from ld.so or libc before any constructor has run) and takes one
  * lock; the constructor finishes what needs a running libc.
  */
-#include <execinfo.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -58,11 +57,10 @@ __attribute__((constructor)) static void sa_constructor(void)
 #ifdef SA_DEBUG
 	/*
 	 * The first backtrace() loads libgcc_s, which allocates.  The debug
-	 * build reports from sweeps with an mcentral lock held, so do that
-	 * first call now, while no lock is.
+	 * build unwinds inside malloc and reports from sweeps with an
+	 * mcentral lock held, so do that first call now, while no lock is.
 	 */
-	void *frame;
-	backtrace(&frame, 1);
+	stack_warm_unwinder();
 #endif
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	stats_at_start();

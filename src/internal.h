@@ -1,6 +1,7 @@
 /*
  * spanalloc internals: the data structures of every tier, their invariants
- * and the locking rules, in one place.  Read this first.
+ * and the locking rules, in one place.  Read this first (docs/design.md
+ * tells the whole design in prose).
  *
  * Overview (after the header of Go's runtime/malloc.go).
  *
@@ -137,8 +138,13 @@ void os_release(void *p, size_t size) INTERNAL;       /* give pages back, keep r
 void *os_alloc(size_t size) INTERNAL;                 /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
+size_t os_page_size(void) INTERNAL;                   /* the OS page (mprotect's unit) */
+long os_max_map_count(void) INTERNAL;                 /* vm.max_map_count, or -1 */
 uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
+/* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */
+long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
+		 int timeout_ms) INTERNAL;
 /* Threads (the debug build's leak check stops the world with them). */
 int os_gettid(void) INTERNAL;
 bool os_signal_thread(int tid, int sig) INTERNAL;
@@ -510,15 +516,12 @@ mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
-void cache_release_thread(void) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
 void cache_sum_counters(cache_counters *t) INTERNAL;
 bool cache_any_busy(void) INTERNAL;
 uint64_t cache_debug_ops(const mcache *self, bool *busy) INTERNAL;
-void cache_lock_all(void) INTERNAL;
-void cache_unlock_all(void) INTERNAL;
 /* Frees by threads that have no mcache, counted atomically. */
 extern cache_counters orphan INTERNAL;
 /* False after a fork that lost threads: counters may be off by the
@@ -576,6 +579,14 @@ void *core_malloc(size_t size, bool zero) INTERNAL;
 void *core_aligned(size_t align, size_t size) INTERNAL;
 void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count) INTERNAL;
 void core_count_free(mspan *s) INTERNAL;
+/* The production build's C++ operators (cxx.c) over malloc.c's paths. */
+void *core_new(size_t size) INTERNAL;         /* throws (plain new, new[]) */
+void *core_new_nothrow(size_t size) INTERNAL; /* NULL when out of memory */
+void *core_new_aligned(size_t align, size_t size) INTERNAL;
+void core_delete(void *ptr) INTERNAL;
+void core_delete_sized(void *ptr, size_t size) INTERNAL;
+void core_delete_aligned_sized(void *ptr, size_t size) INTERNAL;
+void *cxx_new_failed(size_t size) INTERNAL; /* plain new's retry loop (cxx.c) */
 
 /* ---- tiny.c and large.c ------------------------------------------------- */
 
@@ -606,12 +617,17 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
 	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
 	X(bool, tiny, 0, 0, "pack requests of 1..8 B into shared 16-byte blocks (Go's tiny allocator): denser for tiny objects, but each of their frees is a compare-and-swap") \
-	X(bool, efence, 0, 1, "every block on pages of its own, against a guard page, never reused") \
+	X(bool, efence, 0, 1, "every block up to 32 KiB on pages of its own, as many as a quarter of vm.max_map_count allows") \
 	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
 	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
 	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
-	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")            \
+	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")           \
 	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
+	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
+	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)") \
+	X(bool, fast_unwind, 1, 1, "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)") \
+	X(bool, symbolize, 1, 0, "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)") \
+	X(path, external_symbolizer_path, "", 0, "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)") \
 	X(bool, detect_leaks, 1, 1, "check for leaks at exit (a conservative mark from the roots)") \
 	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                \
 	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported") \
@@ -653,6 +669,13 @@ enum sa_bug {
 	BUG_WRITE_AFTER_FREE, /* poison of a free block changed */
 	BUG_GUARD,            /* fault in a guard page */
 	BUG_USE_AFTER_FREE,   /* fault in a freed block's pages (efence) */
+	/* C++ (cxx.c): a block freed by the wrong family; the allocation's
+	 * family is the bug, the call names the deallocation (debug build) */
+	BUG_MISMATCH_MALLOC,    /* malloc-family block, deleted */
+	BUG_MISMATCH_NEW,       /* operator new block, freed or delete[]d */
+	BUG_MISMATCH_NEW_ARRAY, /* operator new[] block, freed or deleted */
+	BUG_SIZED_DELETE,       /* sized delete, the wrong size */
+	BUG_ALIGNED_DELETE,     /* delete with the wrong alignment (debug build) */
 };
 extern int report_fd INTERNAL;     /* stderr, or the log_path file */
 extern unsigned reports INTERNAL;  /* heap bugs reported so far */
@@ -664,6 +687,25 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 /* The span of the live block at p (malloc.c), or NULL after reporting. */
 mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed) INTERNAL;
 __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
+
+/*
+ * Print a stack to report_fd, a frame a line in ASan's style: "#N 0xPC in
+ * function file:line (module+0xoffset)", symbolized by an external
+ * symbolizer (symbolize.c), "#N 0xPC (module+0xoffset)" without one.
+ * pcs are return addresses, but for pcs[0] when exact0 (a faulting
+ * instruction).  Never allocates.
+ */
+void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0) INTERNAL;
+
+/*
+ * spanalloc's code sits in a section of its own, sa_text (the Makefile
+ * renames every object's .text* sections), in the .so and in a program
+ * linked with the .a alike, so that a report can cut spanalloc's frames
+ * from a stack.  Weak: a build that does not rename (the fuzz harnesses)
+ * gets whole stacks.
+ */
+extern const char __start_sa_text[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_sa_text[] __attribute__((weak, visibility("hidden")));
 
 /* A tiny formatter that never allocates (reports run inside malloc). */
 typedef struct strbuf {

@@ -199,19 +199,60 @@ static NOINLINE mspan *bad_pointer(uintptr_t p, heapArena *ha, const char *call)
 	return NULL;
 }
 
+/*
+ * C++'s sized delete (cxx.c) gives the size the block was allocated with:
+ * a size its block's class could not have come from is a bug
+ * (new-delete-type-mismatch).  NO_SIZE: every other free.
+ */
+#define NO_SIZE SIZE_MAX
+static NOINLINE void sized_delete_mismatch(uintptr_t p, mspan *s, size_t size, size_t lo, size_t hi)
+{
+	char buf[160];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, "size given to delete: ");
+	sb_dec(&b, size);
+	sb_str(&b, " bytes; blocks of this size class hold requests of ");
+	sb_dec(&b, lo);
+	sb_str(&b, "..");
+	sb_dec(&b, hi);
+	sb_str(&b, " bytes");
+	buf[b.len] = 0;
+	sa_report(BUG_SIZED_DELETE, "operator delete", p, s, buf);
+}
+
 /* Frees that are not a small object start: large, tiny, or a bad pointer. */
-static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
+static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p, size_t size)
 {
 	if (s->spanclass == 0) {
+		/* Large requests of this span's page count (aligned ones too: a
+		 * large aligned span has just the pages its size needs). */
+		size_t hi = s->npages * PAGE_SIZE, lo = hi - PAGE_SIZE + 1;
+		lo = lo > MAX_SMALL_SIZE ? lo : 0;
+		if (UNLIKELY(size != NO_SIZE && p == s->startAddr && size - lo > hi - lo)) {
+			sized_delete_mismatch(p, s, size, lo, hi);
+			return;
+		}
 		large_free(c, s, p, true);
 	} else if (s->spanclass == TINY_SPAN_CLASS) {
+		if (UNLIKELY(size != NO_SIZE && size >= TINY_SIZE)) {
+			sized_delete_mismatch(p, s, size, 0, TINY_SIZE - 1);
+			return;
+		}
 		tiny_free(c, s, p);
 	} else {
 		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
 	}
 }
 
-static inline __attribute__((always_inline)) void free_impl(void *ptr)
+/*
+ * A free, and for C++'s sized delete (sized) the one compare of
+ * the size against the class's range (lo, hi]: every request that lands
+ * in class c is in (class_to_size[c - 1], class_to_size[c]], and an
+ * aligned one, which may land in a bigger class, is freed by the aligned
+ * delete, which checks only hi (cxx.c).  Always inline: free's copy
+ * (sized false) then has no trace of the check.
+ */
+static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, bool sized, size_t size)
 {
 	uintptr_t p = (uintptr_t)ptr;
 	/* One compare for NULL and for addresses no arena can hold. */
@@ -232,11 +273,22 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr)
 	unsigned spc = s->spanclass;
 	/* One unsigned compare routes class 0 (large) and the tiny class. */
 	if (UNLIKELY(spc - 1 >= NUM_SIZE_CLASSES - 1 || idx * s->elemsize != off || idx >= s->nelems)) {
-		free_special(c, s, p);
+		free_special(c, s, p, sized ? size : NO_SIZE);
 		return;
+	}
+	if (sized) {
+		/* [lo, hi]: lo itself (the top of the class below) passes, so
+		 * that class 1 holds new(0)'s size 0 as well. */
+		size_t lo = class_to_size[spc - 1];
+		if (UNLIKELY(size - lo > s->elemsize - lo)) {
+			sized_delete_mismatch(p, s, size, lo, s->elemsize);
+			return;
+		}
 	}
 	free_object(c, s, spc, idx, p, true);
 }
+
+static inline void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
 
 /* ---- usable size and realloc --------------------------------------------- */
 
@@ -362,6 +414,43 @@ void core_count_free(mspan *s)
 	}
 }
 
+/* ---- for the C++ operators (cxx.c), production build ----------------------- */
+
+#ifndef SA_DEBUG
+/* operator new and new[]: the fast path here, inline (flatten), the
+ * failure in cxx.c, so that the operators are one jump to this. */
+__attribute__((flatten)) void *core_new(size_t size)
+{
+	void *p = malloc_impl(size);
+	return LIKELY(p != NULL) ? p : cxx_new_failed(size);
+}
+void *core_new_nothrow(size_t size) { return malloc_impl(size); }
+void *core_new_aligned(size_t align, size_t size) { return aligned_impl(align, size); }
+void core_delete(void *ptr) { free_impl(ptr); }
+void core_delete_sized(void *ptr, size_t size) { free_impl_sized(ptr, true, size); }
+
+/*
+ * The aligned sized delete: the block may sit in a class bigger than its
+ * size needs (the smallest one whose objects are all aligned), so only the
+ * top of the range is checked: a size its block cannot hold.
+ */
+void core_delete_aligned_sized(void *ptr, size_t size)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	heapArena *ha = p ? arena_of(p) : NULL;
+	mspan *s = ha ? span_of(ha, p) : NULL;
+	if (s) {
+		size_t hi = s->spanclass == 0 ? s->npages * PAGE_SIZE
+			    : s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE - 1 : s->elemsize;
+		if (UNLIKELY(size > hi)) {
+			sized_delete_mismatch(p, s, size, 0, hi);
+			return;
+		}
+	}
+	free_impl(ptr);
+}
+#endif
+
 /* ---- the sa_ API ------------------------------------------------------------ */
 
 #ifdef SA_DEBUG
@@ -423,14 +512,8 @@ EXPORT void *sa_aligned_alloc(size_t alignment, size_t size)
 	return API_ALIGNED(alignment, size);
 }
 
-EXPORT void *sa_memalign(size_t alignment, size_t size)
-{
-	if (!is_pow2(alignment)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return API_ALIGNED(alignment, size);
-}
+/* memalign has aligned_alloc's rules here (glibc rounds a bad alignment up). */
+EXPORT void *sa_memalign(size_t alignment, size_t size) __attribute__((alias("sa_aligned_alloc")));
 
 EXPORT int sa_posix_memalign(void **memptr, size_t alignment, size_t size)
 {

@@ -7,14 +7,18 @@
  *   Ready --os_release--> Ready but empty (MADV_DONTNEED: reads zero)
  *
  * Metadata comes from os_alloc / os_free.  Nothing here takes a lock or
- * knows about spans.
+ * knows about spans.  os_run_read runs a symbolizer for reports.
  */
+#define _GNU_SOURCE /* pipe2, vfork */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +95,38 @@ uint64_t os_memory_limit(void)
 	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
+size_t os_page_size(void)
+{
+	long v = sysconf(_SC_PAGESIZE);
+	return v > 0 ? (size_t)v : 4096;
+}
+
+/* The kernel's limit on a process's mappings (vm.max_map_count), or -1. */
+long os_max_map_count(void)
+{
+	static long cached;
+	if (cached)
+		return cached;
+	int saved = errno;
+	long v = -1;
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char buf[32];
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			v = 0;
+			for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+				v = v * 10 + (buf[i] - '0');
+			if (v == 0)
+				v = -1;
+		}
+	}
+	errno = saved;
+	cached = v;
+	return v;
+}
+
 uint64_t os_nanotime(void)
 {
 	struct timespec ts;
@@ -143,6 +179,84 @@ void lock_slow(mutex *m)
 	}
 	while (__atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE) != 0)
 		os_futex_wait(&m->state, 2);
+}
+
+/*
+ * Run the program prog (argv and envp built by the caller, in its own
+ * buffers) with stdin and stderr on /dev/null, and read what it writes to
+ * stdout into buf (at most cap bytes, more is read and dropped), for at
+ * most timeout_ms.  Returns the bytes read, or -1 if it did not run or
+ * did not exit 0.
+ *
+ * For reports, which may come from inside malloc or a signal handler:
+ * nothing here allocates, and vfork runs no pthread_atfork handler (the
+ * debug build's waits for the operations in flight, this report's among
+ * them) and copies nothing.  The child only moves descriptors and execs.
+ */
+long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
+		 int timeout_ms)
+{
+	int saved = errno, fds[2], st = 0;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || pipe2(fds, O_CLOEXEC) != 0) {
+		if (null >= 0)
+			close(null);
+		errno = saved;
+		return -1;
+	}
+	/* No signal handler may run in the child, on the parent's stack and
+	 * memory: signals stay blocked until the exec (and in the symbolizer,
+	 * which needs none; SIGKILL cannot be blocked). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		if (dup2(null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		execve(prog, argv, envp);
+		_exit(127);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(fds[1]);
+	close(null);
+	size_t len = 0;
+	while (pid > 0) {
+		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+		int r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) { /* timed out: the output so far is not trusted */
+			kill(pid, SIGKILL);
+			len = 0;
+			st = -1;
+			break;
+		}
+		char drop[256];
+		char *to = len < cap ? buf + len : drop;
+		size_t room = len < cap ? cap - len : sizeof drop;
+		ssize_t n = read(fds[0], to, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (to != drop)
+			len += (size_t)n;
+	}
+	close(fds[0]);
+	if (pid > 0) {
+		int ws = 0;
+		pid_t w;
+		do
+			w = waitpid(pid, &ws, 0);
+		while (w < 0 && errno == EINTR);
+		/* (ECHILD: SIGCHLD ignored, or the program reaped it; the
+		 * output then tells.) */
+		if (w == pid && !(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+			st = -1;
+	}
+	errno = saved;
+	return pid > 0 && st == 0 ? (long)len : -1;
 }
 
 /* ---- threads, for the debug build's stop-the-world leak check ------------ */

@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+#ifdef SA_DEBUG
+#include "debug/guarded.h"
+#endif
+#include "track.h"
 
 void sb_str(strbuf *b, const char *s)
 {
@@ -41,14 +45,92 @@ void sb_hex(strbuf *b, uint64_t v)
 		b->buf[b->len++] = tmp[--n];
 }
 
-static NOINLINE void print_stack(void)
+/* ---- the stack of the bad call ------------------------------------------- */
+
+#define BAD_CALL_FRAMES 64
+
+/* The stack of the bad call, from the program's frame on. */
+struct bad_stack {
+	void *pcs[BAD_CALL_FRAMES];
+	int n, first; /* pcs[first] is the program's frame */
+	bool exact;   /* pcs[first] is a faulting instruction */
+};
+
+static bool own_code(uintptr_t pc) { return pc >= (uintptr_t)__start_sa_text && pc < (uintptr_t)__stop_sa_text; }
+
+/* x86-64 and aarch64 Linux's rt_sigreturn trampoline, as libgcc knows it:
+ * the frame below a signal handler's. */
+static bool signal_trampoline(uintptr_t pc)
 {
-	/* backtrace may load libgcc_s and allocate the first time: no lock
-	 * is held here, and the heap is consistent. */
-	void *frames[32];
-	int n = backtrace(frames, 32);
-	if (n > 1) /* from the caller of print_stack: sa_report, then the API */
-		backtrace_symbols_fd(frames + 1, n - 1, report_fd);
+#if defined(__x86_64__)
+	static const unsigned char code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+	return !memcmp((const void *)pc, code, sizeof code);
+#elif defined(__aarch64__)
+	static const unsigned char code[] = {0x68, 0x11, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4};
+	return !memcmp((const void *)pc, code, sizeof code);
+#else
+	(void)pc;
+	return false;
+#endif
+}
+
+/*
+ * Unwind (backtrace: .eh_frame, whatever the program was built with) and
+ * cut spanalloc's own frames: the program's frame is the first one after
+ * them that is not in spanalloc's code, or the one after the signal
+ * trampoline for a fault (the SIGSEGV handler's report).
+ */
+static NOINLINE void bad_stack_here(struct bad_stack *st)
+{
+	/* backtrace may load libgcc_s and allocate the first time: the
+	 * debug build has made that call in its constructor, and the
+	 * production build reports with no lock held. */
+	st->n = backtrace(st->pcs, BAD_CALL_FRAMES);
+	st->exact = false;
+	int i = 0;
+	/* (pcs[0] is in this function: in spanalloc's code unless the build
+	 * did not put that in sa_text; then the stack starts at the caller
+	 * of sa_report) */
+	if (st->n && own_code((uintptr_t)st->pcs[0]))
+		while (i < st->n && own_code((uintptr_t)st->pcs[i] - 1))
+			i++;
+	else
+		i = st->n < 2 ? st->n : 2;
+	if (i < st->n && signal_trampoline((uintptr_t)st->pcs[i])) {
+		i++;
+		st->exact = true;
+	}
+	st->first = i;
+}
+
+static void print_bad_stack(const struct bad_stack *st)
+{
+#ifdef SA_DEBUG
+	/* Memcheck unwinds and symbolizes as in its own reports. */
+	if (RUNNING_ON_VALGRIND) {
+		VALGRIND_PRINTF_BACKTRACE("spanalloc: the stack of the bad call, from valgrind:\n");
+		return;
+	}
+#endif
+	uintptr_t pcs[BAD_CALL_FRAMES];
+	unsigned n = 0;
+	for (int i = st->first; i < st->n; i++)
+		pcs[n++] = (uintptr_t)st->pcs[i];
+	sa_print_frames(pcs, n, st->exact);
+}
+
+/*
+ * What found a bug when the call that did is not one the program made
+ * (the debug build's checks at sweeps and at the quarantine's end): said
+ * after the detail instead of "in <call>()" in the headline.
+ */
+static const char *found_when(const char *call)
+{
+	if (!strcmp(call, "sweep"))
+		return "found when its span was checked";
+	if (!strcmp(call, "thread exit"))
+		return "found when its thread exited";
+	return NULL;
 }
 
 int report_fd = 2;
@@ -68,7 +150,7 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		sb_str(&b, "double free of ");
 		break;
 	case BUG_INVALID_FREE:
-		sb_str(&b, call[0] == 'f' ? "invalid free of " : "invalid pointer ");
+		sb_str(&b, call[0] == 'f' || strncmp(call, "operator delete", 15) == 0 ? "invalid free of " : "invalid pointer ");
 		break;
 	case BUG_REALLOC_FREED:
 		sb_str(&b, call);
@@ -92,11 +174,31 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	case BUG_USE_AFTER_FREE:
 		sb_str(&b, "use after free of the block at ");
 		break;
+	case BUG_MISMATCH_MALLOC:
+	case BUG_MISMATCH_NEW:
+	case BUG_MISMATCH_NEW_ARRAY: /* ASan's words: "(operator new vs free)" */
+		sb_str(&b, "alloc-dealloc-mismatch (");
+		sb_str(&b, bug == BUG_MISMATCH_MALLOC ? "malloc" : bug == BUG_MISMATCH_NEW ? "operator new" : "operator new[]");
+		sb_str(&b, " vs ");
+		sb_str(&b, call);
+		sb_str(&b, ") of the block at ");
+		break;
+	case BUG_SIZED_DELETE:
+		sb_str(&b, "new-delete-type-mismatch (size) of the block at ");
+		break;
+	case BUG_ALIGNED_DELETE:
+		sb_str(&b, "new-delete-type-mismatch (alignment) of the block at ");
+		break;
 	}
 	sb_hex(&b, p);
+	/* " in <call>()": the function the program called; a check that
+	 * found the bug on the way says so in the detail. */
+	struct bad_stack st;
+	bad_stack_here(&st);
+	const char *found = found_when(call);
 	if (strcmp(call, "memory access") == 0) {
 		sb_str(&b, " (bad memory access)");
-	} else {
+	} else if (!found) {
 		sb_str(&b, " in ");
 		sb_str(&b, call);
 		sb_str(&b, "()");
@@ -130,18 +232,25 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 			sb_dec(&b, p - s->startAddr - idx * s->elemsize);
 		}
 	} else {
-		sb_str(&b, "    size class unknown");
+#ifdef SA_DEBUG
+		if (!guarded_describe(&b, p))
+#endif
+			sb_str(&b, "    size class unknown");
 	}
 	if (detail) {
 		sb_str(&b, ": ");
 		sb_str(&b, detail);
 	}
+	if (found) {
+		sb_str(&b, " (");
+		sb_str(&b, found);
+		sb_str(&b, ")");
+	}
 	sb_str(&b, "\n    stack of the bad call:\n");
 	os_write(report_fd, b.buf, b.len);
-	print_stack();
+	print_bad_stack(&st);
 #ifdef SA_DEBUG
-	if (s)
-		debug_report_extra(s, p);
+	debug_report_extra(s, p);
 #endif
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";

@@ -16,6 +16,9 @@
 
 #include "internal.h"
 #include "spanalloc.h"
+#ifdef SA_DEBUG
+#include "debug/guarded.h"
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -206,7 +209,7 @@ static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
 	if (s->spanclass == 0) {
 		bool held = false;
 #ifdef SA_DEBUG
-		held = (debug_quarantined_in(s, 0) & 1) || (s->dbg && s->dbg->efenceFreed);
+		held = debug_quarantined_in(s, 0) & 1;
 #endif
 		live[0] += s->state == mSpanInUse && !held;
 		return;
@@ -308,6 +311,10 @@ EXPORT size_t sa_check_heap(void)
 	cache_counters t;
 	cache_sum_counters(&t);
 	if (counters_exact && (t.ncaches == 0 || (t.ncaches == 1 && self))) {
+#ifdef SA_DEBUG
+		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
+			live[i] += guarded_live_in_class(i); /* blocks in no span */
+#endif
 		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
 			if (live[i] != t.nmalloc[i] - t.nfree[i])
 				bad += heap_problem("live objects in the bitmaps differ from the counters, class", i, live[i]);

@@ -21,11 +21,12 @@
  *          Written only by the mcache whose current tiny block it is, with
  *          plain stores: a tiny malloc takes no atomic.
  *   state  bits  0..15  FREED: the sub-object at this offset was freed
- *          bits 16..31  count: sub-objects not yet freed, plus HOLD while
- *          the block is some mcache's current block
+ *          bits 16..31  count: while the block is some mcache's current
+ *          block, HOLD minus the sub-objects freed so far (the owner's
+ *          allocations are not counted there, only in its tinyCount);
+ *          once retired, the sub-objects not yet freed
  *          Changed by compare-and-swap (a free), or one atomic subtraction
- *          (the owner retiring the block, which takes its HOLD back minus
- *          the sub-objects it handed out).
+ *          (the owner retiring the block subtracts HOLD - tinyCount).
  *
  * A sub-object is live when its live bit is set and its FREED bit clear.
  * The block goes back to its span (its gcmarkBit is cleared) when count

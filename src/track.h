@@ -7,10 +7,7 @@
  *
  *   SA_TRACK_MALLOC(p, size, zero)   a block of size bytes now lives at p
  *   SA_TRACK_FREE(p, size)           the block of size bytes at p is gone
- *   SA_TRACK_RESIZE(p, old, new)     the block at p changed size in place
  *   SA_TRACK_NOACCESS(p, n)          heap memory nobody may touch
- *   SA_TRACK_UNDEFINED(p, n)         the allocator is about to write there
- *   SA_TRACK_DEFINED(p, n)           the allocator is about to read there
  */
 #ifndef SA_TRACK_H
 #define SA_TRACK_H
@@ -47,35 +44,17 @@
 		VALGRIND_FREELIKE_BLOCK((void *)(p), 0);                            \
 		SA_ASAN_POISON(p, size);                                            \
 	} while (0)
-#define SA_TRACK_RESIZE(p, oldsize, newsize)                                        \
-	do {                                                                        \
-		VALGRIND_RESIZEINPLACE_BLOCK((void *)(p), (oldsize), (newsize), 0); \
-		SA_ASAN_POISON((uintptr_t)(p) + (oldsize), 0);                      \
-	} while (0)
 #define SA_TRACK_NOACCESS(p, n)                                                     \
 	do {                                                                        \
 		VALGRIND_MAKE_MEM_NOACCESS((void *)(p), (n));                       \
 		SA_ASAN_POISON(p, n);                                               \
-	} while (0)
-#define SA_TRACK_UNDEFINED(p, n)                                                    \
-	do {                                                                        \
-		SA_ASAN_UNPOISON(p, n);                                             \
-		VALGRIND_MAKE_MEM_UNDEFINED((void *)(p), (n));                      \
-	} while (0)
-#define SA_TRACK_DEFINED(p, n)                                                      \
-	do {                                                                        \
-		SA_ASAN_UNPOISON(p, n);                                             \
-		VALGRIND_MAKE_MEM_DEFINED((void *)(p), (n));                        \
 	} while (0)
 /* Under a checker, the checker watches user memory better than patterns. */
 #define SA_UNDER_TOOL() (SA_ASAN || RUNNING_ON_VALGRIND)
 #else
 #define SA_TRACK_MALLOC(p, size, zero) ((void)(p), (void)(size), (void)(zero))
 #define SA_TRACK_FREE(p, size) ((void)(p), (void)(size))
-#define SA_TRACK_RESIZE(p, oldsize, newsize) ((void)(p), (void)(oldsize), (void)(newsize))
 #define SA_TRACK_NOACCESS(p, n) ((void)(p), (void)(n))
-#define SA_TRACK_UNDEFINED(p, n) ((void)(p), (void)(n))
-#define SA_TRACK_DEFINED(p, n) ((void)(p), (void)(n))
 #define SA_UNDER_TOOL() 0
 #endif
 

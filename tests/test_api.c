@@ -449,23 +449,28 @@ static void check_aligned(const struct api *a, const char *fn, void *p, size_t a
 	((volatile unsigned char *)p)[n - 1] = 0x3C;
 }
 
-Test(api, aligned_alloc_all_alignments, .timeout = 120)
+/* Every alignment and size through fn (aligned_alloc or memalign). */
+static void all_alignments(const struct api *a, const char *fn, void *(*alloc)(size_t, size_t))
 {
-	FOR_EACH_API(a) {
-		for (size_t al = 1; al <= MAX_ALIGN; al <<= 1) {
-			for (size_t s = 0; s < NALIGN_SIZES; s++) {
-				size_t n = align_sizes[s];
-				/* Two at a time, so the second is not trivially the first. */
-				void *p = a->aligned_alloc(al, n);
-				check_aligned(a, "aligned_alloc", p, al, n);
-				void *q = a->aligned_alloc(al, n);
-				check_aligned(a, "aligned_alloc", q, al, n);
-				cr_assert_neq(p, q);
-				a->free(p);
-				a->free(q);
-			}
+	for (size_t al = 1; al <= MAX_ALIGN; al <<= 1) {
+		for (size_t s = 0; s < NALIGN_SIZES; s++) {
+			size_t n = align_sizes[s];
+			/* Two at a time, so the second is not trivially the first. */
+			void *p = alloc(al, n);
+			check_aligned(a, fn, p, al, n);
+			void *q = alloc(al, n);
+			check_aligned(a, fn, q, al, n);
+			cr_assert_neq(p, q);
+			a->free(p);
+			a->free(q);
 		}
 	}
+}
+
+Test(api, aligned_alloc_all_alignments, .timeout = 120)
+{
+	FOR_EACH_API(a)
+		all_alignments(a, "aligned_alloc", a->aligned_alloc);
 	cr_assert_eq(sa_check_heap(), 0);
 }
 
@@ -493,20 +498,8 @@ Test(api, posix_memalign_all_alignments, .timeout = 120)
 
 Test(api, memalign_all_alignments, .timeout = 120)
 {
-	FOR_EACH_API(a) {
-		for (size_t al = 1; al <= MAX_ALIGN; al <<= 1) {
-			for (size_t s = 0; s < NALIGN_SIZES; s++) {
-				size_t n = align_sizes[s];
-				void *p = a->memalign(al, n);
-				check_aligned(a, "memalign", p, al, n);
-				void *q = a->memalign(al, n);
-				check_aligned(a, "memalign", q, al, n);
-				cr_assert_neq(p, q);
-				a->free(p);
-				a->free(q);
-			}
-		}
-	}
+	FOR_EACH_API(a)
+		all_alignments(a, "memalign", a->memalign);
 	cr_assert_eq(sa_check_heap(), 0);
 }
 

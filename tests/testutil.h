@@ -17,7 +17,8 @@
 #include "spanalloc.h"
 
 /*
- * Go's size classes (the table in shared/seeds/000_*.txt): index = class,
+ * Go's size classes (Go's runtime/sizeclasses.go, written out here by hand
+ * so that a generator bug cannot pass its own test): index = class,
  * class 0 = large objects (Size 0 in BySize).
  */
 static const uint32_t tu_class_size[SA_NUM_SIZE_CLASSES] = {

@@ -1,7 +1,8 @@
 /*
- * The debug build's checks: poisoning, canaries, quarantine, efence, the
- * stack depot, and the debug API layer (dbg_alloc, dbg_free, ...).  Guard
- * pages and the fault handler are in guard.c.
+ * The debug build's checks: poisoning, canaries, quarantine, and the
+ * debug API layer (dbg_alloc, dbg_free, ...).  Guard pages and the fault
+ * handler are in guard.c, the guarded pool and the zero-size blocks (a
+ * fault at the access) in guarded.c, stacks and the stack depot in stack.c.
  *
  * A small block sits REDZONE bytes into its slot (0 for aligned blocks and
  * large ones): the program's pointer is slot + offset.  What a slot holds
@@ -33,159 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <execinfo.h>
 #include <unistd.h>
 
 #include "../internal.h"
 #include "../track.h"
-
-extern void *__libc_stack_end;
+#include "guarded.h"
 
 static bool under_tool; /* valgrind or ASan: no patterns, the tool checks */
-
-/* ---- stack depot ---------------------------------------------------------- */
-
-#define DEPOT_BUCKETS (1u << 16)
-#define DEPOT_MAX (1u << 20)
-struct depot_entry {
-	struct depot_entry *next;
-	uint32_t hash, depth, id;
-	uintptr_t frames[STACK_DEPTH];
-};
-
-static struct depot_entry **depot_table;  /* DEPOT_BUCKETS chains */
-static struct depot_entry **depot_by_id;  /* id - 1 -> entry */
-static uint32_t depot_n;
-static char *depot_chunk;
-static size_t depot_left;
-static mutex depot_lock = MUTEX_INIT;
-
-
-static __thread uintptr_t stack_top;
-static __thread bool finding_top;
-static pthread_t main_thread;
-
-/* The top of this thread's stack, or 0 when unknown. */
-static uintptr_t thread_stack_top(void)
-{
-	if (stack_top || finding_top)
-		return stack_top;
-	finding_top = true; /* pthread_getattr_np may allocate */
-	if (pthread_equal(pthread_self(), main_thread)) {
-		stack_top = (uintptr_t)__libc_stack_end;
-	} else {
-		pthread_attr_t a;
-		void *addr;
-		size_t size;
-		if (pthread_getattr_np(pthread_self(), &a) == 0) {
-			if (pthread_attr_getstack(&a, &addr, &size) == 0)
-				stack_top = (uintptr_t)addr + size;
-			pthread_attr_destroy(&a);
-		}
-	}
-	finding_top = false;
-	return stack_top;
-}
-
-/*
- * Walk the frame-pointer chain from fp (an API function's frame).  The
- * first frame, the caller of malloc/free, is always right; the walk goes
- * further only through code built with frame pointers, and stops at the
- * first frame that does not lie above the last one on this stack.
- */
-static unsigned capture(uintptr_t fp, uintptr_t *out, unsigned max)
-{
-	uintptr_t top = thread_stack_top();
-	unsigned n = 0;
-	while (n < max && (fp & 7) == 0 && (n == 0 || (top && fp + 16 <= top))) {
-		uintptr_t *f = (uintptr_t *)fp;
-		if (!f[1])
-			break;
-		out[n++] = f[1];
-		if (n == max)
-			break;
-		uintptr_t next = f[0];
-		if (next <= fp || next - fp > ((uintptr_t)1 << 22))
-			break;
-		fp = next;
-	}
-	return n;
-}
-
-/* The id of this stack in the depot (0: none), adding it if new. */
-static uint32_t depot_put(const uintptr_t *frames, unsigned depth)
-{
-	if (!depth || !depot_table)
-		return 0;
-	uint32_t h = 2166136261u;
-	for (unsigned i = 0; i < depth; i++)
-		h = (h ^ (uint32_t)(frames[i] ^ (frames[i] >> 32))) * 16777619u;
-	struct depot_entry **bucket = &depot_table[h & (DEPOT_BUCKETS - 1)];
-	/* Chains only grow at the head, so they can be read without the lock. */
-	for (struct depot_entry *e = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); e; e = e->next)
-		if (e->hash == h && e->depth == depth && !memcmp(e->frames, frames, depth * sizeof *frames))
-			return e->id;
-	lock(&depot_lock);
-	uint32_t id = 0;
-	for (struct depot_entry *e = *bucket; e; e = e->next)
-		if (e->hash == h && e->depth == depth && !memcmp(e->frames, frames, depth * sizeof *frames))
-			id = e->id;
-	if (!id && depot_n < DEPOT_MAX) {
-		if (depot_left < sizeof(struct depot_entry)) {
-			depot_chunk = os_alloc(1 << 20);
-			depot_left = depot_chunk ? 1 << 20 : 0;
-		}
-		if (depot_left >= sizeof(struct depot_entry)) {
-			struct depot_entry *e = (struct depot_entry *)depot_chunk;
-			depot_chunk += sizeof *e;
-			depot_left -= sizeof *e;
-			e->hash = h;
-			e->depth = depth;
-			memcpy(e->frames, frames, depth * sizeof *frames);
-			e->id = id = depot_n + 1;
-			depot_by_id[id - 1] = e;
-			__atomic_store_n(&depot_n, id, __ATOMIC_RELEASE);
-			e->next = *bucket;
-			__atomic_store_n(bucket, e, __ATOMIC_RELEASE);
-		}
-	}
-	unlock(&depot_lock);
-	return id;
-}
-
-static uint32_t stack_here(uintptr_t fp)
-{
-	uintptr_t frames[STACK_DEPTH];
-	unsigned max = opts.malloc_context < STACK_DEPTH ? (unsigned)opts.malloc_context : STACK_DEPTH;
-	/* Memcheck keeps its own stacks, and frames without a frame pointer
-	 * hold words it rightly calls uninitialised: only the caller then. */
-	if (max > 1 && RUNNING_ON_VALGRIND)
-		max = 1;
-	if (!max)
-		return 0;
-	return depot_put(frames, capture(fp, frames, max));
-}
-
-unsigned depot_stack(uint32_t id, const uintptr_t **frames)
-{
-	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
-		return 0;
-	*frames = depot_by_id[id - 1]->frames;
-	return depot_by_id[id - 1]->depth;
-}
-
-void print_depot_stack(const char *title, uint32_t id)
-{
-	if (!id || id > __atomic_load_n(&depot_n, __ATOMIC_ACQUIRE))
-		return;
-	struct depot_entry *e = depot_by_id[id - 1];
-	os_write(report_fd, title, strlen(title));
-	/* Return addresses point after the call; step back into it. */
-	void *pcs[STACK_DEPTH];
-	for (unsigned i = 0; i < e->depth; i++)
-		pcs[i] = (void *)(e->frames[i] - 1);
-	backtrace_symbols_fd(pcs, (int)e->depth, report_fd);
-}
 
 /* ---- side tables ------------------------------------------------------------ */
 
@@ -278,12 +133,7 @@ static size_t slot_size(const mspan *s)
 #define LARGE_REDZONE 1024 /* at least as many before a large one */
 
 /* The start of object idx's slot. */
-static uintptr_t block_of(mspan *s, uintptr_t idx)
-{
-	if (s->dbg->efence)
-		return s->dbg->efencePtr;
-	return s->startAddr + idx * s->elemsize;
-}
+static uintptr_t block_of(mspan *s, uintptr_t idx) { return s->startAddr + idx * s->elemsize; }
 
 /* The pointer the program holds for object idx. */
 static uintptr_t user_of(mspan *s, uintptr_t idx) { return block_of(s, idx) + obj_of(s, idx)->offset; }
@@ -501,7 +351,7 @@ static bool verify(struct pending *r)
 		lock(&mheap_.lock);
 		heapArena *ha = arena_of(r->start);
 		mspan *s = ha ? span_of(ha, r->start) : NULL;
-		if (s == r->s && s->startAddr == r->start && s->dbg && !s->dbg->efenceFreed &&
+		if (s == r->s && s->startAddr == r->start && s->dbg &&
 		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
 		    !(s->spanclass == 0 && quarantined(s, 0))) {
 			struct finding f;
@@ -628,7 +478,7 @@ static unsigned check_blocks(mspan *s, const char *where, bool others)
 	unsigned bad = 0;
 	struct finding f;
 	if (s->spanclass == 0) {
-		if (others || s->dbg->efenceFreed || quarantined(s, 0))
+		if (others || quarantined(s, 0))
 			return 0;
 		if (!slot_check(s, 0, false, &f)) {
 			defer(s, 0, &f, where, false);
@@ -737,69 +587,20 @@ void debug_thread_flush(mcache *c)
 	*q = (struct quarantine){0};
 }
 
-/* ---- efence --------------------------------------------------------------------- */
-
-static void *efence_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
-{
-	mcache *c = cache_current();
-	if (!c && !(c = cache_get_slow()))
-		return NULL;
-	size_t natural = size >= 16 ? 16 : size ? (size & -size) : 1;
-	size_t a = align > natural ? align : natural;
-	size_t n = (size + a - 1) & ~(a - 1);
-	if (n < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* large_alloc puts a guard page after the block's pages. */
-	void *base = large_alloc(c, n ? n : 1, a > PAGE_SIZE ? a : PAGE_SIZE, false);
-	if (!base)
-		return NULL;
-	mspan *s = span_of(arena_of((uintptr_t)base), (uintptr_t)base);
-	/* The block ends against the guard, unless its alignment forbids. */
-	uintptr_t p = a > PAGE_SIZE ? s->startAddr : s->startAddr + slot_size(s) - n;
-	s->dbg->efence = 1;
-	s->dbg->efencePtr = p;
-	struct dbg_obj *o = obj_of(s, 0);
-	o->offset = 0;
-	o->reqsize = size;
-	o->allocStack = stack_here(fp);
-	o->leakIgnore = leak_disabled != 0;
-	SA_TRACK_MALLOC(p, size, zero);
-	if (zero)
-		memset((void *)p, 0, size);
-	else if (!under_tool)
-		memset((void *)p, ALLOC_POISON, fill_len(size));
-	if (!under_tool)
-		memset((void *)(p + size), CANARY, slot_end(s, 0) - (p + size));
-	return (void *)p;
-}
-
-static void efence_free(mspan *s, uintptr_t p, uintptr_t fp, const char *call)
-{
-	if (p != s->dbg->efencePtr) {
-		sa_report(BUG_INVALID_FREE, call, p, s, "not the start of an efence block");
-		return;
-	}
-	if (__atomic_exchange_n(&s->dbg->efenceFreed, 1, __ATOMIC_ACQ_REL)) {
-		sa_report(BUG_DOUBLE_FREE, call, p, s, NULL);
-		return;
-	}
-	canary_ok(s, 0, call);
-	obj_of(s, 0)->freeStack = stack_here(fp);
-	SA_TRACK_FREE(p, obj_of(s, 0)->reqsize);
-	core_count_free(s);
-	/* Never reused: every later access faults at once. */
-	os_release((void *)s->startAddr, slot_size(s));
-	os_protect((void *)s->startAddr, slot_size(s));
-}
-
 /* ---- the debug API layer --------------------------------------------------------- */
 
 static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 {
-	if (opts.efence)
-		return efence_alloc(size, align, zero, fp);
+	/* Zero-size and sampled blocks (every one under efence=1): guarded.c. */
+	if (size == 0 && align <= 16) {
+		void *z = guarded_zero_alloc(fp);
+		if (z)
+			return z;
+	} else if (size && guarded_sample()) {
+		void *g = guarded_alloc(size, align, zero, fp);
+		if (g)
+			return g;
+	}
 	/*
 	 * Small blocks of malloc alignment get a redzone before them.  (Sizes
 	 * the redzone would push over the class limit stay small, without
@@ -836,6 +637,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 	o->allocStack = stack_here(fp);
 	o->freeStack = 0;
 	o->leakIgnore = leak_disabled != 0;
+	o->kind = KIND_MALLOC; /* (dbg_new sets its own) */
 	SA_TRACK_MALLOC(p, size, zero);
 	if (zero)
 		memset((void *)p, 0, size);
@@ -851,7 +653,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 /*
  * The span and object index of the live block the program knows as p, or
  * NULL after reporting what is wrong with p (freed_bug: the report for a
- * freed block).  Efence blocks are the callers' business.
+ * freed block).  Guarded blocks are the callers' business.
  */
 static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa_bug freed_bug)
 {
@@ -876,20 +678,37 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 	return core_lookup(block_of(s, idx), idxp, call, freed_bug);
 }
 
-static void free_op(void *ptr, uintptr_t fp, const char *call)
+/* How a block is freed (C++'s delete forms: cxx.c, dbg_delete). */
+struct dealloc {
+	enum dbg_kind kind;
+	size_t size;  /* sized delete, or DBG_NO_SIZE */
+	size_t align; /* the std::align_val_t forms, or 0 */
+};
+static const struct dealloc by_free = {KIND_MALLOC, DBG_NO_SIZE, 0};
+static void dealloc_check_kind(unsigned okind, size_t reqsize, mspan *s, uintptr_t p, const char *call,
+			       const struct dealloc *d);
+static void dealloc_check(mspan *s, uintptr_t idx, uintptr_t p, const char *call, const struct dealloc *d)
+{
+	dealloc_check_kind(obj_of(s, idx)->kind, obj_of(s, idx)->reqsize, s, p, call, d);
+}
+
+static void free_op(void *ptr, uintptr_t fp, const char *call, const struct dealloc *d)
 {
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
 		return;
-	heapArena *ha = arena_of(p);
-	mspan *s = ha ? span_of(ha, p) : NULL;
-	if (s && s->dbg && s->dbg->efence) {
-		efence_free(s, p, fp, call);
+	if (guarded_owns(p)) {
+		uint8_t *kind;
+		size_t size;
+		if (guarded_kind(p, &kind, &size))
+			dealloc_check_kind(*kind, size, NULL, p, call, d);
+		guarded_free(p, fp, call);
 		return;
 	}
-	s = dbg_lookup(p, &idx, call, BUG_DOUBLE_FREE);
+	mspan *s = dbg_lookup(p, &idx, call, BUG_DOUBLE_FREE);
 	if (!s)
 		return;
+	dealloc_check(s, idx, p, call, d);
 	canary_ok(s, idx, call);
 	struct dbg_obj *o = obj_of(s, idx);
 	o->freeStack = stack_here(fp);
@@ -913,21 +732,16 @@ static void *realloc_op(void *ptr, size_t size, uintptr_t fp)
 	if (!ptr)
 		return alloc_op(size, 0, false, fp);
 	if (size == 0) {
-		free_op(ptr, fp, "realloc");
+		free_op(ptr, fp, "realloc", &by_free);
 		return NULL;
 	}
 	uintptr_t p = (uintptr_t)ptr, idx;
-	heapArena *ha = arena_of(p);
-	mspan *s = ha ? span_of(ha, p) : NULL;
 	size_t old;
-	if (s && s->dbg && s->dbg->efence) {
-		if (p != s->dbg->efencePtr || s->dbg->efenceFreed) {
-			sa_report(s->dbg->efenceFreed ? BUG_REALLOC_FREED : BUG_INVALID_FREE, "realloc", p, s, NULL);
+	if (guarded_owns(p)) {
+		if (!guarded_size(p, "realloc", BUG_REALLOC_FREED, &old))
 			return NULL;
-		}
-		old = obj_of(s, 0)->reqsize;
 	} else {
-		s = dbg_lookup(p, &idx, "realloc", BUG_REALLOC_FREED);
+		mspan *s = dbg_lookup(p, &idx, "realloc", BUG_REALLOC_FREED);
 		if (!s)
 			return NULL;
 		old = obj_of(s, idx)->reqsize;
@@ -937,7 +751,7 @@ static void *realloc_op(void *ptr, size_t size, uintptr_t fp)
 	if (!q)
 		return NULL;
 	memcpy(q, ptr, old < size ? old : size);
-	free_op(ptr, fp, "realloc");
+	free_op(ptr, fp, "realloc", &by_free);
 	return q;
 }
 
@@ -946,16 +760,11 @@ static size_t usable_op(const void *ptr)
 	uintptr_t p = (uintptr_t)ptr, idx;
 	if (!p)
 		return 0;
-	heapArena *ha = arena_of(p);
-	mspan *s = ha ? span_of(ha, p) : NULL;
-	if (s && s->dbg && s->dbg->efence) {
-		if (p == s->dbg->efencePtr && !s->dbg->efenceFreed)
-			return obj_of(s, 0)->reqsize;
-		sa_report(p != s->dbg->efencePtr ? BUG_INVALID_FREE : BUG_REALLOC_FREED, "malloc_usable_size", p, s,
-			  p != s->dbg->efencePtr ? "not the start of an efence block" : NULL);
-		return 0;
+	if (guarded_owns(p)) {
+		size_t n;
+		return guarded_size(p, "malloc_usable_size", BUG_REALLOC_FREED, &n) ? n : 0;
 	}
-	s = dbg_lookup(p, &idx, "malloc_usable_size", BUG_REALLOC_FREED);
+	mspan *s = dbg_lookup(p, &idx, "malloc_usable_size", BUG_REALLOC_FREED);
 	return s ? obj_of(s, idx)->reqsize : 0;
 }
 
@@ -1025,7 +834,7 @@ void dbg_free(void *ptr, uintptr_t fp, const char *call)
 	if (UNLIKELY(san_nhooks) && ptr)
 		san_free_hooks(ptr);
 	mcache *c = op_enter(false);
-	free_op(ptr, fp, call);
+	free_op(ptr, fp, call, &by_free);
 	op_exit(c);
 }
 
@@ -1054,12 +863,97 @@ size_t dbg_usable_size(const void *ptr)
 	return n;
 }
 
+/* ---- C++: the family, size and alignment of a delete (cxx.c calls these) ----------- */
+
+void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
+{
+	if (UNLIKELY(opts.malloc_limit_mb) && size >> 20 >= (size_t)opts.malloc_limit_mb)
+		san_over_limit(size, kind == KIND_NEW_ARRAY ? "operator new[]" : "operator new");
+	mcache *c = op_enter(true);
+	void *p = alloc_op(size, align, false, fp);
+	if (p) {
+		unsigned alog = align ? 1 + (unsigned)__builtin_ctzll(align) : 0;
+		uint8_t k = (uint8_t)(kind | alog << KIND_ALIGN_SHIFT), *gk;
+		size_t gsize;
+		if (guarded_owns((uintptr_t)p)) {
+			/* (a zero-size block keeps no family: new(0) is not checked) */
+			if (guarded_kind((uintptr_t)p, &gk, &gsize))
+				*gk = k;
+		} else {
+			mspan *s = span_of(arena_of((uintptr_t)p), (uintptr_t)p);
+			uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, (uintptr_t)p);
+			obj_of(s, idx)->kind = k;
+		}
+	}
+	op_exit(c);
+	if (UNLIKELY(san_nhooks) && p)
+		san_malloc_hooks(p, size);
+	return p;
+}
+
+void dbg_delete(void *ptr, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
+{
+	static const char *const name[] = {"free", "operator delete", "operator delete[]"};
+	struct dealloc d = {kind, size, align};
+	if (UNLIKELY(san_nhooks) && ptr)
+		san_free_hooks(ptr);
+	mcache *c = op_enter(false);
+	free_op(ptr, fp, name[kind], &d);
+	op_exit(c);
+}
+
+static void sb_align(strbuf *b, size_t align)
+{
+	if (!align) {
+		sb_str(b, "none (the default)");
+		return;
+	}
+	sb_dec(b, align);
+	sb_str(b, " bytes");
+}
+
+/*
+ * Report a live block freed by the wrong family (as ASan's
+ * alloc-dealloc-mismatch), a sized delete of the wrong size or an aligned
+ * one of the wrong alignment (ASan's new-delete-type-mismatch).  The block
+ * is freed all the same when the program goes on (abort_on_error=0).
+ */
+static void dealloc_check_kind(unsigned okind, size_t reqsize, mspan *s, uintptr_t p, const char *call,
+			       const struct dealloc *d)
+{
+	unsigned kind = okind & KIND_MASK, alog = okind >> KIND_ALIGN_SHIFT;
+	size_t align = alog ? (size_t)1 << (alog - 1) : 0;
+	char buf[160];
+	strbuf b = {buf, 0, sizeof buf};
+	if (kind != d->kind) {
+		static const enum sa_bug bug[] = {BUG_MISMATCH_MALLOC, BUG_MISMATCH_NEW, BUG_MISMATCH_NEW_ARRAY};
+		sa_report(bug[kind], call, p, s, NULL);
+	} else if (d->size != DBG_NO_SIZE && d->size != reqsize) {
+		sb_str(&b, "size given to delete: ");
+		sb_dec(&b, d->size);
+		sb_str(&b, " bytes; size allocated: ");
+		sb_dec(&b, reqsize);
+		sb_str(&b, " bytes");
+		buf[b.len] = 0;
+		sa_report(BUG_SIZED_DELETE, call, p, s, buf);
+	} else if (kind != KIND_MALLOC && d->align != align) {
+		sb_str(&b, "alignment given to delete: ");
+		sb_align(&b, d->align);
+		sb_str(&b, "; alignment allocated: ");
+		sb_align(&b, align);
+		buf[b.len] = 0;
+		sa_report(BUG_ALIGNED_DELETE, call, p, s, buf);
+	}
+}
+
 /* ---- reports ------------------------------------------------------------------------ */
 
 void debug_report_extra(mspan *s, uintptr_t p)
 {
 	const struct dbg_obj *o;
 	uintptr_t user;
+	if (guarded_report_extra(p) || !s)
+		return;
 	if (reporting && s == &reporting->span) {
 		/* a deferred report: the records as they were when found */
 		o = &reporting->obj;
@@ -1089,10 +983,8 @@ void debug_report_extra(mspan *s, uintptr_t p)
 
 void debug_init(void)
 {
-	main_thread = pthread_self();
 	under_tool = SA_UNDER_TOOL();
-	depot_table = os_alloc(DEPOT_BUCKETS * sizeof *depot_table);
-	depot_by_id = os_alloc(DEPOT_MAX * sizeof *depot_by_id);
+	stack_init();
 	if (opts.log_path[0]) {
 		char name[300];
 		strbuf b = {name, 0, sizeof name};
@@ -1104,6 +996,8 @@ void debug_init(void)
 		if (fd >= 0)
 			report_fd = fd;
 	}
+	if (!under_tool)
+		guarded_init();
 	debug_guard_init();
 	leak_at_start();
 }
@@ -1143,6 +1037,8 @@ static void check_heap_at_exit(void)
 	}
 	unlock(&mheap_.lock);
 	debug_report_deferred();
+	if (alone)
+		guarded_check_live("exit");
 }
 
 void debug_at_exit(void)

@@ -29,7 +29,7 @@ struct mcache;
 #define FREE_POISON 0xdd  /* freed memory */
 #define ALLOC_POISON 0xbe /* new memory (not calloc) */
 #define CANARY 0xca       /* slack after the requested size */
-#define STACK_DEPTH 16
+#define STACK_DEPTH 64 /* the most frames malloc_context can keep */
 
 struct dbg_obj {
 	size_t reqsize;      /* bytes the program asked for (a large block may pass 4 GiB) */
@@ -37,14 +37,18 @@ struct dbg_obj {
 	uint32_t freeStack;
 	uint16_t offset;     /* the block's start in its slot (the redzone) */
 	uint8_t leakIgnore;  /* leak.c: never a leak, and a root (__lsan_disable, __lsan_ignore_object) */
+	uint8_t kind;        /* how it was allocated: enum dbg_kind, and above KIND_ALIGN_SHIFT */
 };
+
+/* The family a block was allocated by (C++: cxx.c), in dbg_obj.kind. */
+enum dbg_kind { KIND_MALLOC = 0, KIND_NEW = 1, KIND_NEW_ARRAY = 2 };
+#define KIND_MASK 3
+#define KIND_ALIGN_SHIFT 2 /* above: 1 + log2 of an aligned new's alignment, 0: none */
+#define DBG_NO_SIZE ((size_t)-1) /* an unsized delete */
 
 struct span_debug {
 	uint64_t qbits[MAX_OBJS_PER_SPAN / 64]; /* quarantined objects (atomic) */
-	uintptr_t efencePtr;  /* efence: the block, right against the guard */
 	uint8_t guard;        /* large span: its last page is PROT_NONE */
-	uint8_t efence;       /* efence span */
-	uint8_t efenceFreed;  /* efence span freed: PROT_NONE forever */
 	uint64_t *leakBits;   /* leak.c: mark bits during a leak check, else NULL */
 	struct dbg_obj obj[]; /* nelems entries */
 };
@@ -80,15 +84,26 @@ void dbg_free(void *p, uintptr_t fp, const char *call);
 void *dbg_realloc(void *p, size_t size, uintptr_t fp);
 size_t dbg_usable_size(const void *p);
 void debug_report_extra(struct mspan *s, uintptr_t p);
+/* C++ (cxx.c): align 0 for the forms without std::align_val_t. */
+void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
+void dbg_delete(void *p, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void debug_guard_init(void);
 bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 void debug_fork_prepare(void);
 void debug_fork_done(void);
 
-/* The stack depot (debug.c). */
+/*
+ * Stacks (stack.c): the allocation and free stacks of every block, kept
+ * in a depot that stores each distinct stack once.  fp is the frame of
+ * the API function (malloc, free, ...): a stack starts at its caller.
+ */
+void stack_init(void);
+void stack_warm_unwinder(void);                         /* constructor: backtrace()'s first call */
+uint32_t stack_here(uintptr_t fp);                      /* depot id, 0: none */
+void print_depot_stack(const char *title, uint32_t id); /* symbolized, to report_fd */
 unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none */
-void print_depot_stack(const char *title, uint32_t id);
+
 
 /* The sanitizer allocator interface and malloc_limit_mb (sanitizer.c). */
 extern unsigned san_nhooks; /* engine hooks installed */

@@ -3,63 +3,117 @@
  *
  * PROT_NONE pages sit below every arena (os_reserve_guarded), after the
  * used range of every arena (its uncommitted rest), after every large
- * block, and over every freed efence block and every large block in the
- * quarantine.  When the program touches one, the SIGSEGV handler names the
- * block instead of leaving a bare crash; a fault that is not spanalloc's
- * goes on to the handler that was installed before.
+ * block, over every large block in the quarantine, and everywhere in the
+ * guarded pool and the zero-size region (guarded.c) but the pages of its
+ * live blocks.  When the program touches one, the SIGSEGV handler names
+ * the block, says whether the access was a read or a write and where it
+ * was against the block; a fault that is not spanalloc's goes on to the
+ * handler that was installed before.
  */
+#define _GNU_SOURCE
 #include <signal.h>
 #include <string.h>
+#include <ucontext.h>
+#if defined(__aarch64__)
+#include <asm/sigcontext.h>
+#endif
 
 #include "../internal.h"
+#include "guarded.h"
 
 static struct sigaction previous;
 
-/* The large or efence span whose guard or freed pages hold a, if any. */
-static enum sa_bug classify(uintptr_t a, mspan **sp, uintptr_t *block)
+/* Read or write, from the fault's context; "access" when it cannot tell. */
+static const char *access_kind(const void *uctx)
 {
-	*sp = NULL;
-	*block = a;
-	heapArena *ha = arena_of(a);
-	if (!ha) {
-		/* The guard page right below an arena. */
-		uintptr_t up = (a + PAGE_SIZE) & ~(ARENA_SIZE - 1);
-		if (up - a <= PAGE_SIZE && arena_of(up)) {
-			*block = up;
-			return BUG_GUARD;
-		}
-		return BUG_CORRUPT; /* not ours */
+#if defined(__x86_64__)
+	/* The page-fault error code: bit 1 is set for a write. */
+	const ucontext_t *uc = uctx;
+	return (uc->uc_mcontext.gregs[REG_ERR] & 2) ? "write" : "read";
+#elif defined(__aarch64__) && defined(ESR_MAGIC)
+	/* The kernel saves the ESR of a data abort in the context's
+	 * records; WnR (bit 6) is set for a write. */
+	const ucontext_t *uc = uctx;
+	const unsigned char *r = (const unsigned char *)uc->uc_mcontext.__reserved;
+	const unsigned char *end = r + sizeof uc->uc_mcontext.__reserved;
+	while (r + sizeof(struct _aarch64_ctx) <= end) {
+		const struct _aarch64_ctx *h = (const struct _aarch64_ctx *)(const void *)r;
+		if (h->magic == 0 || h->size == 0)
+			break;
+		if (h->magic == ESR_MAGIC)
+			return (((const struct esr_context *)(const void *)h)->esr >> 6) & 1 ? "write" : "read";
+		r += h->size;
 	}
-	size_t pg = (a - ha->base) >> PAGE_SHIFT;
-	if (pg >= ha->commitPages) {
-		*block = ha->base + (uintptr_t)ha->commitPages * PAGE_SIZE;
-		return BUG_GUARD; /* past the end of the heap's used range */
-	}
-	mspan *s = span_of(ha, a);
-	if (!s || !s->dbg || s->spanclass != 0)
-		return BUG_CORRUPT;
-	*sp = s;
-	*block = s->dbg->efence ? s->dbg->efencePtr : s->startAddr + s->dbg->obj[0].offset;
-	bool in_guard = s->dbg->guard && a >= s->startAddr + (s->npages - 1) * PAGE_SIZE;
-	if (s->dbg->efenceFreed || (!in_guard && (debug_quarantined_in(s, 0) & 1)))
-		return BUG_USE_AFTER_FREE;
-	return in_guard ? BUG_GUARD : BUG_CORRUPT;
+	return "access";
+#else
+	(void)uctx;
+	return "access";
+#endif
+}
+
+/* "<access> at <a>: N bytes <where> the block of size M" into buf. */
+static void describe(char *buf, size_t cap, const char *access, uintptr_t a, uintptr_t block, size_t size,
+		     bool freed)
+{
+	strbuf b = {buf, 0, cap};
+	sb_str(&b, access);
+	sb_str(&b, " at ");
+	sb_hex(&b, a);
+	sb_str(&b, ": ");
+	size_t n = a < block ? block - a : a < block + size ? a - block : a - block - size;
+	sb_dec(&b, n);
+	sb_str(&b, n == 1 ? " byte " : " bytes ");
+	sb_str(&b, a < block ? "before" : a < block + size ? "into" : "past");
+	sb_str(&b, freed ? " a freed block of size " : " the block of size ");
+	sb_dec(&b, size);
+	buf[b.len] = 0;
+}
+
+/* A fault of ours: report it; there is no going on from it. */
+static void fault_report(enum sa_bug bug, uintptr_t block, mspan *s, const char *what)
+{
+	opts.abort_on_error = 1;
+	sa_report(bug, "memory access", block, s, what);
 }
 
 static void on_fault(int sig, siginfo_t *info, void *uctx)
 {
-	uintptr_t a = (uintptr_t)info->si_addr, block;
-	mspan *s;
-	enum sa_bug bug = classify(a, &s, &block);
-	if (bug != BUG_CORRUPT) {
-		char buf[96];
-		strbuf b = {buf, 0, sizeof buf};
-		sb_str(&b, "access at ");
+	uintptr_t a = (uintptr_t)info->si_addr;
+	const char *access = access_kind(uctx);
+	char buf[192];
+	strbuf b = {buf, 0, sizeof buf};
+	heapArena *ha = guarded_owns(a) ? NULL : arena_of(a);
+	if (guarded_owns(a)) {
+		opts.abort_on_error = 1; /* there is no going on from a fault of ours */
+		guarded_fault(a, access); /* reports, aborts */
+	} else if (!ha) {
+		/* The guard page right below an arena. */
+		uintptr_t up = (a + PAGE_SIZE) & ~(ARENA_SIZE - 1);
+		if (up - a <= PAGE_SIZE && arena_of(up)) {
+			sb_str(&b, access);
+			sb_str(&b, " below the heap's first arena hit a guard page");
+			buf[b.len] = 0;
+			fault_report(BUG_GUARD, up, NULL, buf);
+		}
+	} else if (((a - ha->base) >> PAGE_SHIFT) >= ha->commitPages) {
+		sb_str(&b, access);
+		sb_str(&b, " at ");
 		sb_hex(&b, a);
-		sb_str(&b, bug == BUG_GUARD ? " hit a guard page" : " in freed pages");
+		sb_str(&b, " past the end of the heap's used range hit a guard page");
 		buf[b.len] = 0;
-		opts.abort_on_error = 1; /* there is no going on from here */
-		sa_report(bug, "memory access", block, s, buf);
+		fault_report(BUG_GUARD, ha->base + (uintptr_t)ha->commitPages * PAGE_SIZE, NULL, buf);
+	} else {
+		/* A large span: its guard page, or its pages in the quarantine. */
+		mspan *s = span_of(ha, a);
+		if (s && s->dbg && s->spanclass == 0) {
+			uintptr_t block = s->startAddr + s->dbg->obj[0].offset;
+			bool in_guard = s->dbg->guard && a >= s->startAddr + (s->npages - 1) * PAGE_SIZE;
+			bool freed = !in_guard && (debug_quarantined_in(s, 0) & 1);
+			if (in_guard || freed) {
+				describe(buf, sizeof buf, access, a, block, s->dbg->obj[0].reqsize, freed);
+				fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, s, buf);
+			}
+		}
 	}
 	/* Not ours: hand it to whoever handled SIGSEGV before us. */
 	if (previous.sa_flags & SA_SIGINFO) {

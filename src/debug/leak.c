@@ -65,6 +65,7 @@
 #include "../internal.h"
 #include "../track.h"
 #include "spanalloc.h"
+#include "guarded.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -99,6 +100,8 @@ struct check {
 	uintptr_t *maps;     /* readable mappings: lo, hi pairs, address order */
 	size_t nmaps, mapcap;
 	bool indirect;       /* second pass: marks go to the indirect half */
+	uint64_t *gbits;     /* the guarded pool's and zero-size blocks' marks: */
+	size_t gwords;       /* reachable words, then as many indirect words */
 };
 
 static void work_push(struct check *c, uintptr_t p)
@@ -147,8 +150,8 @@ static inline bool block_live(const mspan *s, uintptr_t idx)
 {
 	if (qbit(s, idx))
 		return false; /* in a quarantine: freed */
-	if (s->spanclass == 0)
-		return !s->dbg->efenceFreed;
+	if (s->spanclass == 0) /* (a freed large span may wait in a large cache) */
+		return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse;
 	uint64_t bit = 1ull << (idx % 64);
 	return (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) && !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
 }
@@ -156,8 +159,6 @@ static inline bool block_live(const mspan *s, uintptr_t idx)
 /* The program's pointer to object idx (debug.c's user_of). */
 static inline uintptr_t block_start(const mspan *s, uintptr_t idx)
 {
-	if (s->dbg->efence)
-		return s->dbg->efencePtr;
 	return s->startAddr + idx * s->elemsize + s->dbg->obj[idx].offset;
 }
 
@@ -168,8 +169,38 @@ static inline size_t span_words(const mspan *s) { return s->spanclass == 0 ? 1 :
  * first pass the mark is "reachable"; in the second, "indirect" (only for
  * blocks the first pass did not reach).
  */
+/* The same for a word into the guarded pool or the zero-size region. */
+static NOINLINE void mark_guarded(struct check *c, uintptr_t w)
+{
+	long i = guarded_leak_index(w);
+	if (i < 0 || !c->gbits)
+		return;
+	uint64_t bit = 1ull << (i % 64);
+	uint64_t *reach = &c->gbits[i / 64];
+	if (*reach & bit)
+		return;
+	if (c->indirect) {
+		uint64_t *ind = reach + c->gwords;
+		if (*ind & bit)
+			return;
+		*ind |= bit;
+	} else {
+		*reach |= bit;
+	}
+	uintptr_t beg;
+	size_t size;
+	uint32_t stack;
+	bool ignore;
+	if (guarded_leak_block((size_t)i, &beg, &size, &stack, &ignore) && size)
+		work_push(c, beg);
+}
+
 static inline void mark_word(struct check *c, uintptr_t w)
 {
+	if (UNLIKELY(guarded_owns(w))) {
+		mark_guarded(c, w);
+		return;
+	}
 	heapArena *ha = arena_of(w);
 	if (LIKELY(!ha))
 		return;
@@ -207,6 +238,14 @@ static void scan_words(struct check *c, uintptr_t lo, uintptr_t hi)
 /* The requested size of the live block that starts at p. */
 static size_t block_len(uintptr_t p)
 {
+	if (guarded_owns(p)) {
+		long i = guarded_leak_index(p);
+		uintptr_t beg;
+		size_t size;
+		uint32_t stack;
+		bool ignore;
+		return i >= 0 && guarded_leak_block((size_t)i, &beg, &size, &stack, &ignore) ? size : 0;
+	}
 	mspan *s = span_of(arena_of(p), p);
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, p);
 	return s->dbg->obj[idx].reqsize;
@@ -636,7 +675,9 @@ static bool make_bits(struct check *c)
 			c->spans = os_alloc((n ? n : 1) * sizeof *c->spans);
 			c->bits = os_alloc((words ? words : 1) * sizeof *c->bits);
 			c->nbits = words;
-			if (!c->spans || !c->bits)
+			c->gwords = (guarded_leak_count() + 63) / 64;
+			c->gbits = c->gwords ? os_alloc(2 * c->gwords * sizeof *c->gbits) : NULL;
+			if (!c->spans || !c->bits || (c->gwords && !c->gbits))
 				return false;
 			words = 0;
 		}
@@ -790,6 +831,20 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 			}
 		}
 	}
+	size_t gn = ok ? guarded_leak_count() : 0;
+	for (size_t i = 0; i < gn; i++) {
+		uintptr_t beg;
+		size_t sz;
+		uint32_t stack;
+		bool ignore;
+		if (guarded_leak_block(i, &beg, &sz, &stack, &ignore) && (ignore || by_linker(roots, stack)) &&
+		    !(c.gbits[i / 64] >> (i % 64) & 1)) {
+			c.gbits[i / 64] |= 1ull << (i % 64);
+			if (sz)
+				work_push(&c, beg);
+			drain(&c);
+		}
+	}
 	/* Step 4: what leaked blocks reach is indirect. */
 	c.indirect = true;
 	for (size_t i = 0; ok && i < c.nspans; i++) {
@@ -807,6 +862,27 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 			scan_words(&c, beg, beg + sz);
 			drain(&c);
 		}
+	}
+	for (size_t i = 0; i < gn; i++) {
+		uint64_t bit = 1ull << (i % 64);
+		uintptr_t beg;
+		size_t sz;
+		uint32_t stack;
+		bool ignore;
+		if ((c.gbits[i / 64] & bit) || (c.gbits[c.gwords + i / 64] & bit) ||
+		    !guarded_leak_block(i, &beg, &sz, &stack, &ignore))
+			continue;
+		scan_words(&c, beg, beg + sz);
+		drain(&c);
+	}
+	for (size_t i = 0; i < gn; i++) {
+		uint64_t bit = 1ull << (i % 64);
+		uintptr_t beg;
+		size_t sz;
+		uint32_t stack;
+		bool ignore;
+		if (!(c.gbits[i / 64] & bit) && guarded_leak_block(i, &beg, &sz, &stack, &ignore))
+			group_add(fc->res, stack, c.gbits[c.gwords + i / 64] & bit ? 2 : 1, sz);
 	}
 	for (size_t i = 0; ok && i < c.nspans; i++) {
 		mspan *s = c.spans[i];
@@ -833,6 +909,8 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 		os_free(c.spans, c.nspans * sizeof *c.spans);
 	if (c.bits)
 		os_free(c.bits, (c.nbits ? c.nbits : 1) * sizeof *c.bits);
+	if (c.gbits)
+		os_free(c.gbits, 2 * c.gwords * sizeof *c.gbits);
 	if (c.maps)
 		os_free(c.maps, c.mapcap * 2 * sizeof(uintptr_t));
 	if (roots->truncated)

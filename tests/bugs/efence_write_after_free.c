@@ -10,7 +10,7 @@ int main(void)
 {
 	char *volatile p = malloc(100);         /* @alloc */
 	printf("%p\n", p);
-	printf("expect: in freed pages\n");
+	printf("expect: write at %p: 10 bytes into a freed block of size 100\n", (void *)(p + 10));
 	fflush(stdout);
 	free(p);                                /* @free */
 	p[10] = 'x';                            /* bug: faults in efence mode */

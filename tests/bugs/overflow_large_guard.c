@@ -12,7 +12,8 @@ int main(void)
 	size_t n = 128 * 1024;
 	char *volatile p = malloc(n);           /* @alloc */
 	printf("%p\n", p);
-	printf("expect: hit a guard page\n");
+	printf("expect: write at \n");
+	printf("expect: bytes past the block of size 131072\n");
 	fflush(stdout);
 	for (size_t i = 0; i < n + 2 * 8192; i++) /* bug */
 		p[i] = 'x';

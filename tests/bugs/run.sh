@@ -26,9 +26,10 @@
 #   expect: TEXT        TEXT must appear in the report (both builds)
 #   expect-debug: TEXT  TEXT must appear in the report (debug build)
 # and mark lines of its source with /* @alloc */, /* @free */ and
-# /* @report */: in the debug build the first frame of the report's
-# "allocated at:" and "freed at:" stacks, and a frame of "stack of the bad
-# call:", must resolve (addr2line) to those lines.
+# /* @report */: the first frame of the report's "allocated at:" and
+# "freed at:" stacks (debug build) and of "stack of the bad call:" must be
+# symbolized to those lines (check_lines has the details).  A line
+# /* build: FLAGS */ in a program adds FLAGS to its compile command.
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,9 +84,12 @@ ulimit -c 0 2>/dev/null || true
 #   realloc   SIGABRT, a double free, an invalid free or
 #             "spanalloc: realloc of freed block" ... 0x<addr>
 #   waf       SIGABRT, "spanalloc: write after free to the block at
-#             0x<addr> in sweep()", "in malloc()", "in free()" (leaving
-#             the quarantine), "in thread exit()" or "in exit()" (the exit
-#             check) + "freed block modified at offset"
+#   waf       SIGABRT, "spanalloc: write after free to the block at
+#             0x<addr>" + "in malloc()", "in free()" (leaving the
+#             quarantine, the detail says so) or "in exit()" (the exit
+#             check), or no call and "(found when its span was checked)" /
+#             "(found when its thread exited)" at the end of the detail
+#             + "freed block modified at offset"
 #   overflow  SIGABRT, "spanalloc: heap buffer overflow past the block at
 #             0x<addr>" + "bytes after the requested size overwritten"
 #   underflow SIGABRT, "spanalloc: heap buffer underflow before the block
@@ -106,6 +110,8 @@ ulimit -c 0 2>/dev/null || true
 #             report in @LOG@.<pid>; production: log_path is debug-only,
 #             so a warning and the report on stderr
 #   unknown   exit 0, "unknown option 'no_such_option'" on stderr
+#   notice    exit 0, stderr exactly one line, "spanalloc: efence: ..."
+#             (the limit efence=1 hit, said once)
 #   clean     exit 0, empty stderr
 # prod: what the production build must do
 #   same      (default) as the debug build
@@ -115,7 +121,7 @@ ulimit -c 0 2>/dev/null || true
 #             production build: the overflow may run into unmapped
 #             memory), with no spanalloc report at all
 # options: SPANALLOC_OPTIONS for the run (@LOG@: a log path in the build
-# directory).
+# directory; @ADDR2LINE@: addr2line's path).
 tests="
 double_free_tiny:double
 double_free_small:double
@@ -132,14 +138,25 @@ invalid_free_into_freed_slot:interior
 invalid_free_stack:outside
 invalid_free_global:outside
 realloc_freed:realloc
-write_after_free:waf:clean
-write_after_free_noquarantine:waf:clean:quarantine_kb=0
+write_after_free:waf:clean:guarded_slots=0
+write_after_free_noquarantine:waf:clean:quarantine_kb=0,guarded_slots=0
+efence_write_after_free@default_options:faultuaf:clean
+guarded_sampled_late:faultuaf:clean
+guarded_read_after_free:faultuaf:clean
+guarded_overflow_read:guard:clean
+zero_size_read:guard:quiet
+zero_size_write:guard:quiet
+double_free_zero:double
+clean_zero:clean
+clean_sampled:clean
+clean_sampled@every_block:clean:clean:sample_rate=1
+efence_many_live:notice:clean:efence=1
 efence_read_after_free:faultuaf:clean:efence=1
 efence_write_after_free:faultuaf:clean:efence=1
 efence_overflow_read:guard:clean:efence=1
-overflow_1:overflow:clean
-overflow_1_exact:overflow:clean
-overflow_16:overflow:clean
+overflow_1:overflow:clean:guarded_slots=0
+overflow_1_exact:overflow:clean:guarded_slots=0
+overflow_16:overflow:clean:guarded_slots=0
 overflow_in_forked_child:overflow:clean
 underflow:underflow:clean
 underflow_large:underflow:quiet
@@ -149,19 +166,20 @@ overflow_1_large:guard:quiet
 underflow_32_large:underflow:quiet
 exit_overflow_never_freed:overflow:clean
 exit_overflow_never_freed@no_exit_check:clean:clean:check_at_exit=0
-exit_write_after_free:waf:clean
-exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0
+exit_write_after_free:waf:clean:guarded_slots=0
+exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0,guarded_slots=0
 no_abort:noabort:same:abort_on_error=0
 no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
 clean@unknown_option:unknown:same:no_such_option=1
 double_free_small@efence:double:same:efence=1
+stack_nofp:double:same:fast_unwind=0
+stack_nofp@addr2line:double:same:fast_unwind=0,external_symbolizer_path=@ADDR2LINE@
 double_free_tiny@tiny:double:same:tiny=1
 invalid_free_interior_tiny@tiny:interior:same:tiny=1
 double_free_large@efence:double:same:efence=1
 invalid_free_interior_small@efence:interior:same:efence=1
 realloc_freed@efence:realloc:same:efence=1
-overflow_1@efence:overflow:clean:efence=1
 overflow_1_exact@efence:nearby:clean:efence=1
 overflow_large_guard@efence:guard:quiet:efence=1
 clean:clean
@@ -176,11 +194,12 @@ clean_threads@no_quarantine:clean:clean:quarantine_kb=0
 
 # Options only the debug build implements (internal.h, SA_OPTIONS, the
 # debug-only column); the production build must warn about each.
-debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit"
+debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit guarded_slots sample_rate fast_unwind detect_leaks leak_exitcode suppressions max_leaks report_indirect"
 
 build() { # name -> binary path, or empty on failure
 	local name=$1 bin=$out/$1 log=$out/$1.build.log
 	local cflags="-std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread ${CFLAGS:-}"
+	cflags+=" $(sed -n 's|^/\* build: \(.*\) \*/$|\1|p' "$here/$name.c")"
 	if [ -x "$bin" ] && [ "$bin" -nt "$here/$name.c" ] && [ -z "${BUGS_BUILD_DIR:-}" ]; then
 		echo "$bin"
 		return 0
@@ -279,55 +298,57 @@ only_warnings() { # tag options
 # The report lines that prove spanalloc saw a heap bug.
 report_re='spanalloc: (double free|invalid free|invalid pointer|realloc of freed|heap |write after free|use after free)'
 
-# file:line of a frame of the program, or nothing.  Frames look like
-# /path/bin(+0x11c2)[0x55f9bd9941c2]; back is 1 for return addresses.
-frame_line() { # frame-line bin back
-	local off
-	off=$(printf '%s' "$1" | grep -oE '\(\+0x[0-9a-f]+\)' | grep -oE '0x[0-9a-f]+') || return 0
-	off=$(printf '0x%x' $((off - $3)))
-	addr2line -e "$2" "$off" 2>/dev/null | sed -e 's/ (discriminator [0-9]*)//' -e 's|.*/||'
+# "FUNC FILE:LINE" of a symbolized frame ("    #N 0xPC in FUNC
+# /dir/FILE:LINE[:COL] (MODULE+0xOFF)"), or nothing for a raw one.
+frame_at() { # frame-line
+	printf '%s\n' "$1" | sed -nE 's/^ *#[0-9]+ 0x[0-9a-f]+ in ([^ ]+) ([^ :]+):([0-9]+)(:[0-9]+)? \(.*\)$/\1 \2:\3/p' |
+		sed -E 's|^([^ ]+) .*/|\1 |'
 }
 
-# The frames of the program binary in the stack under a title.
-stack_frames() { # errfile title bin
-	local bn
-	bn=$(basename "$3")
+# The frames of the stack under a title, one a line.
+stack_frames() { # errfile title
 	awk -v t="$2" '
 		index($0, t) == 5 || index($0, t) == 1 { on = 1; next }
-		on && /^    [a-z]/ { exit }           # the next title
-		on && /^spanalloc: / { exit }
-		on { print }' "$1" | grep -F "$bn(" || true
+		on && /^    #[0-9]/ { print; next }
+		on && /^    \(/ { next }                # a note of the symbolizer
+		on { exit }' "$1"
 }
 
-# Debug build: the stacks point at the source lines marked in the program.
-check_lines() { # name errfile bin
-	local name=$1 err=$2 bin=$3 src=$here/$1.c m line want got fr
-	command -v addr2line >/dev/null 2>&1 || return 0
-	for m in alloc free report; do
-		line=$(grep -n -F "/* @$m */" "$src" | head -n1 | cut -d: -f1)
-		[ -n "$line" ] || continue
-		want="$name.c:$line"
-		case $m in
-		alloc | free)
-			local title="freed at:"
-			[ "$m" = alloc ] && title="allocated at:"
-			fr=$(stack_frames "$err" "$title" "$bin" | head -n1)
-			if [ -z "$fr" ]; then
-				fail_with "no \"$title\" stack through the program in the report"
-				continue
-			fi
-			got=$(frame_line "$fr" "$bin" 0)
-			[ "$got" = "$want" ] || fail_with "the \"$title\" stack starts at ${got:-?}, want $want"
-			;;
-		report)
-			got=$(stack_frames "$err" "stack of the bad call:" "$bin" | while read -r fr; do
-				frame_line "$fr" "$bin" 1
-			done)
-			printf '%s\n' "$got" | grep -qxF "$want" ||
-				fail_with "the stack of the bad call does not pass $want (frames at: $(printf '%s' "$got" | tr '\n' ' '))"
-			;;
+# The stacks point at the source lines marked in the program: a line
+# marked /* @alloc */, /* @free */ or /* @report */ is frame 0 of the
+# "allocated at:", "freed at:" (debug build) or "stack of the bad call:"
+# stack (both builds: spanalloc's own frames are cut); /* @free.1 main */
+# says frame 1, in function main.  The frames must be symbolized
+# (llvm-symbolizer or addr2line): a raw frame fails.
+check_lines() { # name errfile
+	local name=$1 err=$2 src=$here/$1.c m kind idx func line want got title
+	grep -noE '/\* @(alloc|free|report)(\.[0-9]+)?( [A-Za-z_][A-Za-z0-9_]*)? \*/' "$src" |
+		sed -E 's|^([0-9]+):/\* @([a-z]+)(\.([0-9]+))?( ([A-Za-z_0-9]+))? \*/$|\1 \2 \4 \6|' >"$out/$name.marks"
+	while read -r line kind idx func; do
+		case $kind in
+		alloc) title="allocated at:" ;;
+		free) title="freed at:" ;;
+		report) title="stack of the bad call:" ;;
 		esac
-	done
+		[ "$kind" = report ] || [ "$flavour" = debug ] || continue
+		if [ -z "$idx" ] || ! [ "$idx" -ge 0 ] 2>/dev/null; then
+			func=$idx idx=0 # (no .N: the word read is the function)
+		fi
+		want="$name.c:$line"
+		fr=$(stack_frames "$err" "$title" | sed -n "$((idx + 1))p")
+		if [ -z "$fr" ]; then
+			fail_with "no frame $idx in the \"$title\" stack"
+			continue
+		fi
+		got=$(frame_at "$fr")
+		if [ -z "$got" ]; then
+			fail_with "frame $idx of \"$title\" is not symbolized: $fr"
+			continue
+		fi
+		[ "${got#* }" = "$want" ] || fail_with "frame $idx of \"$title\" is at ${got#* }, want $want ($fr)"
+		[ -z "$func" ] || [ "${got%% *}" = "$func" ] ||
+			fail_with "frame $idx of \"$title\" is in ${got%% *}, want $func"
+	done <"$out/$name.marks"
 }
 
 # "expect:" lines (and "expect-debug:" ones in the debug build) from the
@@ -391,6 +412,12 @@ check() { # name tag kind status options bin
 		[ -s "$err" ] && fail_with "stderr is not empty"
 		return
 		;;
+	notice)
+		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
+		[ "$(wc -l <"$err")" -eq 1 ] || fail_with "stderr holds $(wc -l <"$err") lines, want the one notice"
+		grep -q "^spanalloc: efence: " "$err" || fail_with "stderr lacks the \"spanalloc: efence: \" notice"
+		return
+		;;
 	unknown)
 		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
 		grep -qF "unknown option 'no_such_option'" "$err" ||
@@ -428,7 +455,7 @@ check() { # name tag kind status options bin
 		[[ "${logs[0]}" =~ \.log\.[0-9]+$ ]] || fail_with "the log ${logs[0]} is not named PATH.<pid>"
 		check_report "$tag" "${logs[0]}" "$st" 1 "spanalloc: double free of 0x" || return
 		grep -q "spanalloc: aborting" "${logs[0]}" || fail_with "the log lacks the \"aborting\" line"
-		check_lines "$name" "${logs[0]}" "$bin"
+		check_lines "$name" "${logs[0]}"
 		return
 		;;
 	esac
@@ -469,8 +496,12 @@ check() { # name tag kind status options bin
 		grep -qF "size class" "$err" || fail_with "stderr lacks \"size class\""
 		;;
 	waf)
-		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+ in (sweep|malloc|free|thread exit|exit)\(\)" "$err" ||
-			fail_with "the write after free is not reported from sweep, malloc, the quarantine or the exit check"
+		grep -qE "spanalloc: write after free to the block at 0x[0-9a-f]+( in (malloc|free|exit)\(\))?\$" "$err" ||
+			fail_with "the write after free is not reported from malloc, free, exit, a sweep or a thread's exit"
+		if ! grep -qE "write after free to the block at 0x[0-9a-f]* in (malloc|free|exit)\(\)" "$err"; then
+			grep -qE "\((found when its span was checked|found when its thread exited)\)\$" "$err" ||
+				fail_with "no \"(found when ...)\" after a write after free not found by malloc, free or exit"
+		fi
 		grep -qF "freed block modified at offset" "$err" || fail_with "stderr lacks \"freed block modified at offset\""
 		;;
 	overflow)
@@ -483,7 +514,7 @@ check() { # name tag kind status options bin
 	esac
 	grep -q "spanalloc: aborting" "$err" || fail_with "no \"spanalloc: aborting\" line"
 	check_expects "$tag" "$err"
-	[ "$flavour" = debug ] && check_lines "$name" "$err" "$bin"
+	check_lines "$name" "$err"
 }
 
 # What the production build must do with a bug only the debug build sees.
@@ -534,6 +565,7 @@ for entry in $tests; do
 		continue
 	fi
 	opts=${opts//@LOG@/$out/$tag.log}
+	opts=${opts//@ADDR2LINE@/$(command -v addr2line || echo addr2line)}
 	rm -f "$out/$tag".log.*
 	if ! bin=$(build "$name"); then
 		fail_with "does not compile"

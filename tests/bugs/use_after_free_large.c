@@ -12,7 +12,7 @@ int main(void)
 	char *volatile p = malloc(100 * 1024);  /* @alloc */
 	memset(p, 7, 100 * 1024);
 	printf("%p\n", p);
-	printf("expect: in freed pages\n");
+	printf("expect: read at %p: 50 bytes into a freed block of size 102400\n", (void *)(p + 50));
 	fflush(stdout);
 	free(p);                                /* @free */
 	volatile char c = p[50];                /* bug: faults in the debug build */

@@ -367,6 +367,14 @@ run_reports() {
 	done < <(head -n 4 "$out/$name.out")
 	[ "$i" -eq 4 ] || fail_with "the program printed $i addresses, want 4"
 	grep -q "spanalloc: aborting" "$out/$name.err" && fail_with "it aborted, with abort_on_error=0"
+	# The bad call's stack is memcheck's own backtrace, symbolized as in
+	# its reports, through the program's line.
+	local line
+	line=$(line_of "$here/vg_$name.c" @report)
+	awk '/spanalloc: the stack of the bad call, from valgrind/ { on = 1; next }
+		on && !/^==[0-9]+== +(at|by) / { exit }
+		on' "$out/$name".vg.* | grep -qE "by 0x[0-9A-F]+: main \(vg_$name\.c:$line\)" ||
+		fail_with "no valgrind backtrace through main (vg_$name.c:$line) after the first report"
 	summary_is 0 "$out/$name".vg.*
 	report "$name" "$out/$name".vg.*
 }
@@ -394,8 +402,10 @@ run_launcher() {
 	fi
 	local bin=$out/probe
 	[ -x "$bin" ] || bin=$(build probe -O0) || { fail_with "does not compile"; report launcher; return; }
-	timeout -k 10 "$timeout_s" "$root/bin/spanalloc" run --valgrind -- "$bin" \
-		>"$out/launcher.out" 2>"$out/launcher.vg"
+	# (--valgrind-opt passes an option through: memcheck's log goes there)
+	rm -f "$out/launcher.vg"
+	timeout -k 10 "$timeout_s" "$root/bin/spanalloc" run --valgrind --valgrind-opt="--log-file=$out/launcher.vg" \
+		-- "$bin" >"$out/launcher.out" 2>"$out/launcher.err"
 	grep -q "^spanalloc in place" "$out/launcher.out" ||
 		fail_with "$(cat "$out/launcher.out") [the launcher does not keep spanalloc in place]"
 	summary_is 0 "$out/launcher.vg"

@@ -18,7 +18,7 @@ int main(void)
 	printf("%p\n%p\n%p\n%p\n", (void *)a, (void *)b, (void *)(c + 8), (void *)d);
 	fflush(stdout);
 	free(a);
-	free(a);                                /* double free, small */
+	free(a);              /* double free, small */ /* @report */
 	free(b);
 	free(b);                                /* double free, large */
 	free(c + 8);                            /* interior pointer */

@@ -1,0 +1,690 @@
+/*
+ * The guarded pool and the zero-size region: the debug build's way of
+ * catching a bad read or write at the instruction, after the design of
+ * GWP-ASan (scudo, tcmalloc).
+ *
+ * One reservation, PROT_NONE except for the pages of live guarded blocks:
+ *
+ *   [zero-size region][g][slot 0][g][slot 1][g] ... [slot n-1][g]
+ *
+ * Zero-size region: ZERO_SLOTS addresses ZERO_STRIDE bytes apart, never
+ * accessible.  malloc(0) gets one of them (a bit in zbits says which are
+ * live), so its pointer is unique and any read or write through it
+ * faults; free, realloc and malloc_usable_size of it are checked against
+ * the bitmap.  A freed address is handed out again only when the next-fit
+ * cursor has gone round the whole region.
+ *
+ * Slots: slot_bytes (MAX_SMALL_SIZE rounded up to OS pages) each, a guard
+ * page g after each one.  A block is placed against the right guard,
+ * rounded down to its alignment: for malloc, 16 from 16 bytes on (as
+ * glibc and every other spanalloc block), 8 from 8 bytes on, the largest
+ * power of two dividing the size below.  So a block whose size is a
+ * multiple of 16 (or 8 bytes, or under 8) ends exactly at the guard and a
+ * read or write even one byte past it faults; other sizes, and explicit
+ * alignments, leave up to alignment - 1 bytes of slack.  The pages of the slot from the block's first
+ * one are read/write; the pages before it stay PROT_NONE.  What the guard
+ * cannot see: the slack between the block's end and the guard (aligned
+ * requests only) and the bytes of the block's first page before it; both
+ * hold CANARY, checked at free, as the other debug blocks' redzones.  At
+ * free the slot's pages are returned (os_release) and made PROT_NONE, and
+ * the slot joins a FIFO of freed slots: a stale read or write faults until
+ * the slot is the oldest freed one and a new sampled block takes it.
+ *
+ * Which allocations come here (guarded_sample): every allocation while
+ * the first half of the slots was never used (the first guarded_slots / 2
+ * blocks of a process, which catches the bugs of small programs and of the
+ * start-up code of big ones), then one in sample_rate (a per-thread
+ * countdown with jitter, so that the sampled blocks do not follow the
+ * program's allocation pattern), into the other half and then into the
+ * oldest freed slot.  The halves matter: a program's first blocks are
+ * often its longest-lived (Lua's state, CPython's interned strings), and
+ * if they held every slot, no later block could be sampled.  efence=1: every allocation, with as many slots as the
+ * mapping budget allows; when all of them hold live blocks, further blocks
+ * get the normal debug checks, and that is said once on stderr.
+ *
+ * Mappings: each live slot splits the reservation into at most two more
+ * mappings (its pages, the PROT_NONE run after them); freed and unused
+ * slots are PROT_NONE like the guards and merge with them.  The pool
+ * therefore has at most 2 * slots + 1 mappings, and the slot count is
+ * capped at max_map_count / 8: a quarter of the kernel's limit.
+ *
+ * Lock rules: pool_lock guards the unused cursor and the FIFO; a slot's
+ * fields belong to whoever moved its state (UNUSED/FREED -> TAKEN ->
+ * LIVE by the allocator, LIVE -> FREEING -> FREED by the freer, the
+ * latter with a compare-and-swap so that a double free is seen).  No
+ * system call and no report is made under the lock.  zlock guards the
+ * zero-size cursor; the bits themselves are atomic.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "../internal.h"
+#include "../track.h"
+#include "guarded.h"
+
+uintptr_t guarded_lo, guarded_hi;
+__thread uint32_t guarded_countdown __attribute__((tls_model("initial-exec")));
+
+static size_t pg; /* the OS page size */
+
+/* ---- slots ------------------------------------------------------------- */
+
+enum { SLOT_UNUSED, SLOT_TAKEN, SLOT_LIVE, SLOT_FREEING, SLOT_FREED };
+
+struct gslot {
+	uintptr_t ptr;        /* the block */
+	uintptr_t first;      /* its first page: [first, slot end) was read/write */
+	size_t size;          /* requested */
+	uint32_t allocStack;  /* stack depot ids */
+	uint32_t freeStack;
+	uint32_t state;       /* SLOT_*, atomic */
+	uint8_t cls;          /* the size class it counts in */
+	uint8_t leakIgnore;   /* leak.c: never a leak, and a root */
+	uint8_t kind;         /* debug.c: the C++ family (struct dbg_obj's kind) */
+};
+
+static uintptr_t pool;        /* slot 0 */
+static uint32_t nslots;
+static uint32_t fill_limit;   /* slots the first blocks may take; the rest are for sampled ones */
+static size_t slot_bytes, stride;
+static struct gslot *slots;
+static uint32_t rate;         /* one in rate after the fill; 0: none */
+static bool efence_mode;
+
+static mutex pool_lock = MUTEX_INIT;
+static uint32_t next_unused;  /* slots [0, next_unused) were used; atomic reads */
+static uint32_t *fifo;        /* freed slots, oldest at fifo_head */
+static uint32_t fifo_head, fifo_n;
+static bool said_full, said_commit;
+
+static uint64_t live_cls[NUM_SIZE_CLASSES]; /* atomic */
+
+/* ---- the zero-size region ---------------------------------------------- */
+
+#define ZERO_SLOTS (1u << 20)
+#define ZERO_STRIDE 16
+static uintptr_t zlo, zhi;
+static uint64_t *zbits;       /* live zero-size blocks, atomic */
+static uint32_t (*zstacks)[2]; /* allocation and free stack of each */
+static mutex zlock = MUTEX_INIT;
+static uint32_t zcursor;
+static bool said_zero_full;
+static unsigned zcls;         /* the class a malloc(0) counts in */
+
+/* The size class the normal debug path would count this request in, so
+ * that the statistics do not depend on which blocks were sampled. */
+static unsigned stats_class(size_t size, size_t align)
+{
+	if (!align)
+		return size_to_class(size <= MAX_SMALL_SIZE - 16 ? size + 16 : size);
+	size_t natural = size >= 16 ? 16 : 8;
+	if (align <= natural || (align <= 16 && size >= 16))
+		return size_to_class(size);
+	unsigned cls = size_to_class(size < 16 ? 16 : size);
+	while (cls + 1 < NUM_SIZE_CLASSES && class_to_size[cls] % align)
+		cls++;
+	return cls;
+}
+
+static void count(unsigned cls, bool alloc)
+{
+	mcache *c = cache_current();
+	uint64_t *n = alloc ? (c ? &c->st.nmalloc[cls] : &orphan.nmalloc[cls])
+			    : (c ? &c->st.nfree[cls] : &orphan.nfree[cls]);
+	if (c)
+		(*n)++;
+	else
+		__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&live_cls[cls], alloc ? 1 : (uint64_t)-1, __ATOMIC_RELAXED);
+}
+
+uint64_t guarded_live_in_class(unsigned cls) { return __atomic_load_n(&live_cls[cls], __ATOMIC_RELAXED); }
+
+static void say(const char *a, uint64_t n, const char *b, uint64_t m, const char *c)
+{
+	char buf[512];
+	strbuf s = {buf, 0, sizeof buf};
+	sb_str(&s, a);
+	sb_dec(&s, n);
+	sb_str(&s, b);
+	sb_dec(&s, m);
+	sb_str(&s, c);
+	os_write(2, s.buf, s.len); /* a notice, not a report: stderr */
+}
+
+void guarded_init(void)
+{
+	pg = os_page_size();
+	long maps = os_max_map_count();
+	uint64_t budget = maps > 0 ? (uint64_t)maps / 8 : 8192;
+	uint64_t want = opts.efence ? budget : (uint64_t)(opts.guarded_slots > 0 ? opts.guarded_slots : 0);
+	if (want > budget)
+		want = budget;
+	if (want > (1u << 16))
+		want = 1u << 16;
+	slot_bytes = (MAX_SMALL_SIZE + pg - 1) & ~(pg - 1);
+	stride = slot_bytes + pg;
+	size_t zbytes = (size_t)ZERO_SLOTS * ZERO_STRIDE;
+	size_t total = zbytes + pg + (size_t)want * stride;
+	uintptr_t base = (uintptr_t)os_reserve(total, pg);
+	if (!base)
+		return; /* no pool, no zero-size region: the normal debug blocks */
+	if (want) {
+		slots = os_alloc((size_t)want * sizeof *slots);
+		fifo = os_alloc((size_t)want * sizeof *fifo);
+		if (!slots || !fifo)
+			want = 0;
+	}
+	zbits = os_alloc(ZERO_SLOTS / 8);
+	zstacks = os_alloc((size_t)ZERO_SLOTS * sizeof *zstacks);
+	if (zbits && zstacks) {
+		zlo = base;
+		zhi = base + zbytes;
+	}
+	zcls = stats_class(0, 0);
+	pool = base + zbytes + pg;
+	nslots = (uint32_t)want;
+	/* The first blocks of a process are often its longest-lived: they may
+	 * take half of the pool, so that they cannot pin all of it. */
+	fill_limit = opts.efence ? nslots : nslots / 2;
+	efence_mode = opts.efence;
+	rate = efence_mode ? 1 : opts.sample_rate > 0 ? (uint32_t)opts.sample_rate : 0;
+	guarded_lo = base;
+	guarded_hi = pool + (uintptr_t)nslots * stride;
+}
+
+/* ---- sampling ---------------------------------------------------------- */
+
+static __thread uint32_t rnd;
+
+/* The countdown ran out: sample this allocation?  Sets the next countdown. */
+bool guarded_sample_slow(void)
+{
+	/* (guarded_slots=0 set after start-up, as test_debug.c does, stops
+	 * the sampling of every thread whose countdown runs out.) */
+	if (!nslots || (!efence_mode && opts.guarded_slots <= 0)) {
+		guarded_countdown = UINT32_MAX;
+		return false;
+	}
+	if (__atomic_load_n(&next_unused, __ATOMIC_RELAXED) < fill_limit || rate == 1) {
+		guarded_countdown = 1;
+		return true;
+	}
+	if (!rate) {
+		guarded_countdown = UINT32_MAX;
+		return false;
+	}
+	/* rate/2 + 1 .. rate*3/2: one in rate on average (xorshift32). */
+	uint32_t x = rnd ? rnd : (uint32_t)(uintptr_t)&rnd | 1;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	rnd = x;
+	/* A new thread's first allocation only starts its countdown. */
+	bool first = guarded_countdown == 0;
+	guarded_countdown = rate / 2 + 1 + x % rate;
+	return !first;
+}
+
+/* ---- guarded blocks ------------------------------------------------------ */
+
+static uintptr_t slot_start(uint32_t i) { return pool + (uintptr_t)i * stride; }
+
+/* The slot whose data pages or following guard hold a, or NULL. */
+static struct gslot *slot_at(uintptr_t a, uint32_t *ip)
+{
+	if (!nslots || a < pool || a >= pool + (uintptr_t)nslots * stride)
+		return NULL;
+	*ip = (uint32_t)((a - pool) / stride);
+	return &slots[*ip];
+}
+
+/* The first bytes of a block that get a pattern (FILL_MAX in debug.c). */
+static size_t fill_len(size_t n) { return n < 4096 ? n : 4096; }
+
+static void put_freed(uint32_t i)
+{
+	lock(&pool_lock);
+	fifo[(fifo_head + fifo_n) % nslots] = i;
+	fifo_n++;
+	unlock(&pool_lock);
+}
+
+void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
+{
+	/* Malloc alignment, as every spanalloc block has it (tests/test_api.c):
+	 * 16 from 16 bytes on, as glibc's; 8 from 8 bytes on (programs keep
+	 * tags in their pointers' low bits: CPython's GC does); below that the
+	 * largest power of two dividing the size; more if the call asks. */
+	size_t a = size >= 16 ? 16 : size >= 8 ? 8 : (size & -size);
+	if (align > a)
+		a = align;
+	if (!nslots || a > pg || size > slot_bytes || size + a - 1 > slot_bytes)
+		return NULL;
+	uint32_t i = UINT32_MAX;
+	bool full = false;
+	lock(&pool_lock);
+	if (next_unused < nslots) {
+		i = next_unused;
+		__atomic_store_n(&next_unused, i + 1, __ATOMIC_RELAXED);
+	} else if (fifo_n) {
+		i = fifo[fifo_head];
+		fifo_head = (fifo_head + 1) % nslots;
+		fifo_n--;
+	} else if (efence_mode && !said_full) {
+		said_full = full = true;
+	}
+	unlock(&pool_lock);
+	if (full)
+		say("spanalloc: efence: all ", nslots,
+		    " guarded slots hold live blocks (a quarter of vm.max_map_count = ", (uint64_t)os_max_map_count(),
+		    " mappings); further blocks get the normal debug checks (canaries, poison, quarantine) "
+		    "until some are freed\n");
+	if (i == UINT32_MAX)
+		return NULL;
+	struct gslot *g = &slots[i];
+	__atomic_store_n(&g->state, SLOT_TAKEN, __ATOMIC_RELAXED);
+	uintptr_t end = slot_start(i) + slot_bytes;
+	uintptr_t p = (end - size) & ~(uintptr_t)(a - 1);
+	uintptr_t first = p & ~(uintptr_t)(pg - 1);
+	if (!os_commit((void *)first, end - first)) {
+		/* The kernel refused (out of mappings after all): the slot goes
+		 * back to the FIFO, the block to the normal debug path. */
+		__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELAXED);
+		put_freed(i);
+		if (!__atomic_exchange_n(&said_commit, true, __ATOMIC_RELAXED))
+			say("spanalloc: guarded pool: mprotect failed with ", nslots,
+			    " slots (vm.max_map_count ", (uint64_t)os_max_map_count(),
+			    "); blocks it cannot guard get the normal debug checks\n");
+		return NULL;
+	}
+	g->ptr = p;
+	g->first = first;
+	g->size = size;
+	g->cls = (uint8_t)stats_class(size, align);
+	g->allocStack = stack_here(fp);
+	g->freeStack = 0;
+	g->leakIgnore = leak_disabled != 0;
+	g->kind = 0; /* KIND_MALLOC: dbg_new sets its own */
+	/* The pages are new or were released: they read zero already. */
+	memset((void *)first, CANARY, p - first);
+	memset((void *)(p + size), CANARY, end - (p + size));
+	if (!zero)
+		memset((void *)p, ALLOC_POISON, fill_len(size));
+	count(g->cls, true);
+	__atomic_store_n(&g->state, SLOT_LIVE, __ATOMIC_RELEASE);
+	return (void *)p;
+}
+
+static void report_at(enum sa_bug bug, const char *call, uintptr_t p, const char *what, size_t n)
+{
+	char buf[160];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, what);
+	sb_dec(&b, n);
+	buf[b.len] = 0;
+	sa_report(bug, call, p, NULL, buf);
+}
+
+/* The canaries of slot i around its block.  Reports. */
+static void check_canaries(struct gslot *g, uint32_t i, const char *call)
+{
+	uintptr_t end = slot_start(i) + slot_bytes;
+	for (uintptr_t q = g->first; q < g->ptr; q++)
+		if (*(uint8_t *)q != CANARY) {
+			report_at(BUG_UNDERFLOW, call, g->ptr, "bytes before the block overwritten, from offset -",
+				  g->ptr - q);
+			break;
+		}
+	for (uintptr_t q = g->ptr + g->size; q < end; q++)
+		if (*(uint8_t *)q != CANARY) {
+			report_at(BUG_OVERFLOW, call, g->ptr, "bytes after the requested size overwritten, first at offset ",
+				  q - g->ptr);
+			break;
+		}
+}
+
+/*
+ * The leak check (leak.c) sees the pool and the zero-size region as one
+ * array of blocks: slots 0 .. nslots-1, then one entry per zero-size
+ * address.  It runs with the world stopped and no operation in flight,
+ * so the states read here do not change under it.
+ */
+static bool zero_live(uint32_t idx);
+
+/* The family record and requested size of the live guarded block that
+ * starts at p (not a zero-size one: those keep no family). */
+bool guarded_kind(uintptr_t p, uint8_t **kind, size_t *size)
+{
+	uint32_t i;
+	struct gslot *g = slot_at(p, &i);
+	if (!g || p != g->ptr || __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
+		return false;
+	*kind = &g->kind;
+	*size = g->size;
+	return true;
+}
+
+size_t guarded_leak_count(void) { return nslots + (zlo ? ZERO_SLOTS : 0); }
+
+bool guarded_leak_block(size_t i, uintptr_t *beg, size_t *size, uint32_t *stack, bool *ignore)
+{
+	if (i < nslots) {
+		struct gslot *g = &slots[i];
+		if (__atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
+			return false;
+		*beg = g->ptr;
+		*size = g->size;
+		*stack = g->allocStack;
+		*ignore = g->leakIgnore;
+		return true;
+	}
+	uint32_t z = (uint32_t)(i - nslots);
+	if (!zlo || z >= ZERO_SLOTS || !zero_live(z))
+		return false;
+	*beg = zlo + (uintptr_t)z * ZERO_STRIDE;
+	*size = 0;
+	*stack = zstacks[z][0];
+	*ignore = false;
+	return true;
+}
+
+long guarded_leak_index(uintptr_t w)
+{
+	uint32_t i;
+	struct gslot *g = slot_at(w, &i);
+	if (g) {
+		if (__atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != SLOT_LIVE || w < g->ptr ||
+		    w - g->ptr >= (g->size ? g->size : 1))
+			return -1; /* slack, canaries, or not a live block */
+		return (long)i;
+	}
+	if (zlo && w >= zlo && w < zhi && (w - zlo) % ZERO_STRIDE == 0) {
+		uint32_t z = (uint32_t)((w - zlo) / ZERO_STRIDE);
+		return zero_live(z) ? (long)(nslots + z) : -1;
+	}
+	return -1;
+}
+
+/* The canaries of every live guarded block (the exit check: only when no
+ * other thread can free one, which would make its pages PROT_NONE). */
+void guarded_check_live(const char *call)
+{
+	for (uint32_t i = 0; i < nslots; i++)
+		if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) == SLOT_LIVE)
+			check_canaries(&slots[i], i, call);
+}
+
+static void zero_free(uintptr_t p, uintptr_t fp, const char *call);
+
+void guarded_free(uintptr_t p, uintptr_t fp, const char *call)
+{
+	if (p < zhi) {
+		zero_free(p, fp, call);
+		return;
+	}
+	uint32_t i;
+	struct gslot *g = slot_at(p, &i);
+	uint32_t st = g ? __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) : SLOT_UNUSED;
+	if (!g || p != g->ptr || st == SLOT_UNUSED || st == SLOT_TAKEN) {
+		sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a guarded block");
+		return;
+	}
+	if (st != SLOT_LIVE || !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_ACQ_REL,
+							    __ATOMIC_ACQUIRE)) {
+		sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
+		return;
+	}
+	check_canaries(g, i, call);
+	g->freeStack = stack_here(fp);
+	uintptr_t end = slot_start(i) + slot_bytes;
+	os_release((void *)g->first, end - g->first);
+	os_protect((void *)g->first, end - g->first);
+	count(g->cls, false);
+	__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELEASE);
+	put_freed(i);
+}
+
+/* ---- zero-size blocks ------------------------------------------------------ */
+
+void *guarded_zero_alloc(uintptr_t fp)
+{
+	if (!zlo)
+		return NULL;
+	uint32_t idx = UINT32_MAX;
+	lock(&zlock);
+	for (uint32_t n = 0, w = zcursor / 64; n <= ZERO_SLOTS / 64; n++, w = (w + 1) % (ZERO_SLOTS / 64)) {
+		uint64_t v = __atomic_load_n(&zbits[w], __ATOMIC_RELAXED);
+		/* From the cursor on in its own word, anywhere in the others. */
+		uint64_t free_bits = ~v & (n == 0 ? ~0ull << (zcursor % 64) : ~0ull);
+		if (free_bits) {
+			idx = w * 64 + (uint32_t)__builtin_ctzll(free_bits);
+			__atomic_fetch_or(&zbits[w], 1ull << (idx % 64), __ATOMIC_ACQ_REL);
+			zcursor = (idx + 1) % ZERO_SLOTS;
+			break;
+		}
+	}
+	bool full = idx == UINT32_MAX && !said_zero_full;
+	if (full)
+		said_zero_full = true;
+	unlock(&zlock);
+	if (full)
+		say("spanalloc: ", ZERO_SLOTS, " zero-size blocks are live at once; further malloc(0) get a ", 1,
+		    "-byte block with the normal debug checks\n");
+	if (idx == UINT32_MAX)
+		return NULL;
+	zstacks[idx][0] = stack_here(fp);
+	zstacks[idx][1] = 0;
+	count(zcls, true);
+	return (void *)(zlo + (uintptr_t)idx * ZERO_STRIDE);
+}
+
+static bool zero_live(uint32_t idx)
+{
+	return (__atomic_load_n(&zbits[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1;
+}
+
+static void zero_free(uintptr_t p, uintptr_t fp, const char *call)
+{
+	uintptr_t off = p - zlo;
+	uint32_t idx = (uint32_t)(off / ZERO_STRIDE);
+	if (off % ZERO_STRIDE) {
+		sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a zero-size block");
+		return;
+	}
+	if (!zero_live(idx)) {
+		if (zstacks[idx][1])
+			sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
+		else
+			sa_report(BUG_INVALID_FREE, call, p, NULL, "not a zero-size block handed out");
+		return;
+	}
+	zstacks[idx][1] = stack_here(fp);
+	uint64_t bit = 1ull << (idx % 64);
+	if (!(__atomic_fetch_and(&zbits[idx / 64], ~bit, __ATOMIC_ACQ_REL) & bit)) {
+		sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
+		return;
+	}
+	count(zcls, false);
+}
+
+bool guarded_size(uintptr_t p, const char *call, enum sa_bug bug_freed, size_t *size)
+{
+	if (p < zhi) {
+		uintptr_t off = p - zlo;
+		uint32_t idx = (uint32_t)(off / ZERO_STRIDE);
+		if (off % ZERO_STRIDE == 0 && zero_live(idx)) {
+			*size = 0;
+			return true;
+		}
+		if (off % ZERO_STRIDE == 0 && zstacks[idx][1])
+			sa_report(bug_freed, call, p, NULL, NULL);
+		else
+			sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a zero-size block");
+		return false;
+	}
+	uint32_t i;
+	struct gslot *g = slot_at(p, &i);
+	uint32_t st = g ? __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) : SLOT_UNUSED;
+	if (g && p == g->ptr && st == SLOT_LIVE) {
+		*size = g->size;
+		return true;
+	}
+	if (g && p == g->ptr && (st == SLOT_FREED || st == SLOT_FREEING))
+		sa_report(bug_freed, call, p, NULL, NULL);
+	else
+		sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a guarded block");
+	return false;
+}
+
+/* ---- reports ------------------------------------------------------------------ */
+
+/* The line after a report's headline for an owned address (report.c). */
+bool guarded_describe(strbuf *b, uintptr_t p)
+{
+	if (!guarded_owns(p))
+		return false;
+	uint32_t i;
+	if (p < zhi) {
+		sb_str(b, "    zero-size block (no accessible byte), size class ");
+		sb_dec(b, zcls);
+		sb_str(b, " in the statistics");
+		return true;
+	}
+	struct gslot *g = slot_at(p, &i);
+	sb_str(b, "    guarded block (pages of its own), slot ");
+	sb_dec(b, g ? i : 0);
+	sb_str(b, " of ");
+	sb_dec(b, nslots);
+	if (g && g->ptr) {
+		sb_str(b, ", size class ");
+		sb_dec(b, g->cls);
+		sb_str(b, " in the statistics");
+	}
+	return true;
+}
+
+/* The block and its stacks, after the stack of the bad call (debug.c). */
+bool guarded_report_extra(uintptr_t p)
+{
+	if (!guarded_owns(p))
+		return false;
+	uintptr_t block;
+	size_t size;
+	uint32_t alloc, freed, i;
+	if (p < zhi) {
+		uint32_t idx = (uint32_t)((p - zlo) / ZERO_STRIDE);
+		block = zlo + (uintptr_t)idx * ZERO_STRIDE;
+		size = 0;
+		alloc = zstacks[idx][0];
+		freed = zero_live(idx) ? 0 : zstacks[idx][1];
+	} else {
+		struct gslot *g = slot_at(p, &i);
+		if (!g || !g->ptr)
+			return true;
+		block = g->ptr;
+		size = g->size;
+		alloc = g->allocStack;
+		freed = __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == SLOT_LIVE ? 0 : g->freeStack;
+	}
+	char buf[128];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, "    block ");
+	sb_hex(&b, block);
+	sb_str(&b, ", requested size ");
+	sb_dec(&b, size);
+	sb_str(&b, "\n");
+	os_write(report_fd, b.buf, b.len);
+	print_depot_stack("    freed at:\n", freed);
+	print_depot_stack("    allocated at:\n", alloc);
+	return true;
+}
+
+/* "<access> at <a>: N bytes <where> the block of size M". */
+static void fault_report(enum sa_bug bug, uintptr_t block, const char *access, uintptr_t a, size_t n,
+			 const char *where, bool freed, size_t size)
+{
+	char buf[192];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, access);
+	sb_str(&b, " at ");
+	sb_hex(&b, a);
+	sb_str(&b, ": ");
+	sb_dec(&b, n);
+	sb_str(&b, n == 1 ? " byte " : " bytes ");
+	sb_str(&b, where);
+	sb_str(&b, freed ? " a freed block of size " : " the block of size ");
+	sb_dec(&b, size);
+	buf[b.len] = 0;
+	sa_report(bug, "memory access", block, NULL, buf);
+}
+
+static bool slot_freed(const struct gslot *g)
+{
+	uint32_t st = __atomic_load_n(&g->state, __ATOMIC_ACQUIRE);
+	return st == SLOT_FREED || st == SLOT_FREEING;
+}
+
+/*
+ * A fault at a, an owned address.  The bug is named after the block the
+ * program used: the freed block a lies in, else the nearer of the block
+ * that ends before a (an overflow) and the one that starts after it (an
+ * underflow).  Reports (and aborts).
+ */
+bool guarded_fault(uintptr_t a, const char *access)
+{
+	if (!guarded_owns(a))
+		return false;
+	if (a < zhi) {
+		uint32_t idx = (uint32_t)((a - zlo) / ZERO_STRIDE);
+		uintptr_t block = zlo + (uintptr_t)idx * ZERO_STRIDE;
+		bool freed = !zero_live(idx) && zstacks[idx][1];
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, access, a, a - block, "past", freed, 0);
+		return true;
+	}
+	struct gslot *before = NULL, *after = NULL;
+	uint32_t i = 0;
+	if (a >= pool) {
+		struct gslot *g = slot_at(a, &i);
+		if (!g)
+			return false;
+		uintptr_t end = slot_start(i) + slot_bytes;
+		if (a >= end) { /* the guard page after slot i */
+			before = g;
+			after = i + 1 < nslots ? &slots[i + 1] : NULL;
+		} else if (g->ptr && slot_freed(g) && a >= g->first) {
+			const char *where = a < g->ptr ? "before" : a < g->ptr + g->size ? "into" : "past";
+			size_t n = a < g->ptr ? g->ptr - a : a < g->ptr + g->size ? a - g->ptr : a - g->ptr - g->size;
+			fault_report(BUG_USE_AFTER_FREE, g->ptr, access, a, n, where, true, g->size);
+			return true;
+		} else {
+			before = i > 0 ? &slots[i - 1] : NULL;
+			after = g;
+		}
+	} else {
+		after = nslots ? &slots[0] : NULL; /* the guard page before slot 0 */
+	}
+	if (before && !before->ptr)
+		before = NULL;
+	if (after && (!after->ptr || after->ptr < a))
+		after = NULL;
+	if (before && after && after->ptr - a < a - (before->ptr + before->size))
+		before = NULL;
+	if (before) {
+		bool freed = slot_freed(before);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, before->ptr, access, a,
+			     a - before->ptr - before->size, "past", freed, before->size);
+	} else if (after) {
+		bool freed = slot_freed(after);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_UNDERFLOW, after->ptr, access, a, after->ptr - a,
+			     "before", freed, after->size);
+	} else {
+		char buf[96];
+		strbuf b = {buf, 0, sizeof buf};
+		sb_str(&b, access);
+		sb_str(&b, " in the guarded pool, in no block's pages");
+		buf[b.len] = 0;
+		sa_report(BUG_GUARD, "memory access", a, NULL, buf);
+	}
+	return true;
+}

@@ -72,7 +72,10 @@ groups() {
 	/== spanalloc: detected memory leaks/ { delete B; delete N } # the last report
 	/^(Direct|Indirect) leak of [0-9]+ byte\(s\) in [0-9]+ object\(s\) allocated from:/ {
 		k = $1; b = $4; n = $7; pending = 1; next }
-	pending { f = "?"; if (match($0, /\(([A-Za-z_][A-Za-z0-9_.]*)\+/)) f = substr($0, RSTART + 1, RLENGTH - 2)
+	pending { f = "?"
+		# "#0 0x... in FUNC file:line" (symbolized), else "module(FUNC+0x..)"
+		if (match($0, / in [A-Za-z_][A-Za-z0-9_.]*/)) f = substr($0, RSTART + 4, RLENGTH - 4)
+		else if (match($0, /\(([A-Za-z_][A-Za-z0-9_.]*)\+/)) f = substr($0, RSTART + 1, RLENGTH - 2)
 		key = k " " f; B[key] += b; N[key] += n; pending = 0 }
 	END { for (key in B) { split(key, a, " "); print a[1], B[key], N[key], a[2] } }' "$1" | sort
 }
@@ -274,7 +277,7 @@ if [ "$mode" = link ] && command -v clang >/dev/null && [ -z "${LEAKS_ONLY:-}" ]
 		(cd "$out" && timeout 120 ./libfuzzer_leak -detect_leaks=0 -runs=200 -seed=1 fz-corpus) >"$out/fz.out" 2>"$out/fz.err"
 		rc=$?
 		if [ $rc = 23 ] && grep -q "^Direct leak of [0-9]* byte(s) in [0-9]* object(s) allocated from:" "$out/fz.err" &&
-			grep -A1 "^Direct leak of" "$out/fz.err" | grep -q "(LLVMFuzzerTestOneInput+" &&
+			grep -A1 "^Direct leak of" "$out/fz.err" | grep -Eq "(\(| in )LLVMFuzzerTestOneInput[+ ]" &&
 			grep -q "== spanalloc: SUMMARY: " "$out/fz.err"; then
 			pass=$((pass + 1))
 		else

@@ -5,6 +5,7 @@
 #                        real programs under LD_PRELOAD, generated tables)
 #   make demo            a real program under spanalloc, with its stats
 #   make fuzz | fuzz-afl | fuzz-replay | corpus-min | fuzz-coverage | fuzz-planted
+#   make fuzz-compare    real fuzz targets, planted bugs, five heap checkers (bench/fuzz-compare.sh)
 #   make bench [QUICK=1] the benchmark suite against the peers
 #   make bench-debug     debug build vs production vs valgrind memcheck
 #   make bench-mimalloc MBENCH=DIR   daanx/mimalloc-bench (a checkout in DIR) against the peers
@@ -32,11 +33,11 @@ SRCS := os.c fixalloc.c arena.c heap.c span.c central.c cache.c tiny.c large.c \
 	malloc.c options.c report.c stats.c init.c sizeclasses.c symbolize.c cxx.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 
-.PHONY: all test unit-tests bug-tests cxx-tests valgrind-tests asan-tests program-tests leak-tests install-tests mutants tsan-tests format-check lint check-sizeclasses check-clang sizeclasses \
+.PHONY: all test unit-tests bug-tests cxx-tests valgrind-tests asan-tests program-tests leak-tests fuzzuse-tests fuzz-compare install-tests mutants tsan-tests format-check lint check-sizeclasses check-clang sizeclasses \
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c debug/sanitizer.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 
@@ -136,6 +137,10 @@ leak-tests: all
 	bash tests/leaks/run.sh $(B)/libspanalloc-debug.so
 	bash tests/leaks/run.sh $(B)/libspanalloc-debug.a
 
+# The debug build inside libFuzzer (no ASan) and AFL++ campaigns (tests/fuzzuse/).
+fuzzuse-tests: all
+	bash tests/fuzzuse/run.sh $(B)
+
 asan-tests:
 	ASAN_BUILD_DIR=$(abspath $(B))/asan bash tests/asan/run.sh
 
@@ -207,7 +212,7 @@ mutants:
 check-clang:
 	$(MAKE) --no-print-directory -s all B=$(B)/clang CC=clang
 
-test: all check-sizeclasses check-clang format-check lint unit-tests bug-tests cxx-tests leak-tests valgrind-tests \
+test: all check-sizeclasses check-clang format-check lint unit-tests bug-tests cxx-tests leak-tests fuzzuse-tests valgrind-tests \
 	asan-tests program-tests install-tests tsan-tests fuzz-replay
 	@echo "all tests passed"
 
@@ -246,6 +251,11 @@ bench: all
 # The debug build against the production build and valgrind memcheck on glibc.
 bench-debug: all
 	python3 bench/run.py --debug-compare
+
+# Real libFuzzer harnesses with planted heap bugs under plain, ASan, libdislocator,
+# the debug build and efence=1 (not in CI; bench/fuzz-compare.sh says the budgets).
+fuzz-compare: all
+	bash bench/fuzz-compare.sh $(B)
 
 # mimalloc-bench: MBENCH is a checkout of https://github.com/daanx/mimalloc-bench
 # (MBENCH_ARGS: e.g. --rounds 5, --only larson).

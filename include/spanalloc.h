@@ -110,6 +110,13 @@ size_t sa_check_heap(void);
  */
 int sa_check_leaks(void);
 
+/*
+ * Define this in the program for options that hold unless SPANALLOC_OPTIONS
+ * says otherwise (a fuzz target whose runner sets no environment):
+ *   const char *spanalloc_default_options(void) { return "malloc_limit_mb=2048"; }
+ */
+const char *spanalloc_default_options(void);
+
 /* Release idle pages to the OS now, whatever their age. */
 void sa_scavenge(void);
 

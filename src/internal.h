@@ -635,7 +635,8 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                \
 	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported") \
 	X(int, max_leaks, 0, 1, "report at most this many leak stacks (0: all)")                   \
-	X(bool, report_indirect, 1, 1, "report leaks reached only from other leaks (indirect)")
+	X(bool, report_indirect, 1, 1, "report leaks reached only from other leaks (indirect)") \
+	X(int, malloc_limit_mb, 0, 1, "abort on one request of this many MiB or more (0: no limit)")
 
 typedef char path[256];
 typedef struct sa_options {

@@ -153,12 +153,18 @@ static void print_help(void)
  * before libc has set up the environment (from ld.so), the constructor
  * calls it again.
  */
+extern const char *spanalloc_default_options(void) __attribute__((weak));
+
 void options_init(void)
 {
 	extern char **environ;
 	if (options_parsed || !environ)
 		return;
 	options_parsed = true;
+	/* The program's own defaults first (a fuzz target whose runner sets no
+	 * environment, OSS-Fuzz's), then the environment's. */
+	if (spanalloc_default_options)
+		options_parse(spanalloc_default_options(), &opts, true);
 	/* secure_getenv: a set-user-ID program ignores the options. */
 	options_parse(secure_getenv("SPANALLOC_OPTIONS"), &opts, true);
 	if (opts.help)

@@ -255,6 +255,9 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
 		os_write(report_fd, msg, sizeof msg - 1);
+#ifdef SA_DEBUG
+		san_die();
+#endif
 		abort();
 	}
 }

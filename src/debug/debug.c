@@ -816,16 +816,23 @@ void debug_fork_done(void)
 	__atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
 }
 
+/* The malloc limit and the engine's hooks (sanitizer.c) are outside the operation. */
 void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 {
+	if (UNLIKELY(opts.malloc_limit_mb) && size >> 20 >= (size_t)opts.malloc_limit_mb)
+		san_over_limit(size, zero ? "calloc" : align ? "memalign" : "malloc");
 	mcache *c = op_enter(true);
 	void *p = alloc_op(size, align, zero, fp);
 	op_exit(c);
+	if (UNLIKELY(san_nhooks) && p)
+		san_malloc_hooks(p, size);
 	return p;
 }
 
 void dbg_free(void *ptr, uintptr_t fp, const char *call)
 {
+	if (UNLIKELY(san_nhooks) && ptr)
+		san_free_hooks(ptr);
 	mcache *c = op_enter(false);
 	free_op(ptr, fp, call, &by_free);
 	op_exit(c);
@@ -833,9 +840,18 @@ void dbg_free(void *ptr, uintptr_t fp, const char *call)
 
 void *dbg_realloc(void *ptr, size_t size, uintptr_t fp)
 {
+	if (UNLIKELY(opts.malloc_limit_mb) && size >> 20 >= (size_t)opts.malloc_limit_mb)
+		san_over_limit(size, "realloc");
 	mcache *c = op_enter(true);
 	void *p = realloc_op(ptr, size, fp);
 	op_exit(c);
+	/* (realloc always moves here: a free of the old block, a malloc of the new) */
+	if (UNLIKELY(san_nhooks) && (p || (ptr && size == 0))) {
+		if (ptr)
+			san_free_hooks(ptr);
+		if (p)
+			san_malloc_hooks(p, size);
+	}
 	return p;
 }
 
@@ -851,6 +867,8 @@ size_t dbg_usable_size(const void *ptr)
 
 void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
 {
+	if (UNLIKELY(opts.malloc_limit_mb) && size >> 20 >= (size_t)opts.malloc_limit_mb)
+		san_over_limit(size, kind == KIND_NEW_ARRAY ? "operator new[]" : "operator new");
 	mcache *c = op_enter(true);
 	void *p = alloc_op(size, align, false, fp);
 	if (p) {
@@ -868,6 +886,8 @@ void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
 		}
 	}
 	op_exit(c);
+	if (UNLIKELY(san_nhooks) && p)
+		san_malloc_hooks(p, size);
 	return p;
 }
 
@@ -875,6 +895,8 @@ void dbg_delete(void *ptr, size_t size, size_t align, enum dbg_kind kind, uintpt
 {
 	static const char *const name[] = {"free", "operator delete", "operator delete[]"};
 	struct dealloc d = {kind, size, align};
+	if (UNLIKELY(san_nhooks) && ptr)
+		san_free_hooks(ptr);
 	mcache *c = op_enter(false);
 	free_op(ptr, fp, name[kind], &d);
 	op_exit(c);

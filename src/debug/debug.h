@@ -107,6 +107,13 @@ void print_depot_stack(const char *title, uint32_t id); /* symbolized, to report
 unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none */
 
 
+/* The sanitizer allocator interface and malloc_limit_mb (sanitizer.c). */
+extern unsigned san_nhooks; /* engine hooks installed */
+void san_malloc_hooks(const void *p, size_t size);
+void san_free_hooks(const void *p);
+void san_die(void); /* the engine's death callback, before an abort */
+__attribute__((noreturn)) void san_over_limit(size_t size, const char *call);
+
 /* Leak detection (leak.c). */
 extern __thread unsigned leak_disabled; /* __lsan_disable depth of this thread */
 void leak_at_start(void);

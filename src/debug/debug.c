@@ -601,6 +601,8 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 		if (g)
 			return g;
 	}
+	if (size > MAX_SMALL_SIZE)
+		debug_guard_ensure(); /* a large block ends at a guard page */
 	/*
 	 * Small blocks of malloc alignment get a redzone before them.  (Sizes
 	 * the redzone would push over the class limit stay small, without

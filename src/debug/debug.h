@@ -90,6 +90,7 @@ void debug_report_extra(struct mspan *s, uintptr_t p);
 void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void dbg_delete(void *p, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void debug_guard_init(void);
+void debug_guard_ensure(void); /* our SIGSEGV handler first again, if another took it */
 bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 void debug_fork_prepare(void);

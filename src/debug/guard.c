@@ -138,3 +138,19 @@ void debug_guard_init(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, &previous);
 }
+
+/*
+ * A runtime that starts after us can take SIGSEGV over: the UBSan runtime
+ * that clang -fsanitize=fuzzer links in does, and would print its own
+ * "SEGV" for a fault in a guard page and exit without a crash file.  So
+ * before handing out a block whose pages can fault (a guarded or large
+ * one: a system call is made for it anyway), put our handler back in
+ * front, chaining to the new one for faults that are not ours.
+ */
+void debug_guard_ensure(void)
+{
+	struct sigaction cur;
+	if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)
+		return;
+	debug_guard_init();
+}

@@ -252,6 +252,7 @@ static void put_freed(uint32_t i)
 
 void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 {
+	debug_guard_ensure();
 	/* Malloc alignment, as every spanalloc block has it (tests/test_api.c):
 	 * 16 from 16 bytes on, as glibc's; 8 from 8 bytes on (programs keep
 	 * tags in their pointers' low bits: CPython's GC does); below that the
@@ -461,6 +462,7 @@ void *guarded_zero_alloc(uintptr_t fp)
 {
 	if (!zlo)
 		return NULL;
+	debug_guard_ensure();
 	uint32_t idx = UINT32_MAX;
 	lock(&zlock);
 	for (uint32_t n = 0, w = zcursor / 64; n <= ZERO_SLOTS / 64; n++, w = (w + 1) % (ZERO_SLOTS / 64)) {

@@ -628,6 +628,7 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
 	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
 	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)") \
+	X(bool, guard_zero, 1, 1, "malloc(0) blocks get unique addresses no access can touch (0: ordinary 1-byte blocks)") \
 	X(bool, fast_unwind, 1, 1, "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)") \
 	X(bool, symbolize, 1, 0, "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)") \
 	X(path, external_symbolizer_path, "", 0, "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)") \

@@ -177,7 +177,7 @@ void guarded_init(void)
 	}
 	zbits = os_alloc(ZERO_SLOTS / 8);
 	zstacks = os_alloc((size_t)ZERO_SLOTS * sizeof *zstacks);
-	if (zbits && zstacks) {
+	if (opts.guard_zero && zbits && zstacks) {
 		zlo = base;
 		zhi = base + zbytes;
 	}

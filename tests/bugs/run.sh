@@ -194,7 +194,7 @@ clean_threads@no_quarantine:clean:clean:quarantine_kb=0
 
 # Options only the debug build implements (internal.h, SA_OPTIONS, the
 # debug-only column); the production build must warn about each.
-debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit guarded_slots sample_rate fast_unwind detect_leaks leak_exitcode suppressions max_leaks report_indirect"
+debug_only_keys="efence quarantine_kb malloc_context log_path exitcode check_at_exit guarded_slots sample_rate guard_zero fast_unwind detect_leaks leak_exitcode suppressions max_leaks report_indirect"
 
 build() { # name -> binary path, or empty on failure
 	local name=$1 bin=$out/$1 log=$out/$1.build.log

@@ -134,7 +134,10 @@ void debug_guard_init(void)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	/* SA_ONSTACK: a program that handles stack overflows on an
+	 * alternate stack (Rust's std, Python's faulthandler) keeps it when
+	 * debug_guard_ensure puts us in front of its handler. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, &previous);
 }

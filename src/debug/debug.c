@@ -969,16 +969,22 @@ void debug_report_extra(mspan *s, uintptr_t p)
 		o = obj_of(s, idx);
 		user = user_of(s, idx);
 	}
+	debug_print_block(user, o->reqsize, o->freeStack, o->allocStack);
+}
+
+/* The tail of every report on a block: the block, then its stacks. */
+void debug_print_block(uintptr_t user, size_t reqsize, uint32_t freeStack, uint32_t allocStack)
+{
 	char buf[128];
 	strbuf b = {buf, 0, sizeof buf};
 	sb_str(&b, "    block ");
 	sb_hex(&b, user);
 	sb_str(&b, ", requested size ");
-	sb_dec(&b, o->reqsize);
+	sb_dec(&b, reqsize);
 	sb_str(&b, "\n");
 	os_write(report_fd, b.buf, b.len);
-	print_depot_stack("    freed at:\n", o->freeStack);
-	print_depot_stack("    allocated at:\n", o->allocStack);
+	print_depot_stack("    freed at:\n", freeStack);
+	print_depot_stack("    allocated at:\n", allocStack);
 }
 
 /* ---- start and exit --------------------------------------------------------------------- */

@@ -86,6 +86,7 @@ void dbg_free(void *p, uintptr_t fp, const char *call);
 void *dbg_realloc(void *p, size_t size, uintptr_t fp);
 size_t dbg_usable_size(const void *p);
 void debug_report_extra(struct mspan *s, uintptr_t p);
+void debug_print_block(uintptr_t user, size_t reqsize, uint32_t freeStack, uint32_t allocStack);
 /* C++ (cxx.c): align 0 for the forms without std::align_val_t. */
 void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void dbg_delete(void *p, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);

@@ -599,16 +599,7 @@ bool guarded_report_extra(uintptr_t p)
 		alloc = g->allocStack;
 		freed = __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == SLOT_LIVE ? 0 : g->freeStack;
 	}
-	char buf[128];
-	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, "    block ");
-	sb_hex(&b, block);
-	sb_str(&b, ", requested size ");
-	sb_dec(&b, size);
-	sb_str(&b, "\n");
-	os_write(report_fd, b.buf, b.len);
-	print_depot_stack("    freed at:\n", freed);
-	print_depot_stack("    allocated at:\n", alloc);
+	debug_print_block(block, size, freed, alloc);
 	return true;
 }
 

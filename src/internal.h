@@ -719,5 +719,6 @@ typedef struct strbuf {
 void sb_str(strbuf *b, const char *s) INTERNAL;
 void sb_dec(strbuf *b, uint64_t v) INTERNAL;
 void sb_hex(strbuf *b, uint64_t v) INTERNAL;
+void sb_report_prefix(strbuf *b) INTERNAL; /* "==PID== spanalloc: " */
 
 #endif

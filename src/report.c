@@ -133,6 +133,14 @@ static const char *found_when(const char *call)
 	return NULL;
 }
 
+/* "==PID== spanalloc: ", the start of every report line that names one. */
+void sb_report_prefix(strbuf *b)
+{
+	sb_str(b, "==");
+	sb_dec(b, (uint64_t)getpid());
+	sb_str(b, "== spanalloc: ");
+}
+
 int report_fd = 2;
 unsigned reports;
 
@@ -141,9 +149,7 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	__atomic_fetch_add(&reports, 1, __ATOMIC_RELAXED);
 	char buf[1024];
 	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, "==");
-	sb_dec(&b, (uint64_t)getpid());
-	sb_str(&b, "== spanalloc: ");
+	sb_report_prefix(&b);
 	/* The headline: "<bug> of <address> in <call>()". */
 	switch (bug) {
 	case BUG_DOUBLE_FREE:

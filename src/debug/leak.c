@@ -491,9 +491,8 @@ static void say(const char *a, const char *b, uint64_t n)
 {
 	char buf[256];
 	strbuf sb = {buf, 0, sizeof buf};
-	sb_str(&sb, "==");
-	sb_dec(&sb, (uint64_t)getpid());
-	sb_str(&sb, "== spanalloc: leak check: ");
+	sb_report_prefix(&sb);
+	sb_str(&sb, "leak check: ");
 	sb_str(&sb, a);
 	if (b) {
 		sb_dec(&sb, n);
@@ -507,9 +506,7 @@ static void say_str(const char *a, const char *str)
 {
 	char buf[512];
 	strbuf sb = {buf, 0, sizeof buf};
-	sb_str(&sb, "==");
-	sb_dec(&sb, (uint64_t)getpid());
-	sb_str(&sb, "== spanalloc: ");
+	sb_report_prefix(&sb);
 	sb_str(&sb, a);
 	sb_str(&sb, str);
 	sb_str(&sb, "\n");
@@ -1140,9 +1137,9 @@ static NOINLINE int leak_check(void)
 			continue;
 		}
 		if (!blocks) {
-			sb_str(&b, "\n=================================================================\n==");
-			sb_dec(&b, (uint64_t)getpid());
-			sb_str(&b, "== spanalloc: detected memory leaks\n");
+			sb_str(&b, "\n=================================================================\n");
+			sb_report_prefix(&b);
+			sb_str(&b, "detected memory leaks\n");
 			line(&b);
 		}
 		bytes += g->bytes;
@@ -1194,9 +1191,10 @@ static NOINLINE int leak_check(void)
 		line(&b);
 	}
 	if (blocks || opts.stats) {
-		sb_str(&b, blocks ? "\n==" : "==");
-		sb_dec(&b, (uint64_t)getpid());
-		sb_str(&b, "== spanalloc: SUMMARY: ");
+		if (blocks)
+			sb_str(&b, "\n");
+		sb_report_prefix(&b);
+		sb_str(&b, "SUMMARY: ");
 		sb_dec(&b, bytes);
 		sb_str(&b, " byte(s) leaked in ");
 		sb_dec(&b, blocks);

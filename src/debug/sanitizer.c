@@ -179,9 +179,7 @@ void san_over_limit(size_t size, const char *call)
 {
 	char buf[256];
 	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, "==");
-	sb_dec(&b, (uint64_t)getpid());
-	sb_str(&b, "== spanalloc: ");
+	sb_report_prefix(&b);
 	sb_str(&b, call);
 	sb_str(&b, "(");
 	sb_dec(&b, size);

@@ -148,6 +148,10 @@ void os_write(int fd, const char *s, size_t n) INTERNAL;
 /* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */
 long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
 		 int timeout_ms) INTERNAL;
+int os_spawn_duplex(const char *prog, char *const argv[], char *const envp[], int *fd) INTERNAL;
+bool os_send_all(int fd, const char *buf, size_t len) INTERNAL;
+long os_recv_some(int fd, char *buf, size_t cap, int timeout_ms) INTERNAL;
+void os_end_duplex(int pid, int fd, bool kill_it) INTERNAL;
 /* Threads (the debug build's leak check stops the world with them). */
 int os_gettid(void) INTERNAL;
 bool os_signal_thread(int tid, int sig) INTERNAL;
@@ -700,6 +704,7 @@ __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
  * instruction).  Never allocates.
  */
 void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0) INTERNAL;
+void sa_symbolize_end(void) INTERNAL; /* a report is done: its long-lived symbolizer ends */
 
 /*
  * spanalloc's code sits in a section of its own, sa_text (the Makefile

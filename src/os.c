@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <time.h>
@@ -261,6 +262,106 @@ long os_run_read(const char *prog, char *const argv[], char *const envp[], char 
 	}
 	errno = saved;
 	return pid > 0 && st == 0 ? (long)len : -1;
+}
+
+/*
+ * A long-lived helper process for reports that print many stacks (the leak
+ * check's): prog runs with one end of a socketpair as its stdin and stdout
+ * (stderr on /dev/null), *fd gets the other end.  A socket, not pipes, so
+ * that a write to a helper that died is EPIPE under MSG_NOSIGNAL, never a
+ * SIGPIPE that would kill the program.  Spawned as os_run_read's are (vfork,
+ * signals blocked until the exec).  Returns its pid, or -1.
+ */
+int os_spawn_duplex(const char *prog, char *const argv[], char *const envp[], int *fd)
+{
+	int saved = errno, sv[2];
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		if (null >= 0)
+			close(null);
+		errno = saved;
+		return -1;
+	}
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Vfork)
+		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		execve(prog, argv, envp);
+		_exit(127);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(sv[1]);
+	close(null);
+	if (pid < 0) {
+		close(sv[0]);
+		errno = saved;
+		return -1;
+	}
+	*fd = sv[0];
+	errno = saved;
+	return (int)pid;
+}
+
+/* Send all of buf on the helper's socket; false if it is gone. */
+bool os_send_all(int fd, const char *buf, size_t len)
+{
+	int saved = errno;
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = saved;
+			return false;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	errno = saved;
+	return true;
+}
+
+/* What the helper has written, waiting up to timeout_ms for some: the
+ * bytes read, 0 at its end, -1 on a time-out or error. */
+long os_recv_some(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	int saved = errno;
+	long r = -1;
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int k = poll(&pfd, 1, timeout_ms);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		ssize_t n = read(fd, buf, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = n < 0 ? -1 : (long)n;
+		break;
+	}
+	errno = saved;
+	return r;
+}
+
+/* End the helper: its socket closed (it reads the end of its input and
+ * exits), then reaped; killed first when kill is set (it stopped
+ * answering). */
+void os_end_duplex(int pid, int fd, bool kill_it)
+{
+	int saved = errno;
+	if (kill_it)
+		kill(pid, SIGKILL);
+	close(fd);
+	pid_t w;
+	do
+		w = waitpid(pid, NULL, 0);
+	while (w < 0 && errno == EINTR);
+	errno = saved;
 }
 
 /* ---- threads, for the debug build's stop-the-world leak check ------------ */

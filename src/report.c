@@ -258,6 +258,7 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 #ifdef SA_DEBUG
 	debug_report_extra(s, p);
 #endif
+	sa_symbolize_end();
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
 		os_write(report_fd, msg, sizeof msg - 1);

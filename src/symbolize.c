@@ -6,8 +6,9 @@
  *
  * The symbolizer is external_symbolizer_path, else llvm-symbolizer, else
  * addr2line, the first found on PATH (none in a set-user-ID program: its
- * PATH is the caller's).  llvm-symbolizer takes "module offset" pairs, so
- * one run serves a batch of frames; addr2line takes one module a run.
+ * PATH is the caller's).  llvm-symbolizer takes "module offset" pairs: one
+ * kept running for the report (sa_symbolize_end ends it) serves all its
+ * frames; addr2line takes one module a run.
  * Without a symbolizer (or with symbolize=0) a frame is "#N 0xPC
  * (module+0xoffset)", which `addr2line -e module offset` resolves.
  *
@@ -205,26 +206,11 @@ static bool arg_hex(char **argv, unsigned *argc, strbuf *b, const char *module, 
 	return true;
 }
 
-/* llvm-symbolizer: one run for the batch; per frame, pairs of lines
- * (function, file:line:column) for it and what is inlined, then "". */
-static void run_llvm(struct frame *f, unsigned n, char *out, char **envp)
+/* llvm-symbolizer's answer in out[0, len) for the frames idx[0, m) of f:
+ * per frame, pairs of lines (function, file:line:column) for it and what
+ * is inlined into it, then an empty line. */
+static void parse_llvm(struct frame *f, const unsigned *idx, unsigned m, char *out, long len)
 {
-	char args[ARGS_MAX];
-	strbuf b = {args, 0, sizeof args};
-	char *argv[BATCH + 8];
-	unsigned argc = 0, idx[BATCH], m = 0;
-	argv[argc++] = sym_path;
-	argv[argc++] = "--inlining";
-	argv[argc++] = "--demangle";
-	for (unsigned i = 0; i < n; i++)
-		if (f[i].module && arg_hex(argv, &argc, &b, f[i].module, f[i].off))
-			idx[m++] = i;
-	argv[argc] = NULL;
-	if (!m)
-		return;
-	long len = os_run_read(sym_path, argv, envp, out, OUT_MAX - 1, TIMEOUT_MS);
-	if (len <= 0)
-		return;
 	char *cur = out, *end = out + len, *func, *file;
 	for (unsigned j = 0; j < m; j++) {
 		while ((func = next_line(&cur, end)) && func[0] && (file = next_line(&cur, end)))
@@ -232,6 +218,134 @@ static void run_llvm(struct frame *f, unsigned n, char *out, char **envp)
 		if (!func)
 			break;
 	}
+}
+
+/* ---- the long-lived llvm-symbolizer of a report ------------------------------- */
+
+/*
+ * A report that prints many stacks (the leak check's: hundreds of groups
+ * for a large test program) would start a symbolizer per batch of frames,
+ * each loading the program's debug information again: minutes, where
+ * LSan takes seconds.  So within a report one llvm-symbolizer is kept
+ * running and fed "module offset" lines on its stdin (it answers each with
+ * its lines and an empty line, and flushes), as the sanitizers' symbolizer
+ * does.  sa_symbolize_end, at the end of the report, ends it: no child of
+ * ours outlives the report, since a program that waits for all its
+ * children (a shell, make) would wait for it too.
+ *
+ * One thread at a time talks to it (sess_busy, taken with a compare and
+ * swap, never waited for: a second thread reporting at once, or a report
+ * from a signal handler that interrupted the first, runs llvm-symbolizer
+ * per batch as before).  A fork child inherits the socket but not the
+ * process: sess_owner (the pid that started it) tells, and the child
+ * starts its own.
+ */
+static int sess_pid = -1, sess_fd = -1, sess_owner;
+static uint32_t sess_busy;
+
+static bool sess_start(char **envp)
+{
+	int me = (int)getpid();
+	if (sess_pid > 0 && sess_owner == me)
+		return true;
+	if (sess_pid > 0) /* a fork child: the parent's; our copy of its end goes */
+		close(sess_fd);
+	char *argv[] = {sym_path, "--inlining", "--demangle", NULL};
+	sess_pid = os_spawn_duplex(sym_path, argv, envp, &sess_fd);
+	sess_owner = me;
+	return sess_pid > 0;
+}
+
+static void sess_stop(bool kill_it)
+{
+	if (sess_pid > 0 && sess_owner == (int)getpid())
+		os_end_duplex(sess_pid, sess_fd, kill_it);
+	sess_pid = sess_fd = -1;
+}
+
+/* One request of the session: false when it failed (the session is then
+ * ended; the frames stay unsymbolized). */
+static bool sess_ask(struct frame *f, const unsigned *idx, unsigned m, char *out, char **envp)
+{
+	if (!sess_start(envp))
+		return false;
+	char req[ARGS_MAX];
+	strbuf b = {req, 0, sizeof req};
+	for (unsigned j = 0; j < m; j++) {
+		sb_str(&b, "\"");
+		sb_str(&b, f[idx[j]].module);
+		sb_str(&b, "\" ");
+		sb_hex(&b, f[idx[j]].off);
+		sb_str(&b, "\n");
+	}
+	if (b.len >= b.cap - 1 || !os_send_all(sess_fd, req, b.len)) {
+		sess_stop(true);
+		return false;
+	}
+	/* Read until the m-th empty line; what does not fit in out is read
+	 * and dropped (its frames keep the entries that fitted). */
+	size_t len = 0;
+	unsigned ends = 0;
+	char prev = 0, drop[512];
+	while (ends < m) {
+		char *to = len < OUT_MAX - 1 ? out + len : drop;
+		size_t room = len < OUT_MAX - 1 ? OUT_MAX - 1 - len : sizeof drop;
+		long n = os_recv_some(sess_fd, to, room, TIMEOUT_MS);
+		if (n <= 0) {
+			sess_stop(true);
+			return false;
+		}
+		for (long i = 0; i < n; i++) {
+			if (to[i] == '\n' && prev == '\n')
+				ends++;
+			prev = to[i];
+		}
+		if (to != drop)
+			len += (size_t)n;
+	}
+	parse_llvm(f, idx, m, out, (long)len);
+	return true;
+}
+
+void sa_symbolize_end(void)
+{
+	if (__atomic_load_n(&sess_pid, __ATOMIC_RELAXED) <= 0 ||
+	    __atomic_exchange_n(&sess_busy, 1, __ATOMIC_ACQUIRE))
+		return;
+	sess_stop(false);
+	__atomic_store_n(&sess_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* llvm-symbolizer: the report's long-lived one when this thread can have
+ * it, else one run for the batch. */
+static void run_llvm(struct frame *f, unsigned n, char *out, char **envp)
+{
+	unsigned idx[BATCH], m = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (f[i].module)
+			idx[m++] = i;
+	if (!m)
+		return;
+	if (!__atomic_exchange_n(&sess_busy, 1, __ATOMIC_ACQUIRE)) {
+		bool ok = sess_ask(f, idx, m, out, envp);
+		__atomic_store_n(&sess_busy, 0, __ATOMIC_RELEASE);
+		if (ok)
+			return;
+	}
+	char args[ARGS_MAX];
+	strbuf b = {args, 0, sizeof args};
+	char *argv[BATCH + 8];
+	unsigned argc = 0, k = 0;
+	argv[argc++] = sym_path;
+	argv[argc++] = "--inlining";
+	argv[argc++] = "--demangle";
+	for (unsigned j = 0; j < m; j++)
+		if (arg_hex(argv, &argc, &b, f[idx[j]].module, f[idx[j]].off))
+			idx[k++] = idx[j];
+	argv[argc] = NULL;
+	long len = os_run_read(sym_path, argv, envp, out, OUT_MAX - 1, TIMEOUT_MS);
+	if (len > 0)
+		parse_llvm(f, idx, k, out, len);
 }
 
 /* addr2line -f -i: one run a module; "0" after each address prints

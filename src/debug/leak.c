@@ -1201,6 +1201,7 @@ static NOINLINE int leak_check(void)
 		sb_str(&b, " allocation(s).\n");
 		line(&b);
 	}
+	sa_symbolize_end();
 	if (res.g)
 		os_free(res.g, res.cap * sizeof *res.g);
 	report_fd = saved_fd;

@@ -17,7 +17,8 @@
 # The groups must be exactly the expected ones (no other leak reported),
 # the SUMMARY line their totals, and a clean program (no expect line) must
 # print nothing on stderr.  Then variants: leak_exitcode, suppressions,
-# report_indirect=0, max_leaks, detect_leaks=0, efence=1, quarantine_kb=0.
+# report_indirect=0, max_leaks, detect_leaks=0, efence=1, quarantine_kb=0,
+# one symbolizer run for the whole report.
 #
 # When LeakSanitizer's standalone runtime (liblsan0) is installed, each
 # program (preload mode) also runs under it, and its groups (kind, bytes,
@@ -226,6 +227,19 @@ for src in "$here"/*.c; do
 		if [ -s "$out/$name.direct" ]; then
 			check "$name" "$name@report_indirect=0" "report_indirect=0" "$out/$name.direct" "$want_rc" "$reports" &&
 				pass=$((pass + 1))
+		fi
+		# One symbolizer for the whole report, however many stacks (one
+		# per batch of frames made large reports take minutes).
+		if sym=$(command -v llvm-symbolizer); then
+			printf '#!/bin/sh\necho run >>"%s"\nexec "%s" "$@"\n' "$out/$name.symruns" "$sym" >"$out/countsym"
+			chmod +x "$out/countsym"
+			: >"$out/$name.symruns"
+			check "$name" "$name@one-symbolizer" "external_symbolizer_path=$out/countsym" "$out/$name.expect" "$want_rc" "$reports" &&
+				if [ "$(wc -l <"$out/$name.symruns")" = "$reports" ]; then
+					pass=$((pass + 1))
+				else
+					say_fail "$name@one-symbolizer" "$(wc -l <"$out/$name.symruns") symbolizer runs for $reports report(s)" "$out/$name.err"
+				fi
 		fi
 		# max_leaks=1: the largest group only (the totals still count all).
 		if [ "$(wc -l <"$out/$name.expect")" -gt 1 ]; then

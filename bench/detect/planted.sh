@@ -47,7 +47,8 @@
 # a catch): the report line is matched per tool (glibc: "free(): ...",
 # "double free or corruption", "malloc(): ..."; asan: "ERROR:
 # AddressSanitizer"; memcheck: "Invalid read/write/free", "Mismatched
-# free"...; debug, efence: "spanalloc:").
+# free"...; debug, efence: "==PID== spanalloc: ", which reports start with and
+# notices of a limit do not).
 #
 # Prints one table: per bug and tool, caught or not, the first report line
 # (with the test it came from), and the tests that failed.
@@ -124,7 +125,7 @@ report_re() {
 	glibc) echo '(^[a-z_]+\(\): |double free or corruption|^corrupted |^Fatal glibc error)' ;;
 	asan) echo 'ERROR: AddressSanitizer' ;;
 	memcheck) echo '^==[0-9]+== (Invalid (read|write|free)|Mismatched free|Source and destination overlap|Conditional jump|Use of uninitialised|Syscall param)' ;;
-	debug | efence) echo 'spanalloc:' ;;
+	debug | efence) echo '==[0-9]+== spanalloc: ' ;; # reports; a limit's notice ("spanalloc: efence: ...") is not one
 	esac
 }
 

@@ -63,6 +63,14 @@ EXPORT void sa_read_memstats(struct sa_memstats *m)
 	m->MCacheInuse = mheap_.cachealloc.inuse;
 	m->MCacheSys = mheap_.cachealloc.sys;
 	m->NumArenas = mheap_.narenas;
+#ifdef SA_DEBUG
+	/* Guarded and zero-size blocks are heap objects in no span: they
+	 * count as their classes' bytes here as in HeapAlloc, so that the
+	 * statistics do not depend on which blocks were sampled. */
+	uint64_t guarded = guarded_heap_bytes();
+	m->HeapSys += guarded;
+	m->HeapInuse += guarded;
+#endif
 	m->Sys = m->HeapSys + m->MSpanSys + m->MCacheSys + mheap_.arenaalloc.sys;
 	unlock(&mheap_.lock);
 }

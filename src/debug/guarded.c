@@ -140,6 +140,28 @@ static void count(unsigned cls, bool alloc)
 
 uint64_t guarded_live_in_class(unsigned cls) { return __atomic_load_n(&live_cls[cls], __ATOMIC_RELAXED); }
 
+uint64_t guarded_heap_bytes(void)
+{
+	uint64_t n = 0;
+	for (unsigned c = 1; c < NUM_SIZE_CLASSES; c++)
+		n += guarded_live_in_class(c) * class_to_size[c];
+	return n;
+}
+
+static bool zero_live(uint32_t idx);
+static struct gslot *slot_at(uintptr_t a, uint32_t *ip);
+
+int guarded_stats_class(uintptr_t p)
+{
+	uint32_t i;
+	struct gslot *g;
+	if (zlo && p >= zlo && p < zhi && (p - zlo) % ZERO_STRIDE == 0)
+		return zero_live((uint32_t)((p - zlo) / ZERO_STRIDE)) ? (int)zcls : -1;
+	if ((g = slot_at(p, &i)) && p == g->ptr && __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == SLOT_LIVE)
+		return g->cls;
+	return -1;
+}
+
 static void say(const char *a, uint64_t n, const char *b, uint64_t m, const char *c)
 {
 	char buf[512];
@@ -351,8 +373,6 @@ static void check_canaries(struct gslot *g, uint32_t i, const char *call)
  * address.  It runs with the world stopped and no operation in flight,
  * so the states read here do not change under it.
  */
-static bool zero_live(uint32_t idx);
-
 /* __lsan_ignore_object of a pointer into a live guarded block. */
 void guarded_leak_ignore(uintptr_t p)
 {

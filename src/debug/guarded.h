@@ -78,5 +78,13 @@ void guarded_leak_ignore(uintptr_t p) INTERNAL; /* __lsan_ignore_object */
 
 /* Live guarded and zero-size blocks counted in class cls (sa_check_heap). */
 uint64_t guarded_live_in_class(unsigned cls) INTERNAL;
+/* The bytes they count for in HeapAlloc (their classes' sizes), which
+ * sa_read_memstats adds to HeapInuse and HeapSys: they are heap objects
+ * in no span. */
+uint64_t guarded_heap_bytes(void) INTERNAL;
+/* The size class the statistics count the live owned block starting at p
+ * in (the class the normal debug path would have used), or -1: the fuzz
+ * model's view of a block that has no span. */
+int guarded_stats_class(uintptr_t p) INTERNAL;
 
 #endif

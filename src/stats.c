@@ -309,6 +309,9 @@ EXPORT size_t sa_check_heap(void)
 		unlock(&mcentral_[i].lock);
 #ifdef SA_DEBUG
 	bad += debug_report_deferred();
+	/* The guarded blocks' canaries (the slack before the guard page and
+	 * the first page's bytes before the block). */
+	bad += guarded_check_live("sa_check_heap");
 #endif
 
 	/*

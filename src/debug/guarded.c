@@ -46,7 +46,8 @@
  * mappings (its pages, the PROT_NONE run after them); freed and unused
  * slots are PROT_NONE like the guards and merge with them.  The pool
  * therefore has at most 2 * slots + 1 mappings, and the slot count is
- * capped at max_map_count / 8: a quarter of the kernel's limit.
+ * capped at max_map_count / 8, so that they take at most a quarter of the
+ * kernel's limit.
  *
  * Lock rules: pool_lock guards the unused cursor and the FIFO; a slot's
  * fields belong to whoever moved its state (UNUSED/FREED -> TAKEN ->
@@ -300,8 +301,8 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	unlock(&pool_lock);
 	if (full)
 		say("spanalloc: efence: all ", nslots,
-		    " guarded slots hold live blocks (a quarter of vm.max_map_count = ", (uint64_t)os_max_map_count(),
-		    " mappings); further blocks get the normal debug checks (canaries, poison, quarantine) "
+		    " guarded slots hold live blocks (an eighth of vm.max_map_count = ", (uint64_t)os_max_map_count(),
+		    ": their mappings take up to a quarter of it); further blocks get the normal debug checks (canaries, poison, quarantine) "
 		    "until some are freed\n");
 	if (i == UINT32_MAX)
 		return NULL;
@@ -349,22 +350,40 @@ static void report_at(enum sa_bug bug, const char *call, uintptr_t p, const char
 	sa_report(bug, call, p, NULL, buf);
 }
 
-/* The canaries of slot i around its block.  Reports. */
-static void check_canaries(struct gslot *g, uint32_t i, const char *call)
+/* The canaries of slot i around its block, unchanged? */
+static bool canaries_intact(const struct gslot *g, uint32_t i)
 {
 	uintptr_t end = slot_start(i) + slot_bytes;
+	for (uintptr_t q = g->first; q < g->ptr; q++)
+		if (*(const uint8_t *)q != CANARY)
+			return false;
+	for (uintptr_t q = g->ptr + g->size; q < end; q++)
+		if (*(const uint8_t *)q != CANARY)
+			return false;
+	return true;
+}
+
+/* The canaries of slot i around its block.  Reports; true if one was
+ * overwritten. */
+static bool check_canaries(struct gslot *g, uint32_t i, const char *call)
+{
+	uintptr_t end = slot_start(i) + slot_bytes;
+	bool bad = false;
 	for (uintptr_t q = g->first; q < g->ptr; q++)
 		if (*(uint8_t *)q != CANARY) {
 			report_at(BUG_UNDERFLOW, call, g->ptr, "bytes before the block overwritten, from offset -",
 				  g->ptr - q);
+			bad = true;
 			break;
 		}
 	for (uintptr_t q = g->ptr + g->size; q < end; q++)
 		if (*(uint8_t *)q != CANARY) {
 			report_at(BUG_OVERFLOW, call, g->ptr, "bytes after the requested size overwritten, first at offset ",
 				  q - g->ptr);
+			bad = true;
 			break;
 		}
+	return bad;
 }
 
 /*
@@ -437,13 +456,30 @@ long guarded_leak_index(uintptr_t w)
 	return -1;
 }
 
-/* The canaries of every live guarded block (the exit check: only when no
- * other thread can free one, which would make its pages PROT_NONE). */
-void guarded_check_live(const char *call)
+/*
+ * The canaries of every live guarded block (the exit check and
+ * sa_check_heap).  A free that another thread makes meanwhile must not
+ * make the pages inaccessible under the reader: checkers counts the
+ * readers, and guarded_free waits for none before it protects (the
+ * reader announces itself before it reads a state, the freer moves the
+ * state before it reads checkers, both sequentially consistent: one of
+ * them sees the other).  The reports come after, with no free held up
+ * (a report may free).
+ */
+static uint32_t checkers;
+
+size_t guarded_check_live(const char *call)
 {
-	for (uint32_t i = 0; i < nslots; i++)
-		if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) == SLOT_LIVE)
-			check_canaries(&slots[i], i, call);
+	uint32_t bad[64], n = 0;
+	__atomic_fetch_add(&checkers, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < nslots && n < 64; i++)
+		if (__atomic_load_n(&slots[i].state, __ATOMIC_SEQ_CST) == SLOT_LIVE && !canaries_intact(&slots[i], i))
+			bad[n++] = i;
+	if (__atomic_sub_fetch(&checkers, 1, __ATOMIC_SEQ_CST) == 0)
+		os_futex_wake(&checkers, INT32_MAX);
+	for (uint32_t k = 0; k < n; k++)
+		check_canaries(&slots[bad[k]], bad[k], call);
+	return n;
 }
 
 static void zero_free(uintptr_t p, uintptr_t fp, const char *call);
@@ -461,13 +497,15 @@ void guarded_free(uintptr_t p, uintptr_t fp, const char *call)
 		sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a guarded block");
 		return;
 	}
-	if (st != SLOT_LIVE || !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_ACQ_REL,
+	if (st != SLOT_LIVE || !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_SEQ_CST,
 							    __ATOMIC_ACQUIRE)) {
 		sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
 		return;
 	}
 	check_canaries(g, i, call);
 	g->freeStack = stack_here(fp);
+	for (uint32_t v; (v = __atomic_load_n(&checkers, __ATOMIC_SEQ_CST));)
+		os_futex_wait(&checkers, v); /* guarded_check_live is reading */
 	uintptr_t end = slot_start(i) + slot_bytes;
 	os_release((void *)g->first, end - g->first);
 	os_protect((void *)g->first, end - g->first);

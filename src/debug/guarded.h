@@ -58,8 +58,10 @@ bool guarded_describe(strbuf *b, uintptr_t p) INTERNAL;
 bool guarded_report_extra(uintptr_t p) INTERNAL;
 bool guarded_fault(uintptr_t a, const char *access) INTERNAL;
 
-/* Check the canaries of every live guarded block; reports. */
-void guarded_check_live(const char *call) INTERNAL;
+/* Check the canaries of every live guarded block (only when no other
+ * thread can free one: its pages would go under the reader); reports,
+ * returns the number of blocks found overwritten. */
+size_t guarded_check_live(const char *call) INTERNAL;
 
 /* The C++ family byte (struct dbg_obj's kind) and requested size of the
  * live guarded block starting at p; false for any other pointer. */

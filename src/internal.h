@@ -106,6 +106,8 @@ __attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, con
  *   2  off by one: a span's last object runs past the span's end
  *   3  a remote free is lost (every 8th)
  *   4  a freed span's last page stays in the page map
+ *   5  (debug build) every 16th guarded slot handed out stays the next
+ *      one to hand out: the next sampled block gets it too, while live
  */
 #ifndef SA_FAULT
 #define SA_FAULT 0

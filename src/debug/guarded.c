@@ -288,13 +288,19 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	uint32_t i = UINT32_MAX;
 	bool full = false;
 	lock(&pool_lock);
+#if SA_FAULT == 5
+	static uint32_t planted;
+	uint32_t taken = ++planted % 16 != 0; /* planted bug 5: the slot is not taken */
+#else
+	const uint32_t taken = 1;
+#endif
 	if (next_unused < nslots) {
 		i = next_unused;
-		__atomic_store_n(&next_unused, i + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&next_unused, i + taken, __ATOMIC_RELAXED);
 	} else if (fifo_n) {
 		i = fifo[fifo_head];
-		fifo_head = (fifo_head + 1) % nslots;
-		fifo_n--;
+		fifo_head = (fifo_head + taken) % nslots;
+		fifo_n -= taken;
 	} else if (efence_mode && !said_full) {
 		said_full = full = true;
 	}

@@ -144,14 +144,27 @@ void debug_guard_init(void)
 
 /*
  * A runtime that starts after us can take SIGSEGV over: the UBSan runtime
- * that clang -fsanitize=fuzzer links in does, and would print its own
- * "SEGV" for a fault in a guard page and exit without a crash file.  So
- * before handing out a block whose pages can fault (a guarded or large
- * one: a system call is made for it anyway), put our handler back in
- * front, chaining to the new one for faults that are not ours.
+ * that clang -fsanitize=fuzzer links in does, and libFuzzer's own
+ * SetSignalHandler after it, which would print their own "SEGV" for a
+ * fault in a guard page and exit without a crash file.  So before handing
+ * out a block whose pages can fault (a guarded or large one), put our
+ * handler back in front, chaining to the new one for faults that are not
+ * ours.  Asking the kernel is a system call, so it is asked on each of the
+ * first GUARD_EARLY such blocks (start-up, when runtimes install their
+ * handlers: libFuzzer's comes after about 20 in tests/fuzzuse's target),
+ * then on one in GUARD_EVERY: a handler installed later is in front of
+ * ours until the next check (most chain to the one they replaced, which
+ * is us).
  */
+#define GUARD_EARLY 1024
+#define GUARD_EVERY 64
+static uint32_t ensures; /* atomic */
+
 void debug_guard_ensure(void)
 {
+	uint32_t n = __atomic_fetch_add(&ensures, 1, __ATOMIC_RELAXED);
+	if (LIKELY(n >= GUARD_EARLY && n % GUARD_EVERY))
+		return;
 	struct sigaction cur;
 	if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)
 		return;

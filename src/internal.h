@@ -702,6 +702,12 @@ __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
  * instruction).  Never allocates.
  */
 void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0) INTERNAL;
+/* Symbolize pcs (return addresses) and call match on each function and
+ * file:line found, inlined ones too, until it returns true (the leak
+ * check's suppressions).  False when nothing matched or there is no
+ * symbolizer. */
+bool sa_frames_match(const uintptr_t *pcs, unsigned n, bool (*match)(const char *func, const char *file, void *arg),
+		     void *arg) INTERNAL;
 
 /*
  * spanalloc's code sits in a section of its own, sa_text (the Makefile

@@ -1000,7 +1000,25 @@ static bool template_match(const char *t, const char *s)
 	}
 }
 
-/* The suppression matching a leak's stack (function or module name), or -1. */
+/* A suppression matching a symbolized frame's function or file:line:
+ * its index into *(int *)arg. */
+static bool supp_match_symbolized(const char *func, const char *file, void *arg)
+{
+	for (unsigned k = 0; k < nsupp; k++)
+		if (template_match(supp[k], func) || template_match(supp[k], file)) {
+			*(int *)arg = (int)k;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * The suppression matching a leak's stack, or -1: as LSan's, a pattern
+ * matches a frame's function, module or source file.  dladdr gives the
+ * exported functions and the modules at no cost; the others (static
+ * functions, file names) take the symbolizer, run only for stacks that
+ * dladdr did not match (one run per 8 frames).
+ */
 static int suppressed(uint32_t stack)
 {
 	const uintptr_t *f;
@@ -1013,7 +1031,9 @@ static int suppressed(uint32_t stack)
 			if (template_match(supp[k], di.dli_sname) || template_match(supp[k], di.dli_fname))
 				return (int)k;
 	}
-	return -1;
+	int k = -1;
+	sa_frames_match(f, depth, supp_match_symbolized, &k);
+	return k;
 }
 
 /* ---- the report --------------------------------------------------------------------- */

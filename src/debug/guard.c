@@ -51,9 +51,8 @@ static const char *access_kind(const void *uctx)
 #endif
 }
 
-/* "<access> at <a>: N bytes <where> the block of size M" into buf. */
-static void describe(char *buf, size_t cap, const char *access, uintptr_t a, uintptr_t block, size_t size,
-		     bool freed)
+void debug_describe_access(char *buf, size_t cap, const char *access, uintptr_t a, uintptr_t block, size_t size,
+			   bool freed)
 {
 	strbuf b = {buf, 0, cap};
 	sb_str(&b, access);
@@ -110,7 +109,7 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
 			bool in_guard = s->dbg->guard && a >= s->startAddr + (s->npages - 1) * PAGE_SIZE;
 			bool freed = !in_guard && (debug_quarantined_in(s, 0) & 1);
 			if (in_guard || freed) {
-				describe(buf, sizeof buf, access, a, block, s->dbg->obj[0].reqsize, freed);
+				debug_describe_access(buf, sizeof buf, access, a, block, s->dbg->obj[0].reqsize, freed);
 				fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, s, buf);
 			}
 		}

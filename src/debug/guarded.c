@@ -667,22 +667,11 @@ bool guarded_report_extra(uintptr_t p)
 	return true;
 }
 
-/* "<access> at <a>: N bytes <where> the block of size M". */
-static void fault_report(enum sa_bug bug, uintptr_t block, const char *access, uintptr_t a, size_t n,
-			 const char *where, bool freed, size_t size)
+/* A fault at a, against the block of size size at block.  Reports. */
+static void fault_report(enum sa_bug bug, uintptr_t block, const char *access, uintptr_t a, bool freed, size_t size)
 {
 	char buf[192];
-	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, access);
-	sb_str(&b, " at ");
-	sb_hex(&b, a);
-	sb_str(&b, ": ");
-	sb_dec(&b, n);
-	sb_str(&b, n == 1 ? " byte " : " bytes ");
-	sb_str(&b, where);
-	sb_str(&b, freed ? " a freed block of size " : " the block of size ");
-	sb_dec(&b, size);
-	buf[b.len] = 0;
+	debug_describe_access(buf, sizeof buf, access, a, block, size, freed);
 	sa_report(bug, "memory access", block, NULL, buf);
 }
 
@@ -706,7 +695,7 @@ bool guarded_fault(uintptr_t a, const char *access)
 		uint32_t idx = (uint32_t)((a - zlo) / ZERO_STRIDE);
 		uintptr_t block = zlo + (uintptr_t)idx * ZERO_STRIDE;
 		bool freed = !zero_live(idx) && zstacks[idx][1];
-		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, access, a, a - block, "past", freed, 0);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, access, a, freed, 0);
 		return true;
 	}
 	struct gslot *before = NULL, *after = NULL;
@@ -720,9 +709,7 @@ bool guarded_fault(uintptr_t a, const char *access)
 			before = g;
 			after = i + 1 < nslots ? &slots[i + 1] : NULL;
 		} else if (g->ptr && slot_freed(g) && a >= g->first) {
-			const char *where = a < g->ptr ? "before" : a < g->ptr + g->size ? "into" : "past";
-			size_t n = a < g->ptr ? g->ptr - a : a < g->ptr + g->size ? a - g->ptr : a - g->ptr - g->size;
-			fault_report(BUG_USE_AFTER_FREE, g->ptr, access, a, n, where, true, g->size);
+			fault_report(BUG_USE_AFTER_FREE, g->ptr, access, a, true, g->size);
 			return true;
 		} else {
 			before = i > 0 ? &slots[i - 1] : NULL;
@@ -739,12 +726,10 @@ bool guarded_fault(uintptr_t a, const char *access)
 		before = NULL;
 	if (before) {
 		bool freed = slot_freed(before);
-		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, before->ptr, access, a,
-			     a - before->ptr - before->size, "past", freed, before->size);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, before->ptr, access, a, freed, before->size);
 	} else if (after) {
 		bool freed = slot_freed(after);
-		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_UNDERFLOW, after->ptr, access, a, after->ptr - a,
-			     "before", freed, after->size);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_UNDERFLOW, after->ptr, access, a, freed, after->size);
 	} else {
 		char buf[96];
 		strbuf b = {buf, 0, sizeof buf};

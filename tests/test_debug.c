@@ -169,15 +169,18 @@ static void *free_then_write_and_exit(void *arg)
 	return NULL;
 }
 
-Test(debug, no_lock_held_while_a_transfer_reports)
+/* Run reporter in a thread of its own, its report blocked in write(2). */
+static void no_lock_while(void *(*reporter)(void *))
 {
 	free(malloc(1));
 	block_reports();
 	unsigned before = reports;
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, free_then_write_and_exit, NULL), 0);
+	cr_assert_eq(pthread_create(&t, NULL, reporter, NULL), 0);
 	assert_no_lock_while_reporting(before, t);
 }
+
+Test(debug, no_lock_held_while_a_transfer_reports) { no_lock_while(free_then_write_and_exit); }
 
 static void *overflow_then_check_heap(void *arg)
 {
@@ -190,15 +193,7 @@ static void *overflow_then_check_heap(void *arg)
 	return NULL;
 }
 
-Test(debug, no_lock_held_while_sa_check_heap_reports)
-{
-	free(malloc(1));
-	block_reports();
-	unsigned before = reports;
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, overflow_then_check_heap, NULL), 0);
-	assert_no_lock_while_reporting(before, t);
-}
+Test(debug, no_lock_held_while_sa_check_heap_reports) { no_lock_while(overflow_then_check_heap); }
 
 /* ---- sa_check_heap sees the blocks of other threads' spans ------------------ */
 

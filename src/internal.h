@@ -727,6 +727,10 @@ typedef struct strbuf {
 void sb_str(strbuf *b, const char *s) INTERNAL;
 void sb_dec(strbuf *b, uint64_t v) INTERNAL;
 void sb_hex(strbuf *b, uint64_t v) INTERNAL;
+/* printf's %s, %u (also %lu, %llu, %zu), %p (as sb_hex) and %%, no
+ * other conversion, no width: the compiler checks the arguments, nothing
+ * allocates (reports come from signal handlers and under locks). */
+void sb_fmt(strbuf *b, const char *fmt, ...) INTERNAL __attribute__((format(printf, 2, 3)));
 void sb_report_prefix(strbuf *b) INTERNAL; /* "==PID== spanalloc: " */
 
 #endif

@@ -186,13 +186,7 @@ static size_t heap_problem(const char *what, uintptr_t a, uint64_t b)
 {
 	char buf[256];
 	strbuf sb = {buf, 0, sizeof buf};
-	sb_str(&sb, "spanalloc: sa_check_heap: ");
-	sb_str(&sb, what);
-	sb_str(&sb, " (");
-	sb_hex(&sb, a);
-	sb_str(&sb, ", ");
-	sb_dec(&sb, b);
-	sb_str(&sb, ")\n");
+	sb_fmt(&sb, "spanalloc: sa_check_heap: %s (%p, %llu)\n", what, (void *)a, (unsigned long long)b);
 	os_write(2, sb.buf, sb.len);
 	return 1;
 }

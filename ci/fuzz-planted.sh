@@ -6,11 +6,13 @@
 #   2  off by one: a span's last object runs past the span's end
 #   3  a remote free is lost (every 8th)
 #   4  a freed span's last page stays in the page map
+#   5  a live guarded slot is handed out again (the debug build's pool)
 #
 # run the harnesses that reach that code (FUZZ_JOBS at a time, from an empty
 # corpus) until one fails or PLANTED_LIMIT seconds pass, and print which
 # harness found it, after how long and how many executions.  A finding
-# counts only if the same input passes on the production build.  The input
+# counts only if the same input passes on the production build (bug 5: on
+# the debug build it was planted in).  The input
 # is kept as tests/regressions/planted/faultN-<harness>.
 #
 #   ci/fuzz-planted.sh              first finder of each bug (exit 1 if a bug is missed)
@@ -19,14 +21,15 @@
 #                                   build and pass on the production build
 #
 # env: PLANTED_LIMIT (seconds per harness run, default 300), PLANTED_BUGS
-#      ("1 2 3 4"), PLANTED_CORPUS=seeds (start from corpus/ instead of
+#      ("1 2 3 4 5"), PLANTED_CORPUS=seeds (start from corpus/ instead of
 #      nothing), HARNESSES, FUZZ_JOBS.
 set -uo pipefail
 # shellcheck source=ci/fuzz-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fuzz-lib.sh"
 
 limit=${PLANTED_LIMIT:-300}
-bugs=${PLANTED_BUGS:-1 2 3 4}
+# (bug 5 when the library has a debug build)
+bugs=${PLANTED_BUGS:-1 2 3 4$(grep -qs 'libspanalloc-debug.a' "$root/Makefile" && echo " 5")}
 saved_dir=$root/tests/regressions/planted
 
 describe() {
@@ -35,6 +38,7 @@ describe() {
 	2) echo "span's last object past its end" ;;
 	3) echo "every 8th remote free lost" ;;
 	4) echo "stale page map entry after free" ;;
+	5) echo "live guarded slot handed out again" ;;
 	esac
 }
 
@@ -46,6 +50,7 @@ relevant() {
 	2) list="small central tiny realloc threads large badfree" ;;
 	3) list="threads central small tiny realloc large badfree" ;;
 	4) list="heap large realloc small central threads tiny badfree" ;;
+	5) list="small realloc tiny central large threads badfree" ;;
 	esac
 	local h out=""
 	for h in $list; do
@@ -53,6 +58,10 @@ relevant() {
 	done
 	echo "$out"
 }
+
+# The build without the bug: production, or (bug 5) the debug build.
+reference() { [[ $1 == 5 ]] && echo libfuzzer-debug-nosan || echo libfuzzer; }
+reference_noengine() { [[ $1 == 5 ]] && echo debug-nosan || echo prod; }
 
 if [[ ${1:-} == --replay ]]; then
 	[[ -n ${PLANTED_BUILT:-} ]] || make -s -f "$root/fuzz/Makefile" planted-build || exit 2
@@ -69,8 +78,8 @@ if [[ ${1:-} == --replay ]]; then
 		if "$fuzzb/fault$N/fuzz_$h" -runs=1 "$f" >/dev/null 2>&1; then
 			echo "planted-replay: $base no longer fails on the SA_FAULT=$N build"
 			bad=1
-		elif ! "$fuzzb/prod/fuzz_$h" "$f" >/dev/null 2>&1; then
-			echo "planted-replay: $base fails on the production build too"
+		elif ! "$fuzzb/$(reference_noengine "$N")/fuzz_$h" "$f" >/dev/null 2>&1; then
+			echo "planted-replay: $base fails on the $(reference_noengine "$N") build too"
 			bad=1
 		fi
 	done
@@ -149,7 +158,7 @@ for N in $bugs; do
 			execs=$(lf_stat "$d.log" number_of_executed_units)
 			if [[ -n $art ]]; then
 				# Only the planted bug: the input must pass on the production build.
-				if "$fuzzb/libfuzzer/fuzz_$h" -runs=1 "$d/art/$art" >"$d.prod.log" 2>&1; then
+				if "$fuzzb/$(reference "$N")/fuzz_$h" -runs=1 "$d/art/$art" >"$d.prod.log" 2>&1; then
 					keep=$(standalone "$N" "$h" "$d/art/$art")
 					rm -f "$saved_dir/fault$N-$h" "$saved_dir/fault$N-$h.txt"
 					if [[ -n $keep ]]; then

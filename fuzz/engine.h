@@ -36,6 +36,7 @@
 
 #ifdef SA_DEBUG
 #define DEBUG_BUILD 1
+#include "debug/guarded.h" /* blocks in no span: the guarded pool, the zero-size region */
 #else
 #define DEBUG_BUILD 0
 #endif

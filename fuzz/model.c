@@ -20,9 +20,20 @@ const ops_profile *P;
 
 __thread int cur_tid;
 
-/* The stats class of the block at p, from its span. */
+/* The stats class of the block at p, from its span (or, for a block of
+ * the debug build's guarded pool or zero-size region, which has none,
+ * from the pool's record: the class the normal debug path would use). */
 static unsigned stat_class(const void *p, bool *tiny)
 {
+#if DEBUG_BUILD
+	if (guarded_owns((uintptr_t)p)) {
+		int cls = guarded_stats_class((uintptr_t)p);
+		if (cls < 0)
+			fuzz_fail("a block just returned (%p) is in the guarded pool but not a live block there", p);
+		*tiny = false;
+		return (unsigned)cls;
+	}
+#endif
 	heapArena *ha = arena_of((uintptr_t)p);
 	mspan *s = ha ? span_of(ha, (uintptr_t)p) : NULL;
 	if (!s)

@@ -236,11 +236,19 @@ void op_fail(fdp *d)
 	int want = ENOMEM;
 	errno = 0;
 	switch (k % 12) {
-	case 0:
-		name = "malloc";
+	case 0: /* sizes near SIZE_MAX, to each call that takes only a size */
+	case 7:
+	case 8: {
+		static const struct {
+			const char *name;
+			void *(*call)(size_t);
+		} one[] = {{"malloc", sa_malloc}, {"pvalloc", sa_pvalloc}, {"valloc", sa_valloc}};
+		unsigned c = k % 12 == 0 ? 0 : k % 12 - 6;
+		name = one[c].name;
 		a = SIZE_MAX - fdp_u16(d);
-		p = sa_malloc(a);
+		p = one[c].call(a);
 		break;
+	}
 	case 1:
 		name = "malloc";
 		a = ((size_t)1 << 47) + 1 + fdp_u32(d);
@@ -283,16 +291,6 @@ void op_fail(fdp *d)
 				  a, b, rc, out, errno);
 		return;
 	}
-	case 7:
-		name = "pvalloc";
-		a = SIZE_MAX - fdp_u16(d);
-		p = sa_pvalloc(a);
-		break;
-	case 8:
-		name = "valloc";
-		a = SIZE_MAX - fdp_u16(d);
-		p = sa_valloc(a);
-		break;
 	case 9:
 		name = "memalign";
 		want = EINVAL;

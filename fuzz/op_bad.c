@@ -109,7 +109,10 @@ void op_bad(fdp *d)
 		int i = pick(d);
 		if (i < 0)
 			return;
-		mspan *s = span_of(arena_of((uintptr_t)live[i].p), (uintptr_t)live[i].p);
+		heapArena *ha = arena_of((uintptr_t)live[i].p);
+		if (!ha)
+			return; /* a guarded or zero-size block: in no span */
+		mspan *s = span_of(ha, (uintptr_t)live[i].p);
 		uintptr_t end = s->startAddr + (uintptr_t)s->nelems * s->elemsize;
 		if (s->spanclass == 0 || end >= s->startAddr + s->npages * PAGE_SIZE)
 			return;

@@ -161,8 +161,8 @@ void op_oom(fdp *d)
  * The debug build's own checks, in a forked child that commits one heap
  * bug: a byte written past the requested size (the canary, at free), one
  * before the block (the redzone, at free), a write to a freed block (the
- * free poison, when the slot is handed out again), a write past an efence
- * block (the guard page) and a read of a freed efence block (its pages
+ * free poison, when the slot is handed out again), a write past a
+ * guarded block (the guard page) and a read of a freed one (its pages
  * are gone).  The child must die of SIGABRT with exactly that report,
  * naming the block.  Only in a debug build without ASan: under ASan the
  * debug build leaves the bytes to ASan, which would report first.
@@ -170,6 +170,7 @@ void op_oom(fdp *d)
 #if DEBUG_BUILD && !ASAN_BUILD
 #include "debug/debug.h"
 #define DEBUG_BUGS 1
+#define CHILD_POOL_FULL 7
 #else
 #define DEBUG_BUGS 0
 #endif
@@ -197,10 +198,9 @@ void op_debug_bug(fdp *d)
 	int pfd[2];
 	if (pipe(pfd) != 0)
 		return;
-	/* efence=1 is the guarded pool now (guarded.c), made at start-up: the
-	 * harnesses start without it (FUZZ_OPS_HARNESS), so a child cannot
-	 * turn it on; tests/bugs covers efence. */
-	if (kind >= 3 && opts.guarded_slots == 0) {
+	/* Kinds 3 and 4 need the guarded pool (guarded.c, made at start-up):
+	 * not when the run turned it off. */
+	if (kind >= 3 && ((opts.guarded_slots <= 0 && !opts.efence) || opts.sample_rate <= 0)) {
 		close(pfd[0]);
 		close(pfd[1]);
 		return;
@@ -219,14 +219,18 @@ void op_debug_bug(fdp *d)
 		report_fd = 2;
 		opts.abort_on_error = 1;
 		opts.quarantine_kb = 0;
-		opts.efence = kind >= 3;
 		/* The engine's handler would turn the abort into an exit; a
 		 * coverage build writes its profile first. */
 		signal(SIGABRT, __llvm_profile_write_file ? abort_with_profile : SIG_DFL);
 		debug_guard_init();       /* ahead of the engine's SIGSEGV handler */
+		/* Kinds 0-2 test the span blocks' canaries and poison, 3 and 4
+		 * the guarded pool: this thread's next blocks are sampled or not. */
+		guarded_countdown = kind >= 3 ? 1 : UINT32_MAX;
 		volatile uint8_t *p = sa_malloc(size);
 		if (!p)
 			child_exit(5);
+		if (kind >= 3 && !guarded_owns((uintptr_t)p))
+			child_exit(CHILD_POOL_FULL); /* every slot holds a live block */
 		dprintf(2, "\nspanalloc-fuzz-child: block %#lx\n", (unsigned long)p);
 		switch (kind) {
 		case 0:
@@ -266,6 +270,8 @@ void op_debug_bug(fdp *d)
 	close(pfd[0]);
 	int st = wait_child(pid, "debug-build bug child");
 	fuzz_log("t%d debug-build bug %u (%zu bytes): child status %#x", cur_tid, kind, size, st);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == CHILD_POOL_FULL)
+		return; /* (the model's live blocks hold every slot) */
 	const char *b = strstr(out, "spanalloc-fuzz-child: block ");
 	unsigned long blockaddr = b ? strtoul(b + strlen("spanalloc-fuzz-child: block "), NULL, 16) : 0;
 	char expect[128];

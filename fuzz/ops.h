@@ -150,13 +150,10 @@ int ops_run(const ops_profile *pf, const uint8_t *data, size_t size);
 /*
  * The engines' entry points of a harness that is a profile of the operation
  * language (fuzz_tiny.c and the like): FUZZ_OPS_HARNESS(profile) after it.
- * The model checks every block against its span and the heap's byte
- * counts, which the debug build's guarded pool and zero-size region
- * (src/debug/guarded.c, outside the arenas) do not follow: the harnesses
- * keep them off (guarded_slots=0, guard_zero=0; tests/bugs covers them).
+ * The debug build's guarded pool and zero-size region are on, as in any
+ * program: the model knows their blocks (model.c), which have no span.
  */
 #define FUZZ_OPS_HARNESS(pf)                                                       \
-	const char *spanalloc_default_options(void) { return "guarded_slots=0,guard_zero=0"; } \
 	int LLVMFuzzerInitialize(int *argc, char ***argv)                           \
 	{                                                                           \
 		(void)argc, (void)argv;                                             \

@@ -106,6 +106,8 @@ __attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, con
  *   2  off by one: a span's last object runs past the span's end
  *   3  a remote free is lost (every 8th)
  *   4  a freed span's last page stays in the page map
+ *   5  (debug build) every 16th guarded slot handed out stays the next
+ *      one to hand out: the next sampled block gets it too, while live
  */
 #ifndef SA_FAULT
 #define SA_FAULT 0
@@ -705,6 +707,12 @@ __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;
  */
 void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0) INTERNAL;
 void sa_symbolize_end(void) INTERNAL; /* a report is done: its long-lived symbolizer ends */
+/* Symbolize pcs (return addresses) and call match on each function and
+ * file:line found, inlined ones too, until it returns true (the leak
+ * check's suppressions).  False when nothing matched or there is no
+ * symbolizer. */
+bool sa_frames_match(const uintptr_t *pcs, unsigned n, bool (*match)(const char *func, const char *file, void *arg),
+		     void *arg) INTERNAL;
 
 /*
  * spanalloc's code sits in a section of its own, sa_text (the Makefile
@@ -724,6 +732,10 @@ typedef struct strbuf {
 void sb_str(strbuf *b, const char *s) INTERNAL;
 void sb_dec(strbuf *b, uint64_t v) INTERNAL;
 void sb_hex(strbuf *b, uint64_t v) INTERNAL;
+/* printf's %s, %u (also %lu, %llu, %zu), %p (as sb_hex) and %%, no
+ * other conversion, no width: the compiler checks the arguments, nothing
+ * allocates (reports come from signal handlers and under locks). */
+void sb_fmt(strbuf *b, const char *fmt, ...) INTERNAL __attribute__((format(printf, 2, 3)));
 void sb_report_prefix(strbuf *b) INTERNAL; /* "==PID== spanalloc: " */
 
 #endif

@@ -209,13 +209,8 @@ static NOINLINE void sized_delete_mismatch(uintptr_t p, mspan *s, size_t size, s
 {
 	char buf[160];
 	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, "size given to delete: ");
-	sb_dec(&b, size);
-	sb_str(&b, " bytes; blocks of this size class hold requests of ");
-	sb_dec(&b, lo);
-	sb_str(&b, "..");
-	sb_dec(&b, hi);
-	sb_str(&b, " bytes");
+	sb_fmt(&b, "size given to delete: %zu bytes; blocks of this size class hold requests of %zu..%zu bytes", size,
+	       lo, hi);
 	buf[b.len] = 0;
 	sa_report(BUG_SIZED_DELETE, "operator delete", p, s, buf);
 }

@@ -4,6 +4,7 @@
  * inside malloc, so it must not allocate before it has printed.
  */
 #include <execinfo.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +44,42 @@ void sb_hex(strbuf *b, uint64_t v)
 	sb_str(b, "0x");
 	while (n > 0 && b->len + 1 < b->cap)
 		b->buf[b->len++] = tmp[--n];
+}
+
+void sb_fmt(strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f && b->len + 1 < b->cap; f++) {
+		if (*f != '%') {
+			b->buf[b->len++] = *f;
+			continue;
+		}
+		int longs = 0;
+		bool size = false;
+		for (f++; *f == 'l' || *f == 'z'; f++)
+			*f == 'z' ? (void)(size = true) : (void)longs++;
+		switch (*f) {
+		case 's':
+			sb_str(b, va_arg(ap, const char *));
+			break;
+		case 'u':
+			sb_dec(b, size ? va_arg(ap, size_t) : longs == 2 ? va_arg(ap, unsigned long long)
+						     : longs == 1 ? va_arg(ap, unsigned long)
+								  : va_arg(ap, unsigned));
+			break;
+		case 'p':
+			sb_hex(b, (uintptr_t)va_arg(ap, void *));
+			break;
+		case '%':
+			b->buf[b->len++] = '%';
+			break;
+		default: /* (none other is written) */
+			va_end(ap);
+			return;
+		}
+	}
+	va_end(ap);
 }
 
 /* ---- the stack of the bad call ------------------------------------------- */

@@ -138,23 +138,9 @@ static size_t problem(const mspan *s, const char *where, const char *what, uint6
 {
 	char buf[256];
 	strbuf sb = {buf, 0, sizeof buf};
-	sb_str(&sb, "spanalloc: corrupt span ");
-	sb_hex(&sb, (uintptr_t)s);
-	sb_str(&sb, " [");
-	sb_hex(&sb, s->startAddr);
-	sb_str(&sb, ", +");
-	sb_dec(&sb, s->npages);
-	sb_str(&sb, " pages) class ");
-	sb_dec(&sb, s->spanclass);
-	sb_str(&sb, " at ");
-	sb_str(&sb, where);
-	sb_str(&sb, ": ");
-	sb_str(&sb, what);
-	sb_str(&sb, " (");
-	sb_dec(&sb, a);
-	sb_str(&sb, " vs ");
-	sb_dec(&sb, b);
-	sb_str(&sb, ")\n");
+	sb_fmt(&sb, "spanalloc: corrupt span %p [%p, +%lu pages) class %u at %s: %s (%llu vs %llu)\n", (const void *)s,
+	       (void *)s->startAddr, (unsigned long)s->npages, (unsigned)s->spanclass, where, what,
+	       (unsigned long long)a, (unsigned long long)b);
 	os_write(2, sb.buf, sb.len);
 	return 1;
 }

@@ -63,6 +63,14 @@ EXPORT void sa_read_memstats(struct sa_memstats *m)
 	m->MCacheInuse = mheap_.cachealloc.inuse;
 	m->MCacheSys = mheap_.cachealloc.sys;
 	m->NumArenas = mheap_.narenas;
+#ifdef SA_DEBUG
+	/* Guarded and zero-size blocks are heap objects in no span: they
+	 * count as their classes' bytes here as in HeapAlloc, so that the
+	 * statistics do not depend on which blocks were sampled. */
+	uint64_t guarded = guarded_heap_bytes();
+	m->HeapSys += guarded;
+	m->HeapInuse += guarded;
+#endif
 	m->Sys = m->HeapSys + m->MSpanSys + m->MCacheSys + mheap_.arenaalloc.sys;
 	unlock(&mheap_.lock);
 }
@@ -178,13 +186,7 @@ static size_t heap_problem(const char *what, uintptr_t a, uint64_t b)
 {
 	char buf[256];
 	strbuf sb = {buf, 0, sizeof buf};
-	sb_str(&sb, "spanalloc: sa_check_heap: ");
-	sb_str(&sb, what);
-	sb_str(&sb, " (");
-	sb_hex(&sb, a);
-	sb_str(&sb, ", ");
-	sb_dec(&sb, b);
-	sb_str(&sb, ")\n");
+	sb_fmt(&sb, "spanalloc: sa_check_heap: %s (%p, %llu)\n", what, (void *)a, (unsigned long long)b);
 	os_write(2, sb.buf, sb.len);
 	return 1;
 }
@@ -301,6 +303,9 @@ EXPORT size_t sa_check_heap(void)
 		unlock(&mcentral_[i].lock);
 #ifdef SA_DEBUG
 	bad += debug_report_deferred();
+	/* The guarded blocks' canaries (the slack before the guard page and
+	 * the first page's bytes before the block). */
+	bad += guarded_check_live("sa_check_heap");
 #endif
 
 	/*

@@ -433,30 +433,39 @@ static void print_line(unsigned num, const struct frame *f, const char *func, co
 	os_write(report_fd, b.buf, b.len);
 }
 
+/* Frames i .. i+m-1 of pcs into f, symbolized by a run of kind. */
+static void symbolize_batch(const uintptr_t *pcs, unsigned i, unsigned m, bool exact0, int kind, char **envp,
+			    struct frame *f, char *out)
+{
+	for (unsigned j = 0; j < m; j++) {
+		/* A return address is the instruction after the call. */
+		f[j].pc = pcs[i + j] - (i + j == 0 && exact0 ? 0 : 1);
+		f[j].off = 0;
+		f[j].module = module_of(f[j].pc, &f[j].off);
+		f[j].n = 0;
+	}
+	if (kind == SYM_LLVM)
+		run_llvm(f, m, out, envp);
+	else if (kind == SYM_ADDR2LINE)
+		run_addr2line(f, m, out, envp);
+}
+
+/* Under valgrind, no symbolizer: a fork there is a whole valgrind, with a
+ * log of its own (the bad call's stack is memcheck's). */
+static int symbolizer_kind(void) { return opts.symbolize && !UNDER_VALGRIND ? symbolizer() : SYM_NONE; }
+
 void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0)
 {
-	/* Under valgrind, no symbolizer: a fork there is a whole valgrind,
-	 * with a log of its own (the bad call's stack is memcheck's). */
-	int kind = opts.symbolize && !UNDER_VALGRIND ? symbolizer() : SYM_NONE;
+	int kind = symbolizer_kind();
 	char *envp[ENV_MAX];
 	if (kind != SYM_NONE)
 		child_env(envp);
 	unsigned num = 0;
 	for (unsigned i = 0; i < n; i += BATCH) {
 		struct frame f[BATCH];
-		unsigned m = n - i < BATCH ? n - i : BATCH;
-		for (unsigned j = 0; j < m; j++) {
-			/* A return address is the instruction after the call. */
-			f[j].pc = pcs[i + j] - (i + j == 0 && exact0 ? 0 : 1);
-			f[j].off = 0;
-			f[j].module = module_of(f[j].pc, &f[j].off);
-			f[j].n = 0;
-		}
 		char out[OUT_MAX];
-		if (kind == SYM_LLVM)
-			run_llvm(f, m, out, envp);
-		else if (kind == SYM_ADDR2LINE)
-			run_addr2line(f, m, out, envp);
+		unsigned m = n - i < BATCH ? n - i : BATCH;
+		symbolize_batch(pcs, i, m, exact0, kind, envp, f, out);
 		for (unsigned j = 0; j < m; j++) {
 			if (!f[j].n)
 				print_line(num++, &f[j], NULL, NULL);
@@ -464,4 +473,25 @@ void sa_print_frames(const uintptr_t *pcs, unsigned n, bool exact0)
 				print_line(num++, &f[j], f[j].func[k], f[j].file[k]);
 		}
 	}
+}
+
+bool sa_frames_match(const uintptr_t *pcs, unsigned n, bool (*match)(const char *func, const char *file, void *arg),
+		     void *arg)
+{
+	int kind = symbolizer_kind();
+	if (kind == SYM_NONE)
+		return false;
+	char *envp[ENV_MAX];
+	child_env(envp);
+	for (unsigned i = 0; i < n; i += BATCH) {
+		struct frame f[BATCH];
+		char out[OUT_MAX];
+		unsigned m = n - i < BATCH ? n - i : BATCH;
+		symbolize_batch(pcs, i, m, false, kind, envp, f, out);
+		for (unsigned j = 0; j < m; j++)
+			for (unsigned k = 0; k < f[j].n; k++)
+				if (match(f[j].func[k], f[j].file[k], arg))
+					return true;
+	}
+	return false;
 }

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#ifdef SA_DEBUG
+#include "debug/guarded.h"
+#endif
 #include "spanalloc.h"
 
 /* ---- blocks over 4 GiB (only a few pages are touched) ---------------------- */
@@ -166,15 +169,18 @@ static void *free_then_write_and_exit(void *arg)
 	return NULL;
 }
 
-Test(debug, no_lock_held_while_a_transfer_reports)
+/* Run reporter in a thread of its own, its report blocked in write(2). */
+static void no_lock_while(void *(*reporter)(void *))
 {
 	free(malloc(1));
 	block_reports();
 	unsigned before = reports;
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, free_then_write_and_exit, NULL), 0);
+	cr_assert_eq(pthread_create(&t, NULL, reporter, NULL), 0);
 	assert_no_lock_while_reporting(before, t);
 }
+
+Test(debug, no_lock_held_while_a_transfer_reports) { no_lock_while(free_then_write_and_exit); }
 
 static void *overflow_then_check_heap(void *arg)
 {
@@ -187,15 +193,7 @@ static void *overflow_then_check_heap(void *arg)
 	return NULL;
 }
 
-Test(debug, no_lock_held_while_sa_check_heap_reports)
-{
-	free(malloc(1));
-	block_reports();
-	unsigned before = reports;
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, overflow_then_check_heap, NULL), 0);
-	assert_no_lock_while_reporting(before, t);
-}
+Test(debug, no_lock_held_while_sa_check_heap_reports) { no_lock_while(overflow_then_check_heap); }
 
 /* ---- sa_check_heap sees the blocks of other threads' spans ------------------ */
 
@@ -249,6 +247,33 @@ Test(debug, sa_check_heap_checks_blocks_of_other_threads)
 	cr_assert_geq(bad, 1, "sa_check_heap found nothing");
 	cr_assert(strstr(buf, want), "the report lacks \"%s\":\n%s", want, buf);
 	cr_assert(strstr(buf, "freed at:"), "the report lacks the free stack:\n%s", buf);
+}
+
+/* ---- sa_check_heap reads the guarded blocks' canaries ------------------------ */
+
+Test(debug, sa_check_heap_checks_guarded_blocks_canaries)
+{
+	opts.abort_on_error = 0;
+	char name[] = "/tmp/spanalloc-test-debug.XXXXXX";
+	int fd = mkstemp(name);
+	cr_assert_geq(fd, 0);
+	unlink(name);
+	report_fd = fd;
+	guarded_countdown = 1; /* this thread's next block is sampled */
+	/* 16-byte aligned against the guard page: 15 bytes of slack, canary. */
+	char *volatile p = malloc(17);
+	cr_assert(guarded_owns((uintptr_t)p), "the block did not go to the guarded pool");
+	cr_assert_eq(sa_check_heap(), 0, "sa_check_heap found a problem in a correct heap");
+	((volatile char *)p)[17] = 'x'; /* bug: one byte past the block, into the slack */
+	size_t bad = sa_check_heap();
+	p[17] = (char)CANARY;
+	free(p);
+	char buf[8192] = {0};
+	pread(fd, buf, sizeof buf - 1, 0);
+	char want[128];
+	snprintf(want, sizeof want, "heap buffer overflow past the block at %p in sa_check_heap()", (void *)p);
+	cr_assert_geq(bad, 1, "sa_check_heap found nothing");
+	cr_assert(strstr(buf, want), "the report lacks \"%s\":\n%s", want, buf);
 }
 
 #endif

@@ -92,6 +92,10 @@ void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void dbg_delete(void *p, size_t size, size_t align, enum dbg_kind kind, uintptr_t fp);
 void debug_guard_init(void);
 void debug_guard_ensure(void); /* our SIGSEGV handler first again, if another took it */
+/* A fault's report text, "<access> at <a>: N bytes before / into / past
+ * the block of size M" (or "a freed block"), into buf (guard.c, guarded.c). */
+void debug_describe_access(char *buf, size_t cap, const char *access, uintptr_t a, uintptr_t block, size_t size,
+			   bool freed);
 bool debug_report_to_log(const char *buf, size_t n);
 void debug_at_exit(void);
 void debug_fork_prepare(void);

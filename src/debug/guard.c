@@ -51,9 +51,8 @@ static const char *access_kind(const void *uctx)
 #endif
 }
 
-/* "<access> at <a>: N bytes <where> the block of size M" into buf. */
-static void describe(char *buf, size_t cap, const char *access, uintptr_t a, uintptr_t block, size_t size,
-		     bool freed)
+void debug_describe_access(char *buf, size_t cap, const char *access, uintptr_t a, uintptr_t block, size_t size,
+			   bool freed)
 {
 	strbuf b = {buf, 0, cap};
 	sb_str(&b, access);
@@ -110,7 +109,7 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
 			bool in_guard = s->dbg->guard && a >= s->startAddr + (s->npages - 1) * PAGE_SIZE;
 			bool freed = !in_guard && (debug_quarantined_in(s, 0) & 1);
 			if (in_guard || freed) {
-				describe(buf, sizeof buf, access, a, block, s->dbg->obj[0].reqsize, freed);
+				debug_describe_access(buf, sizeof buf, access, a, block, s->dbg->obj[0].reqsize, freed);
 				fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, s, buf);
 			}
 		}
@@ -144,14 +143,27 @@ void debug_guard_init(void)
 
 /*
  * A runtime that starts after us can take SIGSEGV over: the UBSan runtime
- * that clang -fsanitize=fuzzer links in does, and would print its own
- * "SEGV" for a fault in a guard page and exit without a crash file.  So
- * before handing out a block whose pages can fault (a guarded or large
- * one: a system call is made for it anyway), put our handler back in
- * front, chaining to the new one for faults that are not ours.
+ * that clang -fsanitize=fuzzer links in does, and libFuzzer's own
+ * SetSignalHandler after it, which would print their own "SEGV" for a
+ * fault in a guard page and exit without a crash file.  So before handing
+ * out a block whose pages can fault (a guarded or large one), put our
+ * handler back in front, chaining to the new one for faults that are not
+ * ours.  Asking the kernel is a system call, so it is asked on each of the
+ * first GUARD_EARLY such blocks (start-up, when runtimes install their
+ * handlers: libFuzzer's comes after about 20 in tests/fuzzuse's target),
+ * then on one in GUARD_EVERY: a handler installed later is in front of
+ * ours until the next check (most chain to the one they replaced, which
+ * is us).
  */
+#define GUARD_EARLY 1024
+#define GUARD_EVERY 64
+static uint32_t ensures; /* atomic */
+
 void debug_guard_ensure(void)
 {
+	uint32_t n = __atomic_fetch_add(&ensures, 1, __ATOMIC_RELAXED);
+	if (LIKELY(n >= GUARD_EARLY && n % GUARD_EVERY))
+		return;
 	struct sigaction cur;
 	if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)
 		return;

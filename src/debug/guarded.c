@@ -46,7 +46,8 @@
  * mappings (its pages, the PROT_NONE run after them); freed and unused
  * slots are PROT_NONE like the guards and merge with them.  The pool
  * therefore has at most 2 * slots + 1 mappings, and the slot count is
- * capped at max_map_count / 8: a quarter of the kernel's limit.
+ * capped at max_map_count / 8, so that they take at most a quarter of the
+ * kernel's limit.
  *
  * Lock rules: pool_lock guards the unused cursor and the FIFO; a slot's
  * fields belong to whoever moved its state (UNUSED/FREED -> TAKEN ->
@@ -139,6 +140,28 @@ static void count(unsigned cls, bool alloc)
 }
 
 uint64_t guarded_live_in_class(unsigned cls) { return __atomic_load_n(&live_cls[cls], __ATOMIC_RELAXED); }
+
+uint64_t guarded_heap_bytes(void)
+{
+	uint64_t n = 0;
+	for (unsigned c = 1; c < NUM_SIZE_CLASSES; c++)
+		n += guarded_live_in_class(c) * class_to_size[c];
+	return n;
+}
+
+static bool zero_live(uint32_t idx);
+static struct gslot *slot_at(uintptr_t a, uint32_t *ip);
+
+int guarded_stats_class(uintptr_t p)
+{
+	uint32_t i;
+	struct gslot *g;
+	if (zlo && p >= zlo && p < zhi && (p - zlo) % ZERO_STRIDE == 0)
+		return zero_live((uint32_t)((p - zlo) / ZERO_STRIDE)) ? (int)zcls : -1;
+	if ((g = slot_at(p, &i)) && p == g->ptr && __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == SLOT_LIVE)
+		return g->cls;
+	return -1;
+}
 
 static void say(const char *a, uint64_t n, const char *b, uint64_t m, const char *c)
 {
@@ -265,21 +288,27 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	uint32_t i = UINT32_MAX;
 	bool full = false;
 	lock(&pool_lock);
+#if SA_FAULT == 5
+	static uint32_t planted;
+	uint32_t taken = ++planted % 16 != 0; /* planted bug 5: the slot is not taken */
+#else
+	const uint32_t taken = 1;
+#endif
 	if (next_unused < nslots) {
 		i = next_unused;
-		__atomic_store_n(&next_unused, i + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&next_unused, i + taken, __ATOMIC_RELAXED);
 	} else if (fifo_n) {
 		i = fifo[fifo_head];
-		fifo_head = (fifo_head + 1) % nslots;
-		fifo_n--;
+		fifo_head = (fifo_head + taken) % nslots;
+		fifo_n -= taken;
 	} else if (efence_mode && !said_full) {
 		said_full = full = true;
 	}
 	unlock(&pool_lock);
 	if (full)
 		say("spanalloc: efence: all ", nslots,
-		    " guarded slots hold live blocks (a quarter of vm.max_map_count = ", (uint64_t)os_max_map_count(),
-		    " mappings); further blocks get the normal debug checks (canaries, poison, quarantine) "
+		    " guarded slots hold live blocks (an eighth of vm.max_map_count = ", (uint64_t)os_max_map_count(),
+		    ": their mappings take up to a quarter of it); further blocks get the normal debug checks (canaries, poison, quarantine) "
 		    "until some are freed\n");
 	if (i == UINT32_MAX)
 		return NULL;
@@ -327,22 +356,40 @@ static void report_at(enum sa_bug bug, const char *call, uintptr_t p, const char
 	sa_report(bug, call, p, NULL, buf);
 }
 
-/* The canaries of slot i around its block.  Reports. */
-static void check_canaries(struct gslot *g, uint32_t i, const char *call)
+/* The canaries of slot i around its block, unchanged? */
+static bool canaries_intact(const struct gslot *g, uint32_t i)
 {
 	uintptr_t end = slot_start(i) + slot_bytes;
+	for (uintptr_t q = g->first; q < g->ptr; q++)
+		if (*(const uint8_t *)q != CANARY)
+			return false;
+	for (uintptr_t q = g->ptr + g->size; q < end; q++)
+		if (*(const uint8_t *)q != CANARY)
+			return false;
+	return true;
+}
+
+/* The canaries of slot i around its block.  Reports; true if one was
+ * overwritten. */
+static bool check_canaries(struct gslot *g, uint32_t i, const char *call)
+{
+	uintptr_t end = slot_start(i) + slot_bytes;
+	bool bad = false;
 	for (uintptr_t q = g->first; q < g->ptr; q++)
 		if (*(uint8_t *)q != CANARY) {
 			report_at(BUG_UNDERFLOW, call, g->ptr, "bytes before the block overwritten, from offset -",
 				  g->ptr - q);
+			bad = true;
 			break;
 		}
 	for (uintptr_t q = g->ptr + g->size; q < end; q++)
 		if (*(uint8_t *)q != CANARY) {
 			report_at(BUG_OVERFLOW, call, g->ptr, "bytes after the requested size overwritten, first at offset ",
 				  q - g->ptr);
+			bad = true;
 			break;
 		}
+	return bad;
 }
 
 /*
@@ -351,8 +398,6 @@ static void check_canaries(struct gslot *g, uint32_t i, const char *call)
  * address.  It runs with the world stopped and no operation in flight,
  * so the states read here do not change under it.
  */
-static bool zero_live(uint32_t idx);
-
 /* __lsan_ignore_object of a pointer into a live guarded block. */
 void guarded_leak_ignore(uintptr_t p)
 {
@@ -417,13 +462,30 @@ long guarded_leak_index(uintptr_t w)
 	return -1;
 }
 
-/* The canaries of every live guarded block (the exit check: only when no
- * other thread can free one, which would make its pages PROT_NONE). */
-void guarded_check_live(const char *call)
+/*
+ * The canaries of every live guarded block (the exit check and
+ * sa_check_heap).  A free that another thread makes meanwhile must not
+ * make the pages inaccessible under the reader: checkers counts the
+ * readers, and guarded_free waits for none before it protects (the
+ * reader announces itself before it reads a state, the freer moves the
+ * state before it reads checkers, both sequentially consistent: one of
+ * them sees the other).  The reports come after, with no free held up
+ * (a report may free).
+ */
+static uint32_t checkers;
+
+size_t guarded_check_live(const char *call)
 {
-	for (uint32_t i = 0; i < nslots; i++)
-		if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) == SLOT_LIVE)
-			check_canaries(&slots[i], i, call);
+	uint32_t bad[64], n = 0;
+	__atomic_fetch_add(&checkers, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < nslots && n < 64; i++)
+		if (__atomic_load_n(&slots[i].state, __ATOMIC_SEQ_CST) == SLOT_LIVE && !canaries_intact(&slots[i], i))
+			bad[n++] = i;
+	if (__atomic_sub_fetch(&checkers, 1, __ATOMIC_SEQ_CST) == 0)
+		os_futex_wake(&checkers, INT32_MAX);
+	for (uint32_t k = 0; k < n; k++)
+		check_canaries(&slots[bad[k]], bad[k], call);
+	return n;
 }
 
 static void zero_free(uintptr_t p, uintptr_t fp, const char *call);
@@ -441,13 +503,15 @@ void guarded_free(uintptr_t p, uintptr_t fp, const char *call)
 		sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a guarded block");
 		return;
 	}
-	if (st != SLOT_LIVE || !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_ACQ_REL,
+	if (st != SLOT_LIVE || !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_SEQ_CST,
 							    __ATOMIC_ACQUIRE)) {
 		sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
 		return;
 	}
 	check_canaries(g, i, call);
 	g->freeStack = stack_here(fp);
+	for (uint32_t v; (v = __atomic_load_n(&checkers, __ATOMIC_SEQ_CST));)
+		os_futex_wait(&checkers, v); /* guarded_check_live is reading */
 	uintptr_t end = slot_start(i) + slot_bytes;
 	os_release((void *)g->first, end - g->first);
 	os_protect((void *)g->first, end - g->first);
@@ -603,22 +667,11 @@ bool guarded_report_extra(uintptr_t p)
 	return true;
 }
 
-/* "<access> at <a>: N bytes <where> the block of size M". */
-static void fault_report(enum sa_bug bug, uintptr_t block, const char *access, uintptr_t a, size_t n,
-			 const char *where, bool freed, size_t size)
+/* A fault at a, against the block of size size at block.  Reports. */
+static void fault_report(enum sa_bug bug, uintptr_t block, const char *access, uintptr_t a, bool freed, size_t size)
 {
 	char buf[192];
-	strbuf b = {buf, 0, sizeof buf};
-	sb_str(&b, access);
-	sb_str(&b, " at ");
-	sb_hex(&b, a);
-	sb_str(&b, ": ");
-	sb_dec(&b, n);
-	sb_str(&b, n == 1 ? " byte " : " bytes ");
-	sb_str(&b, where);
-	sb_str(&b, freed ? " a freed block of size " : " the block of size ");
-	sb_dec(&b, size);
-	buf[b.len] = 0;
+	debug_describe_access(buf, sizeof buf, access, a, block, size, freed);
 	sa_report(bug, "memory access", block, NULL, buf);
 }
 
@@ -642,7 +695,7 @@ bool guarded_fault(uintptr_t a, const char *access)
 		uint32_t idx = (uint32_t)((a - zlo) / ZERO_STRIDE);
 		uintptr_t block = zlo + (uintptr_t)idx * ZERO_STRIDE;
 		bool freed = !zero_live(idx) && zstacks[idx][1];
-		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, access, a, a - block, "past", freed, 0);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, block, access, a, freed, 0);
 		return true;
 	}
 	struct gslot *before = NULL, *after = NULL;
@@ -656,9 +709,7 @@ bool guarded_fault(uintptr_t a, const char *access)
 			before = g;
 			after = i + 1 < nslots ? &slots[i + 1] : NULL;
 		} else if (g->ptr && slot_freed(g) && a >= g->first) {
-			const char *where = a < g->ptr ? "before" : a < g->ptr + g->size ? "into" : "past";
-			size_t n = a < g->ptr ? g->ptr - a : a < g->ptr + g->size ? a - g->ptr : a - g->ptr - g->size;
-			fault_report(BUG_USE_AFTER_FREE, g->ptr, access, a, n, where, true, g->size);
+			fault_report(BUG_USE_AFTER_FREE, g->ptr, access, a, true, g->size);
 			return true;
 		} else {
 			before = i > 0 ? &slots[i - 1] : NULL;
@@ -675,12 +726,10 @@ bool guarded_fault(uintptr_t a, const char *access)
 		before = NULL;
 	if (before) {
 		bool freed = slot_freed(before);
-		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, before->ptr, access, a,
-			     a - before->ptr - before->size, "past", freed, before->size);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_GUARD, before->ptr, access, a, freed, before->size);
 	} else if (after) {
 		bool freed = slot_freed(after);
-		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_UNDERFLOW, after->ptr, access, a, after->ptr - a,
-			     "before", freed, after->size);
+		fault_report(freed ? BUG_USE_AFTER_FREE : BUG_UNDERFLOW, after->ptr, access, a, freed, after->size);
 	} else {
 		char buf[96];
 		strbuf b = {buf, 0, sizeof buf};

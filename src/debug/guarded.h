@@ -58,8 +58,10 @@ bool guarded_describe(strbuf *b, uintptr_t p) INTERNAL;
 bool guarded_report_extra(uintptr_t p) INTERNAL;
 bool guarded_fault(uintptr_t a, const char *access) INTERNAL;
 
-/* Check the canaries of every live guarded block; reports. */
-void guarded_check_live(const char *call) INTERNAL;
+/* Check the canaries of every live guarded block (only when no other
+ * thread can free one: its pages would go under the reader); reports,
+ * returns the number of blocks found overwritten. */
+size_t guarded_check_live(const char *call) INTERNAL;
 
 /* The C++ family byte (struct dbg_obj's kind) and requested size of the
  * live guarded block starting at p; false for any other pointer. */
@@ -78,5 +80,13 @@ void guarded_leak_ignore(uintptr_t p) INTERNAL; /* __lsan_ignore_object */
 
 /* Live guarded and zero-size blocks counted in class cls (sa_check_heap). */
 uint64_t guarded_live_in_class(unsigned cls) INTERNAL;
+/* The bytes they count for in HeapAlloc (their classes' sizes), which
+ * sa_read_memstats adds to HeapInuse and HeapSys: they are heap objects
+ * in no span. */
+uint64_t guarded_heap_bytes(void) INTERNAL;
+/* The size class the statistics count the live owned block starting at p
+ * in (the class the normal debug path would have used), or -1: the fuzz
+ * model's view of a block that has no span. */
+int guarded_stats_class(uintptr_t p) INTERNAL;
 
 #endif

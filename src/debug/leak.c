@@ -165,36 +165,94 @@ static inline uintptr_t block_start(const mspan *s, uintptr_t idx)
 static inline size_t span_words(const mspan *s) { return s->spanclass == 0 ? 1 : span_bitmap_words(s); }
 
 /*
- * w may point into a block: mark it and queue it for scanning.  In the
- * first pass the mark is "reachable"; in the second, "indirect" (only for
- * blocks the first pass did not reach).
+ * A block's marks: bit of *reach is "reachable"; the same bit of
+ * reach[ind] is "indirect".  In the first pass a mark is "reachable"; in
+ * the second, "indirect" (only for blocks the first pass did not reach).
+ * A block newly marked is queued for scanning.
  */
-/* The same for a word into the guarded pool or the zero-size region. */
-static NOINLINE void mark_guarded(struct check *c, uintptr_t w)
+static inline void mark(struct check *c, uint64_t *reach, size_t ind, uint64_t bit, uintptr_t beg)
 {
-	long i = guarded_leak_index(w);
-	if (i < 0 || !c->gbits)
-		return;
-	uint64_t bit = 1ull << (i % 64);
-	uint64_t *reach = &c->gbits[i / 64];
 	if (*reach & bit)
 		return;
 	if (c->indirect) {
-		uint64_t *ind = reach + c->gwords;
-		if (*ind & bit)
+		if (reach[ind] & bit)
 			return;
-		*ind |= bit;
+		reach[ind] |= bit;
 	} else {
 		*reach |= bit;
 	}
-	uintptr_t beg;
-	size_t size;
-	uint32_t stack;
-	bool ignore;
-	if (guarded_leak_block((size_t)i, &beg, &size, &stack, &ignore) && size)
-		work_push(c, beg);
+	work_push(c, beg);
 }
 
+/*
+ * A leak block: a live span object or a live entry of the guarded pool or
+ * the zero-size region, as every pass of the check sees it.
+ */
+struct leak_block {
+	uintptr_t beg;
+	size_t size;     /* requested */
+	uint32_t stack;  /* allocation stack */
+	bool ignore;     /* __lsan_ignore_object, or allocated under __lsan_disable */
+	uint64_t *reach; /* its mark word (reach[ind]: the indirect one) and bit */
+	size_t ind;
+	uint64_t bit;
+};
+
+/* Entry i of the guarded pool's index space, if a live block. */
+static bool pool_block(const struct check *c, size_t i, struct leak_block *b)
+{
+	if (!c->gbits || !guarded_leak_block(i, &b->beg, &b->size, &b->stack, &b->ignore))
+		return false;
+	b->reach = &c->gbits[i / 64];
+	b->ind = c->gwords;
+	b->bit = 1ull << (i % 64);
+	return true;
+}
+
+static size_t span_objects(const mspan *s) { return s->spanclass == 0 ? 1 : s->nelems; }
+
+/* Every live block, the spans' then the pool's:
+ *   for (struct leak_iter it = {0}; leak_next(c, &it, &b);) */
+struct leak_iter {
+	size_t span, obj, pool;
+};
+
+static bool leak_next(const struct check *c, struct leak_iter *it, struct leak_block *b)
+{
+	for (; it->span < c->nspans; it->span++, it->obj = 0) {
+		mspan *s = c->spans[it->span];
+		while (it->obj < span_objects(s)) {
+			uintptr_t j = it->obj++;
+			if (!block_live(s, j))
+				continue;
+			const struct dbg_obj *o = &s->dbg->obj[j];
+			b->beg = block_start(s, j);
+			b->size = o->reqsize;
+			b->stack = o->allocStack;
+			b->ignore = o->leakIgnore;
+			b->reach = &s->dbg->leakBits[j / 64];
+			b->ind = span_words(s);
+			b->bit = 1ull << (j % 64);
+			return true;
+		}
+	}
+	size_t n = c->gbits ? guarded_leak_count() : 0;
+	while (it->pool < n)
+		if (pool_block(c, it->pool++, b))
+			return true;
+	return false;
+}
+
+/* w may point into a block of the guarded pool or the zero-size region. */
+static NOINLINE void mark_guarded(struct check *c, uintptr_t w)
+{
+	long i = guarded_leak_index(w);
+	struct leak_block b;
+	if (i >= 0 && pool_block(c, (size_t)i, &b))
+		mark(c, b.reach, b.ind, b.bit, b.beg);
+}
+
+/* w may point into a block: mark it. */
 static inline void mark_word(struct check *c, uintptr_t w)
 {
 	if (UNLIKELY(guarded_owns(w))) {
@@ -214,19 +272,7 @@ static inline void mark_word(struct check *c, uintptr_t w)
 	size_t size = s->dbg->obj[idx].reqsize;
 	if (w < beg || w - beg >= (size ? size : 1))
 		return; /* the redzone or the slack: not the block */
-	uint64_t bit = 1ull << (idx % 64);
-	uint64_t *reach = &s->dbg->leakBits[idx / 64];
-	if (*reach & bit)
-		return;
-	if (c->indirect) {
-		uint64_t *ind = reach + span_words(s);
-		if (*ind & bit)
-			return;
-		*ind |= bit;
-	} else {
-		*reach |= bit;
-	}
-	work_push(c, beg);
+	mark(c, &s->dbg->leakBits[idx / 64], span_words(s), 1ull << (idx % 64), beg);
 }
 
 static void scan_words(struct check *c, uintptr_t lo, uintptr_t hi)
@@ -682,18 +728,6 @@ static bool make_bits(struct check *c)
 	return true;
 }
 
-/* Live object idx of span s, or false.  Its start and size. */
-static inline bool live_obj(mspan *s, uintptr_t idx, uintptr_t *beg, size_t *size)
-{
-	if (!block_live(s, idx))
-		return false;
-	*beg = block_start(s, idx);
-	*size = s->dbg->obj[idx].reqsize;
-	return true;
-}
-
-static size_t span_objects(const mspan *s) { return s->spanclass == 0 ? 1 : s->nelems; }
-
 struct frame_ctx {
 	uintptr_t sp;         /* the checking thread's stack, from its caller */
 	ucontext_t *uc;       /* and its registers */
@@ -814,84 +848,25 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 	 * blocks of threads, which glibc keeps for its cache of thread stacks
 	 * where no scan can find them.
 	 */
-	for (size_t i = 0; ok && i < c.nspans; i++) {
-		mspan *s = c.spans[i];
-		for (uintptr_t j = 0; j < span_objects(s); j++) {
-			uintptr_t beg;
-			size_t sz;
-			if ((s->dbg->obj[j].leakIgnore || by_linker(roots, s->dbg->obj[j].allocStack)) &&
-			    live_obj(s, j, &beg, &sz) &&
-			    !(s->dbg->leakBits[j / 64] >> (j % 64) & 1)) {
-				s->dbg->leakBits[j / 64] |= 1ull << (j % 64);
-				work_push(&c, beg);
-				drain(&c);
-			}
-		}
-	}
-	size_t gn = ok ? guarded_leak_count() : 0;
-	for (size_t i = 0; i < gn; i++) {
-		uintptr_t beg;
-		size_t sz;
-		uint32_t stack;
-		bool ignore;
-		if (guarded_leak_block(i, &beg, &sz, &stack, &ignore) && (ignore || by_linker(roots, stack)) &&
-		    !(c.gbits[i / 64] >> (i % 64) & 1)) {
-			c.gbits[i / 64] |= 1ull << (i % 64);
-			if (sz)
-				work_push(&c, beg);
+	struct leak_block b;
+	for (struct leak_iter it = {0}; ok && leak_next(&c, &it, &b);)
+		if ((b.ignore || by_linker(roots, b.stack)) && !(*b.reach & b.bit)) {
+			*b.reach |= b.bit;
+			work_push(&c, b.beg);
 			drain(&c);
 		}
-	}
-	/* Step 4: what leaked blocks reach is indirect. */
+	/* Step 4: what leaked blocks reach is indirect.  A direct leak so far
+	 * makes what it points to indirect (a cycle of leaks ends up all
+	 * indirect, as in LSan). */
 	c.indirect = true;
-	for (size_t i = 0; ok && i < c.nspans; i++) {
-		mspan *s = c.spans[i];
-		size_t w = span_words(s);
-		for (uintptr_t j = 0; j < span_objects(s); j++) {
-			uint64_t bit = 1ull << (j % 64);
-			uintptr_t beg;
-			size_t sz;
-			if ((s->dbg->leakBits[j / 64] & bit) || (s->dbg->leakBits[w + j / 64] & bit) ||
-			    !live_obj(s, j, &beg, &sz))
-				continue;
-			/* A direct leak so far: what it points to is indirect (a
-			 * cycle of leaks ends up all indirect, as in LSan). */
-			scan_words(&c, beg, beg + sz);
+	for (struct leak_iter it = {0}; ok && leak_next(&c, &it, &b);)
+		if (!(*b.reach & b.bit) && !(b.reach[b.ind] & b.bit)) {
+			scan_words(&c, b.beg, b.beg + b.size);
 			drain(&c);
 		}
-	}
-	for (size_t i = 0; i < gn; i++) {
-		uint64_t bit = 1ull << (i % 64);
-		uintptr_t beg;
-		size_t sz;
-		uint32_t stack;
-		bool ignore;
-		if ((c.gbits[i / 64] & bit) || (c.gbits[c.gwords + i / 64] & bit) ||
-		    !guarded_leak_block(i, &beg, &sz, &stack, &ignore))
-			continue;
-		scan_words(&c, beg, beg + sz);
-		drain(&c);
-	}
-	for (size_t i = 0; i < gn; i++) {
-		uint64_t bit = 1ull << (i % 64);
-		uintptr_t beg;
-		size_t sz;
-		uint32_t stack;
-		bool ignore;
-		if (!(c.gbits[i / 64] & bit) && guarded_leak_block(i, &beg, &sz, &stack, &ignore))
-			group_add(fc->res, stack, c.gbits[c.gwords + i / 64] & bit ? 2 : 1, sz);
-	}
-	for (size_t i = 0; ok && i < c.nspans; i++) {
-		mspan *s = c.spans[i];
-		size_t w = span_words(s);
-		for (uintptr_t j = 0; j < span_objects(s); j++) {
-			uint64_t bit = 1ull << (j % 64);
-			uintptr_t beg;
-			size_t sz;
-			if (!(s->dbg->leakBits[j / 64] & bit) && live_obj(s, j, &beg, &sz))
-				group_add(fc->res, s->dbg->obj[j].allocStack, s->dbg->leakBits[w + j / 64] & bit ? 2 : 1, sz);
-		}
-	}
+	for (struct leak_iter it = {0}; ok && leak_next(&c, &it, &b);)
+		if (!(*b.reach & b.bit))
+			group_add(fc->res, b.stack, b.reach[b.ind] & b.bit ? 2 : 1, b.size);
 	for (size_t i = 0; i < c.nspans; i++)
 		c.spans[i]->dbg->leakBits = NULL;
 	resume_world();
@@ -1025,7 +1000,25 @@ static bool template_match(const char *t, const char *s)
 	}
 }
 
-/* The suppression matching a leak's stack (function or module name), or -1. */
+/* A suppression matching a symbolized frame's function or file:line:
+ * its index into *(int *)arg. */
+static bool supp_match_symbolized(const char *func, const char *file, void *arg)
+{
+	for (unsigned k = 0; k < nsupp; k++)
+		if (template_match(supp[k], func) || template_match(supp[k], file)) {
+			*(int *)arg = (int)k;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * The suppression matching a leak's stack, or -1: as LSan's, a pattern
+ * matches a frame's function, module or source file.  dladdr gives the
+ * exported functions and the modules at no cost; the others (static
+ * functions, file names) take the symbolizer, run only for stacks that
+ * dladdr did not match (one run per 8 frames).
+ */
 static int suppressed(uint32_t stack)
 {
 	const uintptr_t *f;
@@ -1038,7 +1031,9 @@ static int suppressed(uint32_t stack)
 			if (template_match(supp[k], di.dli_sname) || template_match(supp[k], di.dli_fname))
 				return (int)k;
 	}
-	return -1;
+	int k = -1;
+	sa_frames_match(f, depth, supp_match_symbolized, &k);
+	return k;
 }
 
 /* ---- the report --------------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * 100,000 live blocks under efence=1: more than the mapping budget lets
- * efence guard (a quarter of vm.max_map_count, each guarded block being
- * a mapping of its own).  The blocks beyond it get the normal debug
+ * efence guard (an eighth of vm.max_map_count in slots, each live guarded
+ * block splitting off up to two mappings).  The blocks beyond it get the normal debug
  * checks: every malloc succeeds, the contents hold, the process stays
  * under half of vm.max_map_count, and spanalloc says so once on stderr (run.sh's "notice" kind).
  */

@@ -222,6 +222,14 @@ for src in "$here"/*.c; do
 		else
 			say_fail "$name@suppressions-module" "a module suppression did not apply" "$out/$name.err"
 		fi
+		# A suppression naming the source file: only a symbolized frame has it.
+		echo "leak:/$name.c:" >"$out/$name.supp3"
+		run_sa "$name" "suppressions=$out/$name.supp3"
+		if [ "$(cat "$out/$name.rc")" = 0 ] && ! grep -q "detected memory leaks" "$out/$name.err"; then
+			pass=$((pass + 1))
+		else
+			say_fail "$name@suppressions-file" "a source file suppression did not apply" "$out/$name.err"
+		fi
 		# report_indirect=0: only the direct groups.
 		grep '^Direct' "$out/$name.expect" >"$out/$name.direct"
 		if [ -s "$out/$name.direct" ]; then

@@ -237,17 +237,24 @@ typedef struct tinyrec {
  *     heapArena's spans[] while state == mSpanInUse;
  *   - nelems * elemsize <= npages * PAGE_SIZE;
  *   - no bit at index >= nelems is set in allocBits, gcmarkBits or
- *     remoteBits;
+ *     remoteBits (index nelems, an object start in the span's tail that
+ *     free's fast path lets through, is inside the words: the size-class
+ *     generator checks it);
  *   - swept: allocBits == gcmarkBits, remoteBits == 0 (until the next
  *     remote free),
  *     allocCount == popcount(gcmarkBits), freeindex == 0,
  *     allocCache == span_free_word(s, 0);
  *   - between sweeps: every object with index < freeindex was handed out
  *     at most once since the sweep (the owner may free the object at
- *     freeindex - 1 and step freeindex back over it); allocCache bit i
- *     set means object freeindex + i is free (its gcmarkBit is clear),
- *     for the indexes up to the end of freeindex's 64-bit word, and no
- *     bit is set for an index >= nelems;
+ *     freeindex - 1 and step freeindex back over it), so every object in
+ *     [freeindex, the highest freeindex since the sweep) is free;
+ *     allocCache bit i set means object freeindex + i is free (its
+ *     gcmarkBit is clear), and no bit is set for an index >= nelems;
+ *     allocCache covers some of the objects from freeindex on, at most
+ *     to the end of the word after freeindex's (the fast path leaves it
+ *     0 at a word's end; the owner's frees shift bits in at freeindex),
+ *     and once it is 0 the next free object is looked up in allocBits
+ *     from freeindex on;
  *     allocCount == popcount(gcmarkBits) while no remote free is pending;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
@@ -275,21 +282,21 @@ struct mspan {
 	mcache *owner;          /* read by any thread (relaxed) */
 	uint64_t allocCache;
 	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span; immutable */
-	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize; immutable */
-	uint16_t nelems;        /* immutable */
+	uint64_t divMagic;      /* class_to_divmagic: span_object_index; 0 for a large span; immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
 	uint16_t allocCount;
 	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
 	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
 	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
-	uint8_t state;          /* enum span_state, atomic for large frees */
-	uint8_t list;           /* enum span_list: central lock, or the owner */
 
 	uintptr_t npages;       /* immutable while in use */
 	uint64_t *allocBits;
 	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
 	uint32_t needsweep;     /* atomic */
+	uint16_t nelems;        /* immutable; no fast path reads it */
+	uint8_t state;          /* enum span_state, atomic for large frees */
+	uint8_t list;           /* enum span_list: central lock, or the owner */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
 	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
@@ -327,9 +334,24 @@ unsigned span_sweep(mspan *s) INTERNAL;            /* returns free objects */
 unsigned span_next_free(mspan *s) INTERNAL;        /* index, or nelems if full */
 size_t span_validate(const mspan *s, bool swept, const char *where) INTERNAL;
 
+/*
+ * The index of the object holding p, and whether p is its start, from one
+ * 64x64->128-bit multiply (divMagic = 2^64 / elemsize rounded up; exact
+ * for every offset in a small span: tools/mksizeclasses.c checks it): the
+ * high half is offset / elemsize, the low half is below divMagic iff
+ * elemsize divides the offset.  The index may be nelems (a span's tail).
+ */
+static inline uintptr_t span_object_index_start(const mspan *s, uintptr_t p, bool *start)
+{
+	unsigned __int128 m = (unsigned __int128)(uint64_t)(p - s->startAddr) * s->divMagic;
+	*start = (uint64_t)m < s->divMagic;
+	return (uintptr_t)(m >> 64);
+}
+
 static inline uintptr_t span_object_index(const mspan *s, uintptr_t p)
 {
-	return (uintptr_t)(((uint64_t)(p - s->startAddr) * s->divMul) >> 32);
+	bool start;
+	return span_object_index_start(s, p, &start);
 }
 
 /* ---- heapArena and the arena index (arena.c) ---------------------------- */
@@ -551,10 +573,9 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 	DCHECK(idx < s->nelems); /* allocCache has no bit past nelems */
 	unsigned nf = idx + 1;
 	s->freeindex = (uint16_t)nf;
-	if (LIKELY(nf & 63))
-		s->allocCache = (cache >> tz) >> 1;
-	else
-		s->allocCache = nf < s->nelems ? span_free_word(s, nf / 64) : 0;
+	/* At a word's end this leaves allocCache 0 (the shift takes the
+	 * word's last bit out): span_next_free loads the next word. */
+	s->allocCache = (cache >> tz) >> 1;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
 	s->allocCount++;

@@ -112,11 +112,23 @@ static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 /* ---- free ---------------------------------------------------------------- */
 
+/*
+ * A free of object idx of s that is not live: a double free, or, for the
+ * index past the span's last object (its tail), an invalid one.
+ */
+static NOINLINE void bad_free(mspan *s, uintptr_t idx, uintptr_t p)
+{
+	if (idx >= s->nelems)
+		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
+	else
+		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+}
+
 /* A free into a span the thread does not own: one atomic bit. */
 static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
-		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+		bad_free(s, (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bit), p);
 		return;
 	}
 #if SA_FAULT == 3
@@ -155,17 +167,20 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 		/* Our own span: plain stores, no atomics. */
 		uint64_t g = s->gcmarkBits[w];
 		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
-			sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+			bad_free(s, idx, p);
 			return;
 		}
 		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
-		 * use): give it back to allocCache so it is reused while warm,
-		 * when that stays within allocCache's word.
+		 * use): give it back to allocCache so it is reused while warm.
+		 * Bit i of allocCache is object freeindex + i at any
+		 * freeindex (internal.h), so the shift is right across a word's
+		 * start too; the bit shifted out at the top is found again in
+		 * allocBits once allocCache runs dry.
 		 */
 		unsigned fi = s->freeindex;
-		if (idx + 1 == fi && (fi & 63) != 0) {
+		if (idx + 1 == fi) {
 			s->freeindex = (uint16_t)idx;
 			s->allocCache = (s->allocCache << 1) | 1;
 			s->needzero = 1;
@@ -268,11 +283,16 @@ static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, boo
 		return;
 	}
 	mcache *c = cache_current();
-	uintptr_t off = p - s->startAddr;
-	uintptr_t idx = (uintptr_t)((off * s->divMul) >> 32);
+	bool start;
+	uintptr_t idx = span_object_index_start(s, p, &start);
 	unsigned spc = s->spanclass;
-	/* One unsigned compare routes class 0 (large) and the tiny class. */
-	if (UNLIKELY(spc - 1 >= NUM_SIZE_CLASSES - 1 || idx * s->elemsize != off || idx >= s->nelems)) {
+	/*
+	 * One unsigned compare routes class 0 (large) and the tiny class.  An
+	 * object start in the span's tail (idx == nelems) is not checked
+	 * here: its bit is never set, so it fails the live check and
+	 * bad_free reports it.
+	 */
+	if (UNLIKELY(spc - 1 >= NUM_SIZE_CLASSES - 1 || !start)) {
 		free_special(c, s, p, sized ? size : NO_SIZE);
 		return;
 	}

@@ -21,7 +21,7 @@
 extern const uint16_t class_to_size[NUM_SIZE_CLASSES];
 extern const uint8_t class_to_allocnpages[NUM_SIZE_CLASSES];
 extern const uint16_t class_to_nelems[NUM_SIZE_CLASSES];
-extern const uint32_t class_to_divmagic[NUM_SIZE_CLASSES];
+extern const uint64_t class_to_divmagic[NUM_SIZE_CLASSES];
 extern const uint8_t size_to_class8[SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1];
 extern const uint8_t size_to_class128[(MAX_SMALL_SIZE - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1];
 

@@ -41,7 +41,8 @@
  * a free whose gcmarkBit is already clear, or whose remoteBit is already
  * set, is a double free.  Sweeping (every mcentral transfer, and the
  * owner's own sweep) does gcmarkBits &= ~remoteBits, remoteBits = 0,
- * allocBits = gcmarkBits, allocCount = popcount.
+ * allocBits = gcmarkBits, allocCount = popcount (the live objects at the
+ * sweep: the fast paths do not keep it up to date).
  *
  * Lock order: caches_lock -> mcentral.lock -> mheap.lock (every lock, the
  * debug build's too, is listed in docs/design.md, "The locks").  No lock
@@ -211,7 +212,7 @@ void fixalloc_free(fixalloc *f, void *p) INTERNAL;
 enum span_state { mSpanDead = 0, mSpanInUse = 1, mSpanFreeing = 2, mSpanCached = 3 };
 /* Which list holds a span: an mcentral's (central lock), or its owner's. */
 enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_PARKED = 3, LIST_READY = 4 };
-#define NO_REUSE 0xffff /* reuseAt of a span that is not parked */
+#define NO_REUSE 0xffff /* reuseIn of a span that is not parked */
 
 typedef struct mcache mcache;
 typedef struct mspan mspan;
@@ -255,7 +256,6 @@ typedef struct tinyrec {
  *     0 at a word's end; the owner's frees shift bits in at freeindex),
  *     and once it is 0 the next free object is looked up in allocBits
  *     from freeindex on;
- *     allocCount == popcount(gcmarkBits) while no remote free is pending;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
  * Ownership: a span is either owned by exactly one mcache (owner == that
@@ -285,8 +285,14 @@ struct mspan {
 	uint64_t divMagic;      /* class_to_divmagic: span_object_index; 0 for a large span; immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
-	uint16_t allocCount;
-	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
+	uint16_t allocCount;    /* live objects at the last sweep */
+	/*
+	 * The owner's frees count it down (one decrement, no compare of two
+	 * fields); at 0, cache_span_reusable moves a parked span to ready
+	 * (set at parking: the local frees that leave reuse_threshold
+	 * free) and starts any other span over at NO_REUSE.
+	 */
+	uint16_t reuseIn;
 	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
 	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
 
@@ -578,7 +584,6 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 	s->allocCache = (cache >> tz) >> 1;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
-	s->allocCount++;
 	*p = s->startAddr + idx * s->elemsize;
 	return true;
 }

@@ -188,7 +188,7 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 		if (count)
 			c->st.nfree[spc]++;
 		/* Last, so that the common case returns without a frame. */
-		if (UNLIKELY(--s->allocCount == s->reuseAt))
+		if (UNLIKELY(--s->reuseIn == 0))
 			cache_span_reusable(c, s);
 		return;
 	}

@@ -39,7 +39,7 @@ void span_init_small(mspan *s, unsigned spc)
 	s->freeindex = 0;
 	s->allocCount = 0;
 	s->allocCache = s->nelems >= 64 ? ~0ull : (1ull << s->nelems) - 1;
-	s->reuseAt = NO_REUSE;
+	s->reuseIn = NO_REUSE;
 }
 
 /*
@@ -187,7 +187,6 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 			       s->npages * PAGE_SIZE);
 	size_t words = span_bitmap_words(s);
 	unsigned marked = 0;
-	bool remote = false;
 	for (size_t i = 0; i < words; i++) {
 		uint64_t valid = (i + 1) * 64 <= s->nelems ? ~0ull : (1ull << (s->nelems % 64)) - 1;
 		uint64_t g = LOAD_RELAXED(&s->gcmarkBits[i]);
@@ -197,17 +196,14 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		if (r & ~g)
 			bad += problem(s, where, "remote free of an object not live, word", i, words);
 		marked += (unsigned)__builtin_popcountll(g);
-		remote |= r != 0;
 		/* (remote frees may land right after a sweep: r is not checked) */
 		if (swept && s->allocBits[i] != g)
 			bad += problem(s, where, "allocBits differ from gcmarkBits after sweep, word", i, words);
 	}
 	if (s->freeindex > s->nelems)
 		bad += problem(s, where, "freeindex beyond nelems", s->freeindex, s->nelems);
-	if (swept || !remote) {
-		if (s->allocCount != marked)
-			bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
-	}
+	if (swept && s->allocCount != marked)
+		bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
 	if (swept) {
 		if (s->freeindex != 0 || s->allocCache != span_free_word(s, 0))
 			bad += problem(s, where, "freeindex/allocCache not reset by sweep", s->freeindex, 0);

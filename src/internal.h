@@ -282,7 +282,7 @@ struct mspan {
 	mcache *owner;          /* read by any thread (relaxed) */
 	uint64_t allocCache;
 	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span; immutable */
-	uint64_t divMagic;      /* class_to_divmagic: span_object_index; 0 for a large span; immutable */
+	uint64_t divMagic;      /* class_to_divmagic; 0 for a large or tiny span (free's routing); immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
 	uint16_t allocCount;    /* live objects at the last sweep */
@@ -346,6 +346,7 @@ size_t span_validate(const mspan *s, bool swept, const char *where) INTERNAL;
  * for every offset in a small span: tools/mksizeclasses.c checks it): the
  * high half is offset / elemsize, the low half is below divMagic iff
  * elemsize divides the offset.  The index may be nelems (a span's tail).
+ * A large or tiny span (divMagic 0) has no start: free's slow path.
  */
 static inline uintptr_t span_object_index_start(const mspan *s, uintptr_t p, bool *start)
 {
@@ -354,9 +355,12 @@ static inline uintptr_t span_object_index_start(const mspan *s, uintptr_t p, boo
 	return (uintptr_t)(m >> 64);
 }
 
+/* The index of the object holding p, in any span (off the fast paths). */
 static inline uintptr_t span_object_index(const mspan *s, uintptr_t p)
 {
 	bool start;
+	if (!s->divMagic)
+		return (p - s->startAddr) / s->elemsize;
 	return span_object_index_start(s, p, &start);
 }
 

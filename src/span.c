@@ -16,7 +16,7 @@ void span_init_small(mspan *s, unsigned spc)
 	if (s->nelems % 64 != 0 && s->nelems > 1)
 		s->nelems++; /* planted bug: one object too many */
 #endif
-	s->divMagic = class_to_divmagic[cls];
+	s->divMagic = spc == TINY_SPAN_CLASS ? 0 : class_to_divmagic[cls];
 	size_t words = span_bitmap_words(s);
 	uint64_t *bits = s->inlineBits;
 	if (words > 1) {

@@ -132,18 +132,46 @@ static void park(mcache *c, mspan *s, unsigned nfree)
 	}
 }
 
-/* Local frees left a parked span an eighth free (malloc.c's free path),
- * or counted another span's reuseIn down to 0. */
+/*
+ * An empty ready span: its pages go back to the heap, where any class can
+ * have them, rather than wait in this cache; but the cache keeps one, so
+ * that a thread allocating and freeing in waves does not take every span
+ * of the next wave from the heap.
+ */
+static void ready_span_empty(mcache *c, mspan *s)
+{
+	unsigned spc = s->spanclass;
+	s->reuseIn = NO_REUSE;
+	if (c->ready[spc].n > 1) {
+		unpark(c, s);
+		central_uncache_span(&mcentral_[spc], s, false);
+	}
+}
+
+/*
+ * The owner's frees counted s's reuseIn down to 0 (malloc.c's free path):
+ * a parked span is an eighth free, and moves to ready, to count down the
+ * frees that leave it empty; a ready span is empty (its live objects were
+ * at most nelems - reuse_threshold when it moved, each freed once since);
+ * any other span starts over.
+ */
 void cache_span_reusable(mcache *c, mspan *s)
 {
-	if (s->list != LIST_PARKED) {
+	unsigned spc = s->spanclass;
+	if (s->list == LIST_PARKED) {
+		spanlist_remove(&c->parked[spc], s);
+		s->list = LIST_READY;
+		spanlist_push_back(&c->ready[spc], s);
+		unsigned live = s->nelems - reuse_threshold(s);
+		if (live == 0)
+			ready_span_empty(c, s);
+		else
+			s->reuseIn = (uint16_t)live;
+	} else if (s->list == LIST_READY) {
+		ready_span_empty(c, s);
+	} else {
 		s->reuseIn = NO_REUSE;
-		return;
 	}
-	spanlist_remove(&c->parked[s->spanclass], s);
-	s->list = LIST_READY;
-	s->reuseIn = NO_REUSE;
-	spanlist_push_back(&c->ready[s->spanclass], s);
 }
 
 /*

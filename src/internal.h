@@ -520,6 +520,8 @@ struct mcache {
 	 * local and atomic-free.  A parked span moves to ready when local
 	 * frees leave an eighth of it free; the oldest parked span goes back to
 	 * its mcentral when more than PARK_MAX_BYTES are parked in a class.
+	 * A ready span that local frees empty goes back too, but for the
+	 * class's last one (cache_span_reusable).
 	 */
 	spanlist parked[NUM_SPAN_CLASSES];
 	spanlist ready[NUM_SPAN_CLASSES];

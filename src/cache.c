@@ -107,15 +107,23 @@ static void unpark(mcache *c, mspan *s)
 {
 	spanlist_remove(s->list == LIST_PARKED ? &c->parked[s->spanclass] : &c->ready[s->spanclass], s);
 	s->list = LIST_NONE;
-	s->reuseAt = NO_REUSE;
+	s->reuseIn = NO_REUSE;
 }
 
-/* Keep the exhausted span s; hand the oldest parked span back if too many. */
-static void park(mcache *c, mspan *s)
+/* Local frees that leave s worth reusing, nfree objects free now. */
+static uint16_t reuse_in(const mspan *s, unsigned nfree)
+{
+	unsigned t = reuse_threshold(s);
+	return (uint16_t)(nfree < t ? t - nfree : 1);
+}
+
+/* Keep the exhausted span s (nfree objects free at its sweep); hand the
+ * oldest parked span back if too many. */
+static void park(mcache *c, mspan *s, unsigned nfree)
 {
 	unsigned spc = s->spanclass;
 	s->list = LIST_PARKED;
-	s->reuseAt = (uint16_t)(s->nelems - reuse_threshold(s));
+	s->reuseIn = reuse_in(s, nfree);
 	spanlist_push_back(&c->parked[spc], s);
 	if (c->parked[spc].n * s->npages * PAGE_SIZE > PARK_MAX_BYTES && c->parked[spc].n > 1) {
 		mspan *old = c->parked[spc].first;
@@ -124,15 +132,46 @@ static void park(mcache *c, mspan *s)
 	}
 }
 
-/* Local frees left a parked span an eighth free (malloc.c's free path). */
+/*
+ * An empty ready span: its pages go back to the heap, where any class can
+ * have them, rather than wait in this cache; but the cache keeps one, so
+ * that a thread allocating and freeing in waves does not take every span
+ * of the next wave from the heap.
+ */
+static void ready_span_empty(mcache *c, mspan *s)
+{
+	unsigned spc = s->spanclass;
+	s->reuseIn = NO_REUSE;
+	if (c->ready[spc].n > 1) {
+		unpark(c, s);
+		central_uncache_span(&mcentral_[spc], s, false);
+	}
+}
+
+/*
+ * The owner's frees counted s's reuseIn down to 0 (malloc.c's free path):
+ * a parked span is an eighth free, and moves to ready, to count down the
+ * frees that leave it empty; a ready span is empty (its live objects were
+ * at most nelems - reuse_threshold when it moved, each freed once since);
+ * any other span starts over.
+ */
 void cache_span_reusable(mcache *c, mspan *s)
 {
-	if (s->list != LIST_PARKED)
-		return;
-	spanlist_remove(&c->parked[s->spanclass], s);
-	s->list = LIST_READY;
-	s->reuseAt = NO_REUSE;
-	spanlist_push_back(&c->ready[s->spanclass], s);
+	unsigned spc = s->spanclass;
+	if (s->list == LIST_PARKED) {
+		spanlist_remove(&c->parked[spc], s);
+		s->list = LIST_READY;
+		spanlist_push_back(&c->ready[spc], s);
+		unsigned live = s->nelems - reuse_threshold(s);
+		if (live == 0)
+			ready_span_empty(c, s);
+		else
+			s->reuseIn = (uint16_t)live;
+	} else if (s->list == LIST_READY) {
+		ready_span_empty(c, s);
+	} else {
+		s->reuseIn = NO_REUSE;
+	}
 }
 
 /*
@@ -154,7 +193,7 @@ static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 		if (nfree > 0 && nfree >= reuse_threshold(s))
 			return *sp = s, span_next_free(s);
 		c->alloc[spc] = &emptyspan;
-		park(c, s);
+		park(c, s, nfree);
 	}
 	while ((s = c->ready[spc].first) != NULL) {
 		unpark(c, s);
@@ -162,7 +201,7 @@ static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 			c->alloc[spc] = s;
 			return *sp = s, span_next_free(s);
 		}
-		park(c, s); /* (cannot happen: it was an eighth free) */
+		park(c, s, 0); /* (cannot happen: it was an eighth free) */
 	}
 	/*
 	 * Other threads' frees into parked spans show only when they are
@@ -173,12 +212,14 @@ static unsigned refill(mcache *c, unsigned spc, mspan **sp)
 	 */
 	if ((s = c->parked[spc].first) != NULL) {
 		spanlist_remove(&c->parked[spc], s);
-		if (span_sweep(s) >= reuse_threshold(s)) {
+		unsigned nfree = span_sweep(s);
+		if (nfree >= reuse_threshold(s)) {
 			s->list = LIST_NONE;
-			s->reuseAt = NO_REUSE;
+			s->reuseIn = NO_REUSE;
 			c->alloc[spc] = s;
 			return *sp = s, span_next_free(s);
 		}
+		s->reuseIn = reuse_in(s, nfree); /* the sweep found remote frees */
 		spanlist_push_back(&c->parked[spc], s);
 	}
 	s = central_cache_span(&mcentral_[spc], c);
@@ -200,7 +241,6 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	CHECK(!(*w & (1ull << (idx % 64))));
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
-	s->allocCount++;
 	return (void *)(s->startAddr + idx * s->elemsize);
 }
 
@@ -377,7 +417,7 @@ static void reclaim_lost_spans(mcache *self)
 					heap_free_span(s);
 			} else if (s->owner != NO_OWNER && s->owner != self && s->owner != NULL) {
 				s->list = LIST_NONE;
-				s->reuseAt = NO_REUSE;
+				s->reuseIn = NO_REUSE;
 				central_uncache_span(&mcentral_[s->spanclass], s, true);
 			}
 		}

@@ -301,7 +301,7 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 	if (spanclass == 0) {
 		s->elemsize = npages * PAGE_SIZE;
 		s->nelems = 1;
-		s->divMul = 0;
+		s->divMagic = 0;
 	}
 	s->state = mSpanInUse;
 	s->owner = NO_OWNER;

@@ -41,7 +41,8 @@
  * a free whose gcmarkBit is already clear, or whose remoteBit is already
  * set, is a double free.  Sweeping (every mcentral transfer, and the
  * owner's own sweep) does gcmarkBits &= ~remoteBits, remoteBits = 0,
- * allocBits = gcmarkBits, allocCount = popcount.
+ * allocBits = gcmarkBits, allocCount = popcount (the live objects at the
+ * sweep: the fast paths do not keep it up to date).
  *
  * Lock order: caches_lock -> mcentral.lock -> mheap.lock (every lock, the
  * debug build's too, is listed in docs/design.md, "The locks").  No lock
@@ -217,7 +218,7 @@ void fixalloc_free(fixalloc *f, void *p) INTERNAL;
 enum span_state { mSpanDead = 0, mSpanInUse = 1, mSpanFreeing = 2, mSpanCached = 3 };
 /* Which list holds a span: an mcentral's (central lock), or its owner's. */
 enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_PARKED = 3, LIST_READY = 4 };
-#define NO_REUSE 0xffff /* reuseAt of a span that is not parked */
+#define NO_REUSE 0xffff /* reuseIn of a span that is not parked */
 
 typedef struct mcache mcache;
 typedef struct mspan mspan;
@@ -243,18 +244,24 @@ typedef struct tinyrec {
  *     heapArena's spans[] while state == mSpanInUse;
  *   - nelems * elemsize <= npages * PAGE_SIZE;
  *   - no bit at index >= nelems is set in allocBits, gcmarkBits or
- *     remoteBits;
+ *     remoteBits (index nelems, an object start in the span's tail that
+ *     free's fast path lets through, is inside the words: the size-class
+ *     generator checks it);
  *   - swept: allocBits == gcmarkBits, remoteBits == 0 (until the next
  *     remote free),
  *     allocCount == popcount(gcmarkBits), freeindex == 0,
  *     allocCache == span_free_word(s, 0);
  *   - between sweeps: every object with index < freeindex was handed out
  *     at most once since the sweep (the owner may free the object at
- *     freeindex - 1 and step freeindex back over it); allocCache bit i
- *     set means object freeindex + i is free (its gcmarkBit is clear),
- *     for the indexes up to the end of freeindex's 64-bit word, and no
- *     bit is set for an index >= nelems;
- *     allocCount == popcount(gcmarkBits) while no remote free is pending;
+ *     freeindex - 1 and step freeindex back over it), so every object in
+ *     [freeindex, the highest freeindex since the sweep) is free;
+ *     allocCache bit i set means object freeindex + i is free (its
+ *     gcmarkBit is clear), and no bit is set for an index >= nelems;
+ *     allocCache covers some of the objects from freeindex on, at most
+ *     to the end of the word after freeindex's (the fast path leaves it
+ *     0 at a word's end; the owner's frees shift bits in at freeindex),
+ *     and once it is 0 the next free object is looked up in allocBits
+ *     from freeindex on;
  *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
  *
  * Ownership: a span is either owned by exactly one mcache (owner == that
@@ -281,21 +288,27 @@ struct mspan {
 	mcache *owner;          /* read by any thread (relaxed) */
 	uint64_t allocCache;
 	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span; immutable */
-	uint32_t divMul;        /* offset * divMul >> 32 == offset / elemsize; immutable */
-	uint16_t nelems;        /* immutable */
+	uint64_t divMagic;      /* class_to_divmagic; 0 for a large or tiny span (free's routing); immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
-	uint16_t allocCount;
-	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
+	uint16_t allocCount;    /* live objects at the last sweep */
+	/*
+	 * The owner's frees count it down (one decrement, no compare of two
+	 * fields); at 0, cache_span_reusable moves a parked span to ready
+	 * (set at parking: the local frees that leave reuse_threshold
+	 * free) and starts any other span over at NO_REUSE.
+	 */
+	uint16_t reuseIn;
 	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
 	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
-	uint8_t state;          /* enum span_state, atomic for large frees */
-	uint8_t list;           /* enum span_list: central lock, or the owner */
 
 	uintptr_t npages;       /* immutable while in use */
 	uint64_t *allocBits;
 	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
 	uint32_t needsweep;     /* atomic */
+	uint16_t nelems;        /* immutable; no fast path reads it */
+	uint8_t state;          /* enum span_state, atomic for large frees */
+	uint8_t list;           /* enum span_list: central lock, or the owner */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
 	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
@@ -333,9 +346,28 @@ unsigned span_sweep(mspan *s) INTERNAL;            /* returns free objects */
 unsigned span_next_free(mspan *s) INTERNAL;        /* index, or nelems if full */
 size_t span_validate(const mspan *s, bool swept, const char *where) INTERNAL;
 
+/*
+ * The index of the object holding p, and whether p is its start, from one
+ * 64x64->128-bit multiply (divMagic = 2^64 / elemsize rounded up; exact
+ * for every offset in a small span: tools/mksizeclasses.c checks it): the
+ * high half is offset / elemsize, the low half is below divMagic iff
+ * elemsize divides the offset.  The index may be nelems (a span's tail).
+ * A large or tiny span (divMagic 0) has no start: free's slow path.
+ */
+static inline uintptr_t span_object_index_start(const mspan *s, uintptr_t p, bool *start)
+{
+	unsigned __int128 m = (unsigned __int128)(uint64_t)(p - s->startAddr) * s->divMagic;
+	*start = (uint64_t)m < s->divMagic;
+	return (uintptr_t)(m >> 64);
+}
+
+/* The index of the object holding p, in any span (off the fast paths). */
 static inline uintptr_t span_object_index(const mspan *s, uintptr_t p)
 {
-	return (uintptr_t)(((uint64_t)(p - s->startAddr) * s->divMul) >> 32);
+	bool start;
+	if (!s->divMagic)
+		return (p - s->startAddr) / s->elemsize;
+	return span_object_index_start(s, p, &start);
 }
 
 /* ---- heapArena and the arena index (arena.c) ---------------------------- */
@@ -494,6 +526,8 @@ struct mcache {
 	 * local and atomic-free.  A parked span moves to ready when local
 	 * frees leave an eighth of it free; the oldest parked span goes back to
 	 * its mcentral when more than PARK_MAX_BYTES are parked in a class.
+	 * A ready span that local frees empty goes back too, but for the
+	 * class's last one (cache_span_reusable).
 	 */
 	spanlist parked[NUM_SPAN_CLASSES];
 	spanlist ready[NUM_SPAN_CLASSES];
@@ -557,13 +591,11 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 	DCHECK(idx < s->nelems); /* allocCache has no bit past nelems */
 	unsigned nf = idx + 1;
 	s->freeindex = (uint16_t)nf;
-	if (LIKELY(nf & 63))
-		s->allocCache = (cache >> tz) >> 1;
-	else
-		s->allocCache = nf < s->nelems ? span_free_word(s, nf / 64) : 0;
+	/* At a word's end this leaves allocCache 0 (the shift takes the
+	 * word's last bit out): span_next_free loads the next word. */
+	s->allocCache = (cache >> tz) >> 1;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
-	s->allocCount++;
 	*p = s->startAddr + idx * s->elemsize;
 	return true;
 }

@@ -112,11 +112,24 @@ static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 /* ---- free ---------------------------------------------------------------- */
 
+/*
+ * A free of object idx of s that is not live: a double free, or, for the
+ * index past the span's last object (its tail), an invalid one.
+ */
+static NOINLINE void bad_free(mspan *s, uintptr_t idx)
+{
+	uintptr_t p = s->startAddr + idx * s->elemsize;
+	if (idx >= s->nelems)
+		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
+	else
+		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+}
+
 /* A free into a span the thread does not own: one atomic bit. */
 static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
-		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+		bad_free(s, (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bit));
 		return;
 	}
 #if SA_FAULT == 3
@@ -145,9 +158,11 @@ counted:
 
 /*
  * Free object idx of small span s: locally when c owns s, else remotely.
- * Counts the free in c's stats when count is set.
+ * Counts the free in c's stats when count is set.  (The object's address
+ * is worked out again where it is needed, off the fast path, which keeps
+ * it in the caller-saved registers.)
  */
-static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx, uintptr_t p, bool count)
+static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx, bool count)
 {
 	size_t w = idx / 64;
 	uint64_t bit = 1ull << (idx % 64);
@@ -155,17 +170,20 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 		/* Our own span: plain stores, no atomics. */
 		uint64_t g = s->gcmarkBits[w];
 		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
-			sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+			bad_free(s, idx);
 			return;
 		}
 		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
-		 * use): give it back to allocCache so it is reused while warm,
-		 * when that stays within allocCache's word.
+		 * use): give it back to allocCache so it is reused while warm.
+		 * Bit i of allocCache is object freeindex + i at any
+		 * freeindex (internal.h), so the shift is right across a word's
+		 * start too; the bit shifted out at the top is found again in
+		 * allocBits once allocCache runs dry.
 		 */
 		unsigned fi = s->freeindex;
-		if (idx + 1 == fi && (fi & 63) != 0) {
+		if (idx + 1 == fi) {
 			s->freeindex = (uint16_t)idx;
 			s->allocCache = (s->allocCache << 1) | 1;
 			s->needzero = 1;
@@ -173,16 +191,16 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 		if (count)
 			c->st.nfree[spc]++;
 		/* Last, so that the common case returns without a frame. */
-		if (UNLIKELY(--s->allocCount == s->reuseAt))
+		if (UNLIKELY(--s->reuseIn == 0))
 			cache_span_reusable(c, s);
 		return;
 	}
-	remote_free(c, s, w, bit, p, count);
+	remote_free(c, s, w, bit, s->startAddr + idx * s->elemsize, count);
 }
 
 void small_free(mcache *c, mspan *s, uintptr_t p)
 {
-	free_object(c, s, s->spanclass, span_object_index(s, p), p, false);
+	free_object(c, s, s->spanclass, span_object_index(s, p), false);
 }
 
 /*
@@ -263,24 +281,29 @@ static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, boo
 		return;
 	}
 	mcache *c = cache_current();
-	uintptr_t off = p - s->startAddr;
-	uintptr_t idx = (uintptr_t)((off * s->divMul) >> 32);
-	unsigned spc = s->spanclass;
-	/* One unsigned compare routes class 0 (large) and the tiny class. */
-	if (UNLIKELY(spc - 1 >= NUM_SIZE_CLASSES - 1 || idx * s->elemsize != off || idx >= s->nelems)) {
+	bool start;
+	uintptr_t idx = span_object_index_start(s, p, &start);
+	/*
+	 * Large and tiny spans have no divMagic, so that the object-start
+	 * test alone routes them, and pointers that are no object start, to
+	 * free_special.  An object start in the span's tail (idx == nelems)
+	 * is not checked here: its bit is never set, so it fails the live
+	 * check and bad_free reports it.
+	 */
+	if (UNLIKELY(!start)) {
 		free_special(c, s, p, sized ? size : NO_SIZE);
 		return;
 	}
 	if (sized) {
 		/* [lo, hi]: lo itself (the top of the class below) passes, so
 		 * that class 1 holds new(0)'s size 0 as well. */
-		size_t lo = class_to_size[spc - 1];
+		size_t lo = class_to_size[s->spanclass - 1];
 		if (UNLIKELY(size - lo > s->elemsize - lo)) {
 			sized_delete_mismatch(p, s, size, lo, s->elemsize);
 			return;
 		}
 	}
-	free_object(c, s, spc, idx, p, true);
+	free_object(c, s, s->spanclass, idx, true);
 }
 
 static inline void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
@@ -391,7 +414,7 @@ void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
 	if (s->spanclass == 0)
 		large_free(c, s, p, count);
 	else
-		free_object(c, s, s->spanclass, idx, p, count);
+		free_object(c, s, s->spanclass, idx, count);
 }
 
 /* Count a free of the block of s in this thread's stats (debug quarantine). */

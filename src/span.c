@@ -16,7 +16,7 @@ void span_init_small(mspan *s, unsigned spc)
 	if (s->nelems % 64 != 0 && s->nelems > 1)
 		s->nelems++; /* planted bug: one object too many */
 #endif
-	s->divMul = class_to_divmagic[cls];
+	s->divMagic = spc == TINY_SPAN_CLASS ? 0 : class_to_divmagic[cls];
 	size_t words = span_bitmap_words(s);
 	uint64_t *bits = s->inlineBits;
 	if (words > 1) {
@@ -39,7 +39,7 @@ void span_init_small(mspan *s, unsigned spc)
 	s->freeindex = 0;
 	s->allocCount = 0;
 	s->allocCache = s->nelems >= 64 ? ~0ull : (1ull << s->nelems) - 1;
-	s->reuseAt = NO_REUSE;
+	s->reuseIn = NO_REUSE;
 }
 
 /*
@@ -75,22 +75,25 @@ unsigned span_sweep(mspan *s)
 
 /*
  * Go's nextFreeIndex: the index of the next free object at or after
- * freeindex, consuming it, or nelems when the span is exhausted.
- * allocCache covers the objects from freeindex to the end of its 64-bit
- * word; when it is empty the next word is loaded.
+ * freeindex, consuming it, or nelems when the span is exhausted.  When
+ * allocCache is empty it is loaded again from allocBits at freeindex (the
+ * objects from freeindex to the word's end; every object in
+ * [freeindex, the highest freeindex since the sweep) is free, see
+ * internal.h), and then word by word.
  */
 unsigned span_next_free(mspan *s)
 {
 	unsigned fi = s->freeindex, n = s->nelems;
 	uint64_t cache = s->allocCache;
 	while (!cache) {
-		fi = (fi | 63) + 1;
 		if (fi >= n) {
 			s->freeindex = (uint16_t)n;
 			s->allocCache = 0;
 			return n;
 		}
-		cache = span_free_word(s, fi / 64);
+		cache = span_free_word(s, fi / 64) >> (fi % 64);
+		if (!cache)
+			fi = (fi | 63) + 1;
 	}
 	unsigned tz = (unsigned)__builtin_ctzll(cache);
 	unsigned idx = fi + tz;
@@ -99,12 +102,8 @@ unsigned span_next_free(mspan *s)
 		s->allocCache = 0;
 		return n;
 	}
-	unsigned nf = idx + 1;
-	s->freeindex = (uint16_t)nf;
-	if (nf & 63)
-		s->allocCache = (cache >> tz) >> 1;
-	else
-		s->allocCache = nf < n ? span_free_word(s, nf / 64) : 0;
+	s->freeindex = (uint16_t)(idx + 1);
+	s->allocCache = (cache >> tz) >> 1; /* 0 at the word's end, as in take_free_fast */
 	return idx;
 }
 
@@ -174,7 +173,6 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 			       s->npages * PAGE_SIZE);
 	size_t words = span_bitmap_words(s);
 	unsigned marked = 0;
-	bool remote = false;
 	for (size_t i = 0; i < words; i++) {
 		uint64_t valid = (i + 1) * 64 <= s->nelems ? ~0ull : (1ull << (s->nelems % 64)) - 1;
 		uint64_t g = LOAD_RELAXED(&s->gcmarkBits[i]);
@@ -184,24 +182,25 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		if (r & ~g)
 			bad += problem(s, where, "remote free of an object not live, word", i, words);
 		marked += (unsigned)__builtin_popcountll(g);
-		remote |= r != 0;
 		/* (remote frees may land right after a sweep: r is not checked) */
 		if (swept && s->allocBits[i] != g)
 			bad += problem(s, where, "allocBits differ from gcmarkBits after sweep, word", i, words);
 	}
 	if (s->freeindex > s->nelems)
 		bad += problem(s, where, "freeindex beyond nelems", s->freeindex, s->nelems);
-	if (swept || !remote) {
-		if (s->allocCount != marked)
-			bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
-	}
+	if (swept && s->allocCount != marked)
+		bad += problem(s, where, "allocCount differs from the live bits", s->allocCount, marked);
 	if (swept) {
 		if (s->freeindex != 0 || s->allocCache != span_free_word(s, 0))
 			bad += problem(s, where, "freeindex/allocCache not reset by sweep", s->freeindex, 0);
 	} else if (s->freeindex < s->nelems) {
-		/* allocCache offers only free objects (of freeindex's word). */
+		/* allocCache offers only free objects (of freeindex's word,
+		 * and of the next one after the owner's frees stepped
+		 * freeindex back over a word's start). */
 		unsigned fi = s->freeindex;
 		uint64_t free = ~LOAD_RELAXED(&s->gcmarkBits[fi / 64]) >> (fi % 64);
+		if (fi % 64 && fi / 64 + 1 < words)
+			free |= ~LOAD_RELAXED(&s->gcmarkBits[fi / 64 + 1]) << (64 - fi % 64);
 		/* and nothing past nelems: the fast path does not check */
 		if (s->nelems - fi < 64)
 			free &= (1ull << (s->nelems - fi)) - 1;

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "spanalloc.h"
@@ -153,6 +154,64 @@ Test(checks, double_free_of_a_span_last_object_is_reported)
 					free(others[i]);
 		}
 	}
+	cr_assert_eq(sa_check_heap(), 0);
+}
+
+/*
+ * An object start in a span's tail (the bytes past its last object, index
+ * nelems), freed by the owner and by another thread, in every class whose
+ * span has a tail: the production fast path lets it through to the live
+ * check, which must report an invalid free, not a double free, and leave
+ * the span's bitmaps alone.
+ */
+static void *free_once(void *arg)
+{
+	xfree(arg);
+	return NULL;
+}
+
+Test(checks, free_of_an_object_start_in_a_span_tail_is_invalid)
+{
+	char name[] = "/tmp/sa_test_tailXXXXXX";
+	int fd = mkstemp(name);
+	cr_assert_geq(fd, 0);
+	unlink(name);
+	int saved = report_fd;
+	report_fd = fd;
+	unsigned tested = 0;
+	for (unsigned cls = 1; cls < SA_NUM_SIZE_CLASSES; cls++) {
+		size_t n = tu_class_size[cls];
+		void *p = malloc(n);
+		cr_assert_not_null(p);
+		mspan *s = span_at(p);
+		uintptr_t tail = s->startAddr + (uintptr_t)s->nelems * s->elemsize;
+		if (s->spanclass == 0 || s->spanclass == TINY_SPAN_CLASS ||
+		    tail >= s->startAddr + s->npages * PAGE_SIZE) {
+			free(p); /* no tail */
+			continue;
+		}
+		for (int remote = 0; remote < 2; remote++) {
+			off_t at = lseek(fd, 0, SEEK_CUR);
+			unsigned before = nreports();
+			if (remote) {
+				pthread_t th;
+				cr_assert_eq(pthread_create(&th, NULL, free_once, (void *)tail), 0);
+				cr_assert_eq(pthread_join(th, NULL), 0);
+			} else {
+				xfree((void *)tail);
+			}
+			cr_assert_eq(nreports(), before + 1, "class %u: %u reports", cls, nreports() - before);
+			char buf[512] = {0};
+			cr_assert_gt(pread(fd, buf, sizeof buf - 1, at), 0);
+			cr_assert_not_null(strstr(buf, "invalid free"), "class %u (%s): %s", cls,
+					   remote ? "remote" : "owner", buf);
+		}
+		free(p);
+		tested++;
+	}
+	report_fd = saved;
+	close(fd);
+	cr_assert_gt(tested, 0);
 	cr_assert_eq(sa_check_heap(), 0);
 }
 

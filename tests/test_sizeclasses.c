@@ -122,14 +122,23 @@ Test(sizeclasses, lookup_is_smallest_fitting_class)
 	}
 }
 
+/* free's index and object-start test (span_object_index_start) over every
+ * offset of every class's span; and an object start in a span's tail
+ * (index nelems, which free lets through to the live check) is still in
+ * the bitmap words. */
 Test(sizeclasses, magic_division_is_exact)
 {
 	for (int c = 1; c < NUM_SIZE_CLASSES; c++) {
 		uint32_t span = class_to_allocnpages[c] * (uint32_t)PAGE_SIZE;
 		for (uint32_t off = 0; off < span; off++) {
-			uint32_t q = (uint32_t)(((uint64_t)off * class_to_divmagic[c]) >> 32);
+			unsigned __int128 m = (unsigned __int128)off * class_to_divmagic[c];
+			uint32_t q = (uint32_t)(m >> 64);
 			if (q != off / class_to_size[c])
 				cr_assert_fail("class %d offset %u: %u != %u", c, off, q, off / class_to_size[c]);
+			if (((uint64_t)m < class_to_divmagic[c]) != (off % class_to_size[c] == 0))
+				cr_assert_fail("class %d offset %u: object-start test wrong", c, off);
 		}
+		if (span % class_to_size[c])
+			cr_assert_lt(class_to_nelems[c] / 64, (class_to_nelems[c] + 63) / 64, "class %d", c);
 	}
 }

@@ -208,6 +208,50 @@ Test(tiers, central_cycles_spans_through_the_heap)
 	cr_assert_eq(sa_check_heap(), 0);
 }
 
+/*
+ * A thread that frees every object of the spans it parked keeps one empty
+ * span of the class and gives the others' pages back to the heap (they
+ * leave the page map), rather than hold them all.
+ */
+Test(tiers, a_cache_keeps_one_empty_span_of_a_class)
+{
+#ifdef SA_DEBUG
+	cr_skip_test("the debug build's quarantine holds the frees back");
+#endif
+	enum { N = 64 * 5 }; /* 128 B: 64 objects a span, five spans */
+	static void *obj[N];
+	mspan *spans[N];
+	size_t nspans = 0;
+	for (size_t i = 0; i < N; i++) {
+		obj[i] = malloc(128);
+		cr_assert_not_null(obj[i]);
+		mspan *s = span_of(arena_of((uintptr_t)obj[i]), (uintptr_t)obj[i]);
+		if (nspans == 0 || spans[nspans - 1] != s)
+			spans[nspans++] = s;
+	}
+	cr_assert_geq(nspans, 4);
+	mcache *c = cache_current();
+	mspan *cur = c->alloc[9];
+	uintptr_t base[N];
+	for (size_t k = 0; k < nspans; k++)
+		base[k] = spans[k]->startAddr;
+	for (size_t i = 0; i < N; i++)
+		free(obj[i]);
+	size_t kept = 0, mapped = 0;
+	for (size_t k = 0; k < nspans; k++) {
+		if (spans[k] == cur)
+			continue;
+		mspan *s = span_of(arena_of(base[k]), base[k]);
+		if (s == spans[k] && s->owner == c) {
+			mapped++;
+			kept += s->list == LIST_READY;
+		}
+	}
+	cr_assert_eq(mapped, 1, "%zu of %zu emptied spans still held by the cache", mapped, nspans - 1);
+	cr_assert_eq(kept, 1);
+	cr_assert_eq(sa_check_heap(), 0);
+}
+
 /* By default requests of 1..8 bytes take 8-byte slots of their own. */
 Test(tiers, small_requests_take_the_8_byte_class)
 {

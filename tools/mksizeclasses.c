@@ -15,10 +15,13 @@
  *     objects in its span (kept a multiple of 128 so that the size -> class
  *     lookup stays exact).
  *
- * For each class it also computes divMul = 2^32 / size (rounded up), the
- * magic divisor that turns an offset in a span into an object index with a
- * multiply and a shift, and checks that the result is exact for every
- * offset in the span (the generator refuses to write a wrong table).
+ * For each class it also computes divMagic = 2^64 / size (rounded up),
+ * the magic divisor of Lemire, Kaser and Kurz ("Faster remainder by direct
+ * computation", 2019): one 64x64->128-bit multiply of an offset in a span
+ * gives the object index in its high half, and its low half is below
+ * divMagic exactly when the offset is a multiple of the size (an object
+ * start).  The generator checks both for every offset in the span and
+ * refuses to write a wrong table.
  *
  * Usage: mksizeclasses [-o FILE]   (stdout by default)
  */
@@ -40,7 +43,7 @@ enum {
 struct class {
 	int size;
 	int npages;
-	uint32_t divMul;
+	uint64_t divMagic;
 };
 
 static struct class classes[128];
@@ -100,13 +103,22 @@ static void make_classes(void)
 
 	for (int i = 1; i < nclasses; i++) {
 		struct class *c = &classes[i];
-		c->divMul = (uint32_t)(UINT32_MAX / (uint32_t)c->size + 1);
+		c->divMagic = UINT64_MAX / (uint64_t)c->size + 1;
 		int span = c->npages * pageSize;
-		/* The magic division must be exact over the whole span. */
+		/* free's fast path does not compare the index with nelems: an
+		 * object start in the span's tail (index nelems) must still have
+		 * its bit in the bitmap words (where it is never set). */
+		int nelems = span / c->size;
+		if (span % c->size != 0 && nelems % 64 == 0)
+			die("the tail's index is past the bitmap words for class", i);
+		/* The quotient and the object-start test must be exact over the
+		 * whole span. */
 		for (int off = 0; off < span; off++) {
-			uint32_t q = (uint32_t)(((uint64_t)off * c->divMul) >> 32);
-			if ((int)q != off / c->size)
-				die("divMul is not exact for class", i);
+			unsigned __int128 m = (unsigned __int128)(uint64_t)off * c->divMagic;
+			if ((int)(uint64_t)(m >> 64) != off / c->size)
+				die("divMagic's quotient is not exact for class", i);
+			if (((uint64_t)m < c->divMagic) != (off % c->size == 0))
+				die("divMagic's object-start test is not exact for class", i);
 		}
 	}
 }
@@ -170,9 +182,10 @@ int main(int argc, char **argv)
 			i ? classes[i].npages * pageSize / classes[i].size : 0);
 	fprintf(out, ",\n};\n\n");
 
-	fprintf(out, "const uint32_t class_to_divmagic[NUM_SIZE_CLASSES] = {");
+	fprintf(out, "const uint64_t class_to_divmagic[NUM_SIZE_CLASSES] = {");
 	for (int i = 0; i < nclasses; i++)
-		fprintf(out, "%s%u", i == 0 ? "\n\t" : i % 6 ? ", " : ",\n\t", classes[i].divMul);
+		fprintf(out, "%s%#llx", i == 0 ? "\n\t" : i % 4 ? ", " : ",\n\t",
+			(unsigned long long)classes[i].divMagic);
 	fprintf(out, ",\n};\n\n");
 
 	/* size_to_class8[(size + 7) / 8] for size <= smallSizeMax - 8. */

@@ -747,6 +747,19 @@ static bool by_linker(const struct roots *r, uint32_t stack)
 }
 
 /* Steps 2 to 4, inside dl_iterate_phdr (the loader lock held). */
+/*
+ * Memory the program mapped itself and says holds pointers to blocks
+ * (__lsan_register_root_region): scanned as a root, its readable parts
+ * outside the heap, as LSan does.  A fixed table, so that registering
+ * never allocates; guarded by check_lock (a check reads it under that
+ * lock).  A region past ROOT_REGIONS is refused with one notice.
+ */
+#define ROOT_REGIONS 256
+static struct {
+	uintptr_t lo, hi;
+} root_regions[ROOT_REGIONS];
+static unsigned nroot_regions;
+
 static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)info;
@@ -783,6 +796,11 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 		} else {
 			scan_root(&c, lo, hi);
 		}
+		drain(&c);
+	}
+	/* The regions the program registered (__lsan_register_root_region). */
+	for (unsigned i = 0; ok && i < nroot_regions; i++) {
+		scan_root(&c, root_regions[i].lo, root_regions[i].hi);
 		drain(&c);
 	}
 	/* The threads: registers, stack, static TLS and descriptor. */
@@ -1287,6 +1305,43 @@ EXPORT void __lsan_ignore_object(const void *p)
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, a);
 	if (idx < span_objects(s) && block_live(s, idx) && a - block_start(s, idx) < (s->dbg->obj[idx].reqsize | 1))
 		s->dbg->obj[idx].leakIgnore = 1;
+}
+
+EXPORT void __lsan_register_root_region(const void *p, size_t size)
+{
+	uintptr_t lo = (uintptr_t)p, hi = lo + size;
+	if (!size || hi < lo)
+		return;
+	static bool said;
+	bool full = false;
+	lock(&check_lock);
+	if (nroot_regions < ROOT_REGIONS) {
+		root_regions[nroot_regions].lo = lo;
+		root_regions[nroot_regions].hi = hi;
+		nroot_regions++;
+	} else if (!said) {
+		said = full = true;
+	}
+	unlock(&check_lock);
+	if (full) /* (said with no lock held) */
+		say("__lsan_register_root_region: more than 256 regions at once; further ones are not scanned", NULL, 0);
+}
+
+EXPORT void __lsan_unregister_root_region(const void *p, size_t size)
+{
+	uintptr_t lo = (uintptr_t)p, hi = lo + size;
+	bool found = false;
+	lock(&check_lock);
+	for (unsigned i = nroot_regions; i-- > 0;) {
+		if (root_regions[i].lo == lo && root_regions[i].hi == hi) {
+			root_regions[i] = root_regions[--nroot_regions];
+			found = true;
+			break;
+		}
+	}
+	unlock(&check_lock);
+	if (!found) /* LSan's check fails here; a report is enough */
+		say("__lsan_unregister_root_region of a region never registered", NULL, 0);
 }
 
 EXPORT int __lsan_do_recoverable_leak_check(void)

@@ -97,6 +97,7 @@ void central_uncache_span(mcentral *c, mspan *s, bool torn)
 		c->nspans--;
 		s->list = LIST_NONE;
 		unlock_central(c);
+		cache_wait_remote_frees(s);
 		heap_free_span(s);
 		return;
 	}
@@ -110,7 +111,8 @@ void central_uncache_span(mcentral *c, mspan *s, bool torn)
 	unlock_central(c);
 }
 
-/* Called by the remote freer that turned s->needsweep from 0 to 1. */
+/* Called by the remote freer that turned s->needsweep from 0 to 1, under
+ * its pin (malloc.c, remote_free). */
 void central_remote_freed(mspan *s)
 {
 	mcentral *c = &mcentral_[s->spanclass];

@@ -504,6 +504,17 @@ struct mcache {
 	uint32_t nlargeCache;
 	uint32_t largeCachePages;
 	cache_counters st;       /* this thread's allocation counters */
+	/*
+	 * The span this thread is freeing into remotely, from just before the
+	 * OR that publishes the free to just after its last access to the
+	 * span (malloc.c, remote_free), else NULL: a pin.  Once the OR is
+	 * seen, a sweep may find the span empty; central_uncache_span then
+	 * waits until no pin names it (cache_wait_remote_frees) before it
+	 * gives it to the heap, which would hand the mspan out again.  Written
+	 * by the owner (relaxed, then release), read by that wait (acquire).
+	 * Threads without an mcache pin in orphan_pins instead.
+	 */
+	mspan *remoteFreeing;
 	mcache *next, *prev;     /* allcaches, under caches_lock */
 #ifdef SA_DEBUG
 	struct quarantine quarantine;
@@ -519,6 +530,14 @@ mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
+void cache_wait_remote_frees(const mspan *s) INTERNAL; /* no lock but caches_lock */
+/*
+ * The remote-free pins of threads without an mcache: a slot claimed with a
+ * compare-and-swap (cache_pin_orphan returns it holding s; the freer
+ * stores NULL after its last access to s, like a cache's remoteFreeing).
+ */
+#define ORPHAN_PINS 16
+mspan **cache_pin_orphan(mspan *s) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;

@@ -37,7 +37,7 @@ OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c debug/sanitizer.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c debug/sanitizer.c debug/lockrank.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 

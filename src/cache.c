@@ -14,7 +14,7 @@ mspan emptyspan;
 __thread mcache *tls_mcache __attribute__((tls_model("initial-exec")));
 
 /* allcaches: every mcache ever made, live or dead, for stats and fork. */
-static mutex caches_lock = MUTEX_INIT;
+static mutex caches_lock = MUTEX_INIT(LOCK_CACHES);
 static __thread bool caches_locked; /* this thread holds caches_lock */
 static mcache *allcaches;
 static mcache *freecaches; /* dead caches ready for reuse (counters folded) */
@@ -258,6 +258,7 @@ static void add_sums(cache_counters *t, const cache_counters *x)
  * threads' spans through the page map instead).  caches_lock held. */
 static void retire_locked(mcache *c, bool flush)
 {
+	DCHECK(lock_held(&caches_lock));
 	if (flush)
 		cache_flush(c, false);
 	add_sums(&dead, &c->st);

@@ -22,6 +22,7 @@ mcentral mcentral_[NUM_SPAN_CLASSES];
 void central_init(void)
 {
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
+		mutex_set_rank(&mcentral_[i].lock, LOCK_CENTRAL);
 		mutex_init(&mcentral_[i].lock);
 		mcentral_[i].spanclass = (uint8_t)i;
 	}

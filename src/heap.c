@@ -21,7 +21,7 @@
 #include "internal.h"
 #include "track.h"
 
-mheap mheap_ = {.lock = MUTEX_INIT};
+mheap mheap_ = {.lock = MUTEX_INIT(LOCK_HEAP)};
 
 #define COMMIT_STEP_PAGES 256 /* 2 MiB */
 
@@ -247,6 +247,7 @@ static uintptr_t alloc_multi_arena(size_t npages, bool *needzero)
 
 mspan *heap_alloc_span_struct(void)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	return fixalloc_alloc(&mheap_.spanalloc);
 }
 

@@ -9,7 +9,7 @@
 #include "spanalloc.h"
 
 int sa_inited;
-static mutex init_lock = MUTEX_INIT;
+static mutex init_lock = MUTEX_INIT(LOCK_INIT);
 
 void sa_init_slow(void)
 {

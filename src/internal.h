@@ -161,19 +161,72 @@ void os_sleep_us(unsigned us) INTERNAL;
  * 1 locked, 2 locked with waiters.  Uncontended lock and unlock are one
  * atomic each, with no call into libc, and it works before any
  * constructor and in a forked child (mutex_init).
+ *
+ * Lock ranks (Go's lockrank.go): every lock has a rank, and a thread may
+ * only take a lock of a higher rank than every lock it holds, but for
+ * the mcentral locks, of which it may take several in class order (the
+ * fork handler, sa_check_heap).  The debug build checks it: a per-thread
+ * record of the locks held (debug/lockrank.c), and a fatal report naming
+ * both locks on an acquire out of order; lock_held() asserts the locks a
+ * function's comment requires (DCHECK).  The production build has no
+ * rank in its mutex and checks nothing.  docs/design.md, "The locks",
+ * says what each lock guards.
  */
+enum lock_rank {
+	LOCK_UNRANKED = 0,  /* a lock nobody ranked: fatal in the debug build */
+	LOCK_INIT,          /* init.c: the first initialization */
+	LOCK_LEAK_CHECK,    /* debug/leak.c check_lock: one leak check at a time */
+	LOCK_CACHES,        /* cache.c caches_lock */
+	LOCK_CENTRAL,       /* mcentral.lock, several in class order */
+	LOCK_HEAP,          /* mheap.lock */
+	LOCK_POOL,          /* debug/guarded.c pool_lock */
+	LOCK_ZERO_REGION,   /* debug/guarded.c zlock */
+	LOCK_DEPOT,         /* debug/stack.c depot_lock */
+	LOCK_PENDING,       /* debug/debug.c pending_lock */
+	LOCK_NRANKS
+};
+
 typedef struct mutex {
 	uint32_t state;
+#ifdef SA_DEBUG
+	uint8_t rank;       /* enum lock_rank */
+#endif
 } mutex;
-#define MUTEX_INIT {0}
+#ifdef SA_DEBUG
+#define MUTEX_INIT(r) {0, (r)}
+void lockrank_acquire(const mutex *m) INTERNAL;
+void lockrank_release(const mutex *m) INTERNAL;
+void lockrank_forget(const mutex *m) INTERNAL;
+bool lockrank_held(const mutex *m) INTERNAL;
+#define LOCKRANK_HOOK(f, m) f(m)
+#else
+#define MUTEX_INIT(r) {0}
+#define LOCKRANK_HOOK(f, m) ((void)(m))
+#endif
 void os_futex_wait(uint32_t *addr, uint32_t val) INTERNAL;
 void os_futex_wake(uint32_t *addr, int n) INTERNAL;
 void lock_slow(mutex *m) INTERNAL;
 
-static inline void mutex_init(mutex *m) { __atomic_store_n(&m->state, 0, __ATOMIC_RELAXED); }
+/* Give m its rank (a lock that is not statically initialized). */
+static inline void mutex_set_rank(mutex *m, enum lock_rank r)
+{
+#ifdef SA_DEBUG
+	m->rank = (uint8_t)r;
+#else
+	(void)m, (void)r;
+#endif
+}
+
+/* Unlocked (the rank stays): also forgets a hold the fork left behind. */
+static inline void mutex_init(mutex *m)
+{
+	LOCKRANK_HOOK(lockrank_forget, m);
+	__atomic_store_n(&m->state, 0, __ATOMIC_RELAXED);
+}
 
 static inline void lock(mutex *m)
 {
+	LOCKRANK_HOOK(lockrank_acquire, m);
 	uint32_t c = 0;
 	if (UNLIKELY(!__atomic_compare_exchange_n(&m->state, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		lock_slow(m);
@@ -181,8 +234,21 @@ static inline void lock(mutex *m)
 
 static inline void unlock(mutex *m)
 {
+	LOCKRANK_HOOK(lockrank_release, m);
 	if (UNLIKELY(__atomic_exchange_n(&m->state, 0, __ATOMIC_RELEASE) == 2))
 		os_futex_wake(&m->state, 1);
+}
+
+/* Whether this thread holds m (debug build; always true in production,
+ * for DCHECK(lock_held(...)), which compiles to nothing there). */
+static inline bool lock_held(const mutex *m)
+{
+#ifdef SA_DEBUG
+	return lockrank_held(m);
+#else
+	(void)m;
+	return true;
+#endif
 }
 
 /* ---- fixalloc.c: fixed-size metadata ------------------------------------ */

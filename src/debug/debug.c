@@ -276,7 +276,7 @@ struct pending {
 #define PENDING_MAX 32
 static struct pending pending[PENDING_MAX];
 static unsigned npending, pending_lost; /* pending_lock */
-static mutex pending_lock = MUTEX_INIT;
+static mutex pending_lock = MUTEX_INIT(LOCK_PENDING);
 static __thread unsigned report_hold;
 static __thread const struct pending *reporting; /* what debug_report_extra prints */
 

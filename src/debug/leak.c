@@ -1073,7 +1073,7 @@ static void line(strbuf *b)
 	b->len = 0;
 }
 
-static mutex check_lock = MUTEX_INIT;
+static mutex check_lock = MUTEX_INIT(LOCK_LEAK_CHECK);
 
 /*
  * A copy of stderr taken at start-up, for the report at exit: programs

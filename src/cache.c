@@ -431,7 +431,7 @@ static void reclaim_lost_spans(mcache *self)
 			if (!s || s->startAddr != ha->base + pg * PAGE_SIZE)
 				continue; /* free, or not the span's first page */
 			if (s->spanclass == 0) {
-				if (s->state == mSpanCached && !in_large_cache(self, s))
+				if (span_state(s) == mSpanCached && !in_large_cache(self, s))
 					heap_free_span(s);
 			} else if (s->owner != NO_OWNER && s->owner != self && s->owner != NULL) {
 				s->list = LIST_NONE;

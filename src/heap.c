@@ -304,7 +304,7 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 		s->nelems = 1;
 		s->divMul = 0;
 	}
-	s->state = mSpanInUse;
+	span_set_state(s, mSpanInUse);
 	s->owner = NO_OWNER;
 	set_page_map(addr, npages, s);
 #ifdef SA_DEBUG
@@ -354,7 +354,7 @@ void heap_free_span(mspan *s)
 		fixalloc_free(&mheap_.bitsalloc, s->allocBits);
 	if (s->tinyMasks)
 		fixalloc_free(&mheap_.tinyalloc, s->tinyMasks);
-	s->state = mSpanDead;
+	span_set_state(s, mSpanDead);
 	fixalloc_free(&mheap_.spanalloc, s);
 	heap_tick();
 	unlock(&mheap_.lock);

@@ -282,6 +282,16 @@ enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_PARKED = 3
 typedef struct mcache mcache;
 typedef struct mspan mspan;
 
+/*
+ * A span's state, read and written only atomically (Go's mSpanStateBox):
+ * a large span's free claims it with a compare-and-swap while any thread
+ * may read it, so the field is wrapped where a plain read or write would
+ * not compile.  span_state() acquires, span_set_state() releases.
+ */
+typedef struct span_state_box {
+	uint8_t v;
+} span_state_box;
+
 /* A tiny block's record (tiny.c): live written by its owner, state atomic. */
 typedef struct tinyrec {
 	uint32_t live;
@@ -349,7 +359,7 @@ struct mspan {
 	uint16_t reuseAt;       /* parked: allocCount at which local frees make it worth reusing */
 	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
 	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
-	uint8_t state;          /* enum span_state, atomic for large frees */
+	span_state_box state;   /* enum span_state: span_state(), span_set_state() only */
 	uint8_t list;           /* enum span_list: central lock, or the owner */
 
 	uintptr_t npages;       /* immutable while in use */
@@ -365,6 +375,22 @@ struct mspan {
 } __attribute__((aligned(CACHE_LINE)));
 static_assert(offsetof(mspan, npages) == CACHE_LINE, "mspan: the fast paths' fields in one cache line");
 
+
+static inline enum span_state span_state(const mspan *s)
+{
+	return (enum span_state)__atomic_load_n(&s->state.v, __ATOMIC_ACQUIRE);
+}
+static inline void span_set_state(mspan *s, enum span_state st)
+{
+	__atomic_store_n(&s->state.v, (uint8_t)st, __ATOMIC_RELEASE);
+}
+/* From old to st; false (another thread changed it first) if not old. */
+static inline bool span_cas_state(mspan *s, enum span_state old, enum span_state st)
+{
+	uint8_t expect = (uint8_t)old;
+	return __atomic_compare_exchange_n(&s->state.v, &expect, (uint8_t)st, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
 
 typedef struct spanlist {
 	mspan *first, *last;

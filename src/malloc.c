@@ -339,7 +339,7 @@ static size_t usable_size(uintptr_t p, mspan **sp, const char *call, enum sa_bug
 			sa_report(BUG_INVALID_FREE, call, p, s, "pointer into the middle of a large object");
 			return 0;
 		}
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse) {
+		if (span_state(s) != mSpanInUse) {
 			sa_report(freed, call, p, s, NULL);
 			return 0;
 		}

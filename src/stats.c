@@ -211,7 +211,7 @@ static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
 #ifdef SA_DEBUG
 		held = debug_quarantined_in(s, 0) & 1;
 #endif
-		live[0] += s->state == mSpanInUse && !held;
+		live[0] += span_state(s) == mSpanInUse && !held;
 		return;
 	}
 	unsigned cls = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : s->spanclass;
@@ -280,8 +280,8 @@ EXPORT size_t sa_check_heap(void)
 #endif
 			if (owner == NO_OWNER || owner == self)
 				bad += span_validate(s, false, "sa_check_heap");
-			else if (s->state == mSpanDead)
-				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
+			else if (span_state(s) == mSpanDead)
+				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, span_state(s));
 			count_live(s, live, &tinyLive);
 		}
 		if (nfree != ha->nfree)

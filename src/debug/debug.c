@@ -352,7 +352,7 @@ static bool verify(struct pending *r)
 		heapArena *ha = arena_of(r->start);
 		mspan *s = ha ? span_of(ha, r->start) : NULL;
 		if (s == r->s && s->startAddr == r->start && s->dbg &&
-		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
+		    span_state(s) == mSpanInUse &&
 		    !(s->spanclass == 0 && quarantined(s, 0))) {
 			struct finding f;
 			bad = !slot_check(s, r->slot, slot_freed(s, r->slot), &f) && f.bug == r->f.bug && f.p == r->f.p;
@@ -473,7 +473,7 @@ void debug_span_gone(mspan *s)
  */
 static unsigned check_blocks(mspan *s, const char *where, bool others)
 {
-	if (under_tool || !s->dbg || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
+	if (under_tool || !s->dbg || span_state(s) != mSpanInUse)
 		return 0;
 	unsigned bad = 0;
 	struct finding f;
@@ -670,7 +670,7 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 	}
 	uint64_t bit = 1ull << (idx % 64);
 	/* (a freed large span may wait in a thread's largeCache: not in use) */
-	bool live = s->spanclass == 0 ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse
+	bool live = s->spanclass == 0 ? span_state(s) == mSpanInUse
 				      : (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) &&
 					    !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
 	if (quarantined(s, idx) || !live) {

@@ -221,9 +221,7 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 /* Give every span c owns back to its mcentral, and its large spans to the heap. */
 void cache_flush(mcache *c, bool torn)
 {
-#ifdef SA_DEBUG
 	debug_thread_flush(c);
-#endif
 	tiny_retire(c);
 	large_cache_flush(c);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
@@ -278,16 +276,12 @@ static void thread_exit(void *arg)
 {
 	mcache *c = arg;
 	tls_mcache = NULL;
-#ifdef SA_DEBUG
 	debug_hold_reports(true); /* the flush checks blocks under caches_lock */
-#endif
 	lock_caches();
 	retire_locked(c, true);
 	unlock_caches();
-#ifdef SA_DEBUG
 	debug_hold_reports(false);
 	debug_report_deferred();
-#endif
 	/* A later destructor that allocates gets a new cache (and this
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
 }
@@ -352,7 +346,7 @@ mspan **cache_pin_orphan(mspan *s)
 bool cache_any_busy(void)
 {
 	bool busy = false;
-#ifdef SA_DEBUG
+#ifdef SA_DEBUG /* (stays: dbgBusy is a field of the debug build's mcache) */
 	lock_caches();
 	for (mcache *c = allcaches; c && !busy; c = c->next)
 		busy = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST) & 1;
@@ -371,7 +365,7 @@ uint64_t cache_debug_ops(const mcache *self, bool *busy)
 {
 	uint64_t sum = 0;
 	*busy = false;
-#ifdef SA_DEBUG
+#ifdef SA_DEBUG /* (stays: dbgBusy is a field of the debug build's mcache) */
 	lock_caches();
 	for (mcache *c = allcaches; c; c = c->next) {
 		uint32_t n = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST);
@@ -444,9 +438,7 @@ static void reclaim_lost_spans(mcache *self)
 
 void cache_fork_child(void)
 {
-#ifdef SA_DEBUG
 	debug_hold_reports(true); /* caches_lock is held until the end */
-#endif
 	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		mutex_init(&mcentral_[i].lock);
@@ -472,8 +464,6 @@ void cache_fork_child(void)
 	}
 	caches_locked = false;
 	mutex_init(&caches_lock);
-#ifdef SA_DEBUG
 	debug_hold_reports(false);
 	debug_report_deferred();
-#endif
 }

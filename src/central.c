@@ -31,21 +31,17 @@ void central_init(void)
 /* (its reports wait until the class lock is released: unlock_central) */
 static void check_span(mspan *s, bool swept, const char *where)
 {
-#ifdef SA_DEBUG
+	if (!SA_DEBUG_BUILD)
+		return;
 	if (span_validate(s, swept, where))
 		sa_fatal("span invariants broken at an mcentral transfer");
 	debug_check_span(s, where);
-#else
-	(void)s, (void)swept, (void)where;
-#endif
 }
 
 static void unlock_central(mcentral *c)
 {
 	unlock(&c->lock);
-#ifdef SA_DEBUG
 	debug_report_deferred();
-#endif
 }
 
 /* A span of this class with a free object, now owned by owner. */

@@ -832,4 +832,6 @@ void sb_dec(strbuf *b, uint64_t v) INTERNAL;
 void sb_hex(strbuf *b, uint64_t v) INTERNAL;
 void sb_report_prefix(strbuf *b) INTERNAL; /* "==PID== spanalloc: " */
 
+#include "debug/hooks.h" /* the debug layer's hooks: no-ops in production */
+
 #endif

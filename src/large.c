@@ -37,12 +37,7 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 		s = heap_alloc_span(npages, alignPages, 0);
 	if (!s)
 		return NULL;
-#ifdef SA_DEBUG
-	if (!s->dbg->guard) { /* (a span from the large cache keeps its guard) */
-		s->dbg->guard = 1;
-		os_protect((void *)(s->startAddr + (npages - 1) * PAGE_SIZE), PAGE_SIZE);
-	}
-#endif
+	debug_large_alloc(s);
 	if (zero && s->needzero)
 		memset((void *)s->startAddr, 0, size);
 	size_t bytes = s->npages * PAGE_SIZE;

@@ -444,7 +444,7 @@ void core_count_free(mspan *s)
 
 /* ---- for the C++ operators (cxx.c), production build ----------------------- */
 
-#ifndef SA_DEBUG
+#ifndef SA_DEBUG /* (stays: the API tier; the debug build's operators are debug.c's) */
 /* operator new and new[]: the fast path here, inline (flatten), the
  * failure in cxx.c, so that the operators are one jump to this. */
 __attribute__((flatten)) void *core_new(size_t size)
@@ -481,6 +481,7 @@ void core_delete_aligned_sized(void *ptr, size_t size)
 
 /* ---- the sa_ API ------------------------------------------------------------ */
 
+/* (stays: the API tier, which routes to the debug layer or to the core) */
 #ifdef SA_DEBUG
 /* The caller's frame, where the debug build's stack traces start. */
 #define CALLER_FP ((uintptr_t)__builtin_frame_address(0))

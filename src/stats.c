@@ -16,9 +16,6 @@
 
 #include "internal.h"
 #include "spanalloc.h"
-#ifdef SA_DEBUG
-#include "debug/guarded.h"
-#endif
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -208,18 +205,14 @@ static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
 {
 	if (s->spanclass == 0) {
 		bool held = false;
-#ifdef SA_DEBUG
 		held = debug_quarantined_in(s, 0) & 1;
-#endif
 		live[0] += span_state(s) == mSpanInUse && !held;
 		return;
 	}
 	unsigned cls = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : s->spanclass;
 	for (size_t i = 0; i < span_bitmap_words(s); i++) {
 		uint64_t m = LOAD_RELAXED(&s->gcmarkBits[i]) & ~LOAD_RELAXED(&s->remoteBits[i]);
-#ifdef SA_DEBUG
 		m &= ~debug_quarantined_in(s, i); /* freed, counted, held back */
-#endif
 		if (s->spanclass != TINY_SPAN_CLASS) {
 			live[cls] += (uint64_t)__builtin_popcountll(m);
 			continue;
@@ -241,11 +234,12 @@ EXPORT size_t sa_check_heap(void)
 	sa_ensure_init();
 	size_t bad = 0;
 	mcache *self = cache_current();
-#ifdef SA_DEBUG
-	cache_counters before;
-	cache_sum_counters(&before);
-	bool alone = before.ncaches == 0 || (before.ncaches == 1 && self);
-#endif
+	bool alone = false; /* (the debug build's block checks) */
+	if (SA_DEBUG_BUILD) {
+		cache_counters before;
+		cache_sum_counters(&before);
+		alone = before.ncaches == 0 || (before.ncaches == 1 && self);
+	}
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		lock(&mcentral_[i].lock);
 	lock(&mheap_.lock);
@@ -272,12 +266,10 @@ EXPORT size_t sa_check_heap(void)
 			if (ha->base + pg * PAGE_SIZE != s->startAddr)
 				continue; /* not the span's first page */
 			mcache *owner = LOAD_RELAXED(&s->owner);
-#ifdef SA_DEBUG
 			/* Every block's canaries and poison (reported below, once
 			 * the locks are released); those of spans another thread
 			 * may be using are verified first. */
 			debug_check_blocks(s, !alone && (s->spanclass == 0 || (owner != NO_OWNER && owner != self)));
-#endif
 			if (owner == NO_OWNER || owner == self)
 				bad += span_validate(s, false, "sa_check_heap");
 			else if (span_state(s) == mSpanDead)
@@ -299,9 +291,7 @@ EXPORT size_t sa_check_heap(void)
 	unlock(&mheap_.lock);
 	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
 		unlock(&mcentral_[i].lock);
-#ifdef SA_DEBUG
 	bad += debug_report_deferred();
-#endif
 
 	/*
 	 * With at most one thread cache (ours), nothing moves: the objects
@@ -311,10 +301,8 @@ EXPORT size_t sa_check_heap(void)
 	cache_counters t;
 	cache_sum_counters(&t);
 	if (counters_exact && (t.ncaches == 0 || (t.ncaches == 1 && self))) {
-#ifdef SA_DEBUG
-		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
+		for (unsigned i = 0; SA_DEBUG_BUILD && i < NUM_SIZE_CLASSES; i++)
 			live[i] += guarded_live_in_class(i); /* blocks in no span */
-#endif
 		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
 			if (live[i] != t.nmalloc[i] - t.nfree[i])
 				bad += heap_problem("live objects in the bitmaps differ from the counters, class", i, live[i]);
@@ -325,7 +313,7 @@ EXPORT size_t sa_check_heap(void)
 	return bad;
 }
 
-#ifndef SA_DEBUG
+#ifndef SA_DEBUG /* (stays: the API tier; the debug build exports its own) */
 /* Leak detection is the debug build's (debug/leak.c). */
 EXPORT int sa_check_leaks(void)
 {

@@ -1061,3 +1061,11 @@ void debug_at_exit(void)
 		_exit(status);
 	}
 }
+
+void debug_large_alloc(mspan *s)
+{
+	if (!s->dbg->guard) { /* (a span from the large cache keeps its guard) */
+		s->dbg->guard = 1;
+		os_protect((void *)(s->startAddr + (s->npages - 1) * PAGE_SIZE), PAGE_SIZE);
+	}
+}

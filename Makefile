@@ -155,7 +155,7 @@ install-tests: all
 
 # The C files that follow .clang-format today (the others are not
 # reformatted wholesale; a file joins the list once it conforms).
-FORMAT_FILES := include/spanalloc.h src/arena.c src/central.c src/fixalloc.c src/init.c \
+FORMAT_FILES := include/spanalloc.h src/arena.c src/central.c src/fixalloc.c src/init.c src/debug/lockrank.c src/debug/hooks.h \
 	src/sizeclasses.h fuzz/afl_driver.c fuzz/capture.c fuzz/engine.h fuzz/log.c fuzz/model.c fuzz/ops.c \
 	fuzz/range_index.c fuzz/replay_main.c fuzz/sched.c tests/test_checks.c tests/test_options.c \
 	tests/bugs/clean_threads.c tests/bugs/probe_preloaded.c tests/asan/asan_clean.c tests/valgrind/vg_probe.c \

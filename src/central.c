@@ -14,6 +14,9 @@
  * back to allocation, and the lock is taken once per span per sweep, not
  * once per object.  While an mcache owns a span (current, parked or
  * ready), needsweep stays 1: its owner sweeps it when it needs it.
+ * The freer does all this under its pin on the span (malloc.c,
+ * remote_free), which central_uncache_span waits on before it gives an
+ * empty span back to the heap.
  */
 #include "internal.h"
 

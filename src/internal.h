@@ -44,7 +44,8 @@
  * allocBits = gcmarkBits, allocCount = popcount.
  *
  * Lock order: caches_lock -> mcentral.lock -> mheap.lock (every lock, the
- * debug build's too, is listed in docs/design.md, "The locks").  No lock
+ * debug build's too, is listed in docs/design.md, "The locks"; the ranks,
+ * checked by the debug build, are enum lock_rank below).  No lock
  * is held while a report is printed (the debug build's checks that run
  * under a lock record what they find and print it once the lock is
  * released: debug.c, "reports found under a lock").

@@ -37,7 +37,7 @@ OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 	demo bench bench-debug bench-mimalloc install uninstall clean fuzz fuzz-afl fuzz-replay corpus-min fuzz-coverage fuzz-planted
 
 # The debug build: the same sources with SA_DEBUG, plus src/debug/.
-DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c debug/sanitizer.c
+DEBUG_SRCS := $(SRCS) debug/debug.c debug/guard.c debug/guarded.c debug/stack.c debug/leak.c debug/sanitizer.c debug/lockrank.c
 DEBUG_OBJS := $(DEBUG_SRCS:%.c=$(B)/obj-debug/%.o)
 DEBUGFLAGS := -DSA_DEBUG -fno-omit-frame-pointer
 
@@ -155,7 +155,7 @@ install-tests: all
 
 # The C files that follow .clang-format today (the others are not
 # reformatted wholesale; a file joins the list once it conforms).
-FORMAT_FILES := include/spanalloc.h src/arena.c src/central.c src/fixalloc.c src/init.c \
+FORMAT_FILES := include/spanalloc.h src/arena.c src/central.c src/fixalloc.c src/init.c src/debug/lockrank.c src/debug/hooks.h \
 	src/sizeclasses.h fuzz/afl_driver.c fuzz/capture.c fuzz/engine.h fuzz/log.c fuzz/model.c fuzz/ops.c \
 	fuzz/range_index.c fuzz/replay_main.c fuzz/sched.c tests/test_checks.c tests/test_options.c \
 	tests/bugs/clean_threads.c tests/bugs/probe_preloaded.c tests/asan/asan_clean.c tests/valgrind/vg_probe.c \

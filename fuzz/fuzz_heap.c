@@ -207,10 +207,10 @@ NOCOV static void check_pages(const char *when, bool full)
 	for (unsigned i = 0; i < nspans; i++) {
 		const struct hspan *h = &spans[i];
 		mspan *s = h->s;
-		if (s->startAddr != h->a || s->npages != h->np || s->state != mSpanInUse || s->spanclass != 0 ||
+		if (s->startAddr != h->a || s->npages != h->np || span_state(s) != mSpanInUse || s->spanclass != 0 ||
 		    s->elemsize != h->np * PAGE_SIZE)
 			fuzz_fail("%s: span %p changed: start %#lx pages %lu state %u", when, (void *)s,
-				  (unsigned long)s->startAddr, (unsigned long)s->npages, s->state);
+				  (unsigned long)s->startAddr, (unsigned long)s->npages, span_state(s));
 		for (size_t pg = 0; pg < h->np; pg++) {
 			uintptr_t a = h->a + pg * PAGE_SIZE;
 			heapArena *ha = arena_of(a);

@@ -19,6 +19,7 @@ heapArena **arena_l1[1u << ARENA_L1_BITS];
 /* A heapArena record for the reserved range at base.  Heap lock held. */
 heapArena *arena_new(uintptr_t base)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	heapArena *ha = fixalloc_alloc(&mheap_.arenaalloc);
 	if (!ha)
 		return NULL;
@@ -34,6 +35,7 @@ heapArena *arena_new(uintptr_t base)
 /* Make ha reachable through arena_of and the heap's arena list. */
 bool arena_register(heapArena *ha)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	uintptr_t base = ha->base;
 	CHECK((base & (ARENA_SIZE - 1)) == 0 && (base >> HEAP_ADDR_BITS) == 0);
 	size_t i2 = (base >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1);

@@ -14,17 +14,31 @@ mspan emptyspan;
 __thread mcache *tls_mcache __attribute__((tls_model("initial-exec")));
 
 /* allcaches: every mcache ever made, live or dead, for stats and fork. */
-static mutex caches_lock = MUTEX_INIT;
+static mutex caches_lock = MUTEX_INIT(LOCK_CACHES);
+static __thread bool caches_locked; /* this thread holds caches_lock */
 static mcache *allcaches;
 static mcache *freecaches; /* dead caches ready for reuse (counters folded) */
 
 /* Counters of retired caches (caches_lock) and of cacheless frees (atomic). */
 static cache_counters dead;
 cache_counters orphan;
+static mspan *orphan_pins[ORPHAN_PINS]; /* atomic: cache_pin_orphan */
 /* Caches made and retired (caches_lock): with the dbgBusy counters, tells
  * the debug build's heap checks whether anything moved (cache_debug_ops). */
 static uint64_t cache_gen;
 bool counters_exact = true;
+
+static void lock_caches(void)
+{
+	lock(&caches_lock);
+	caches_locked = true;
+}
+
+static void unlock_caches(void)
+{
+	caches_locked = false;
+	unlock(&caches_lock);
+}
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -54,7 +68,7 @@ mcache *cache_get_slow(void)
 	mcache *c = tls_mcache;
 	if (c)
 		return c;
-	lock(&caches_lock);
+	lock_caches();
 	c = freecaches;
 	if (c) {
 		freecaches = c->next;
@@ -72,7 +86,7 @@ mcache *cache_get_slow(void)
 		allcaches = c;
 		cache_gen++;
 	}
-	unlock(&caches_lock);
+	unlock_caches();
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
@@ -247,9 +261,7 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 /* Give every span c owns back to its mcentral, and its large spans to the heap. */
 void cache_flush(mcache *c, bool torn)
 {
-#ifdef SA_DEBUG
 	debug_thread_flush(c);
-#endif
 	tiny_retire(c);
 	large_cache_flush(c);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
@@ -284,6 +296,7 @@ static void add_sums(cache_counters *t, const cache_counters *x)
  * threads' spans through the page map instead).  caches_lock held. */
 static void retire_locked(mcache *c, bool flush)
 {
+	DCHECK(lock_held(&caches_lock));
 	if (flush)
 		cache_flush(c, false);
 	add_sums(&dead, &c->st);
@@ -303,16 +316,12 @@ static void thread_exit(void *arg)
 {
 	mcache *c = arg;
 	tls_mcache = NULL;
-#ifdef SA_DEBUG
 	debug_hold_reports(true); /* the flush checks blocks under caches_lock */
-#endif
-	lock(&caches_lock);
+	lock_caches();
 	retire_locked(c, true);
-	unlock(&caches_lock);
-#ifdef SA_DEBUG
+	unlock_caches();
 	debug_hold_reports(false);
 	debug_report_deferred();
-#endif
 	/* A later destructor that allocates gets a new cache (and this
 	 * destructor again, up to PTHREAD_DESTRUCTOR_ITERATIONS times). */
 }
@@ -320,25 +329,68 @@ static void thread_exit(void *arg)
 void cache_sum_counters(cache_counters *t)
 {
 	*t = (cache_counters){0};
-	lock(&caches_lock);
+	lock_caches();
 	for (mcache *c = allcaches; c; c = c->next) {
 		add_sums(t, &c->st);
 		t->ncaches++;
 	}
 	add_sums(t, &dead);
-	unlock(&caches_lock);
+	unlock_caches();
 	add_sums(t, &orphan);
+}
+
+/*
+ * Wait until no thread pins s for a remote free (mcache.remoteFreeing,
+ * internal.h), before s goes back to the heap: a freer that published its
+ * free may still read the span.  Called with no lock held but, during a
+ * thread exit or a fork, caches_lock.  A pin lasts a few instructions,
+ * or as long as the freer waits for s's class lock, which the caller
+ * does not hold.
+ */
+static void wait_unpinned(mspan *const *pin, const mspan *s)
+{
+	for (unsigned n = 0; __atomic_load_n(pin, __ATOMIC_ACQUIRE) == s; n++)
+		if (n >= 64)
+			os_sleep_us(1);
+}
+
+void cache_wait_remote_frees(const mspan *s)
+{
+	bool mine = caches_locked;
+	if (!mine)
+		lock_caches();
+	for (mcache *c = allcaches; c; c = c->next)
+		wait_unpinned(&c->remoteFreeing, s);
+	if (!mine)
+		unlock_caches();
+	for (unsigned i = 0; i < ORPHAN_PINS; i++)
+		wait_unpinned(&orphan_pins[i], s);
+}
+
+/* A free slot of orphan_pins, claimed for s (searched from a slot of the
+ * thread's own, so that threads seldom meet). */
+mspan **cache_pin_orphan(mspan *s)
+{
+	static __thread uint8_t home;
+	for (unsigned i = home;; i = (i + 1) % ORPHAN_PINS) {
+		mspan *expect = NULL;
+		if (__atomic_compare_exchange_n(&orphan_pins[i], &expect, s, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			home = (uint8_t)i;
+			return &orphan_pins[i];
+		}
+	}
 }
 
 /* Whether some thread is inside a debug-layer operation (debug.c). */
 bool cache_any_busy(void)
 {
 	bool busy = false;
-#ifdef SA_DEBUG
-	lock(&caches_lock);
+#ifdef SA_DEBUG /* (stays: dbgBusy is a field of the debug build's mcache) */
+	lock_caches();
 	for (mcache *c = allcaches; c && !busy; c = c->next)
 		busy = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST) & 1;
-	unlock(&caches_lock);
+	unlock_caches();
 #endif
 	return busy;
 }
@@ -353,15 +405,15 @@ uint64_t cache_debug_ops(const mcache *self, bool *busy)
 {
 	uint64_t sum = 0;
 	*busy = false;
-#ifdef SA_DEBUG
-	lock(&caches_lock);
+#ifdef SA_DEBUG /* (stays: dbgBusy is a field of the debug build's mcache) */
+	lock_caches();
 	for (mcache *c = allcaches; c; c = c->next) {
 		uint32_t n = __atomic_load_n(&c->dbgBusy, __ATOMIC_SEQ_CST);
 		*busy |= c != self && (n & 1);
 		sum += n;
 	}
 	sum += cache_gen << 32;
-	unlock(&caches_lock);
+	unlock_caches();
 #else
 	(void)self;
 #endif
@@ -375,7 +427,7 @@ uint64_t cache_debug_ops(const mcache *self, bool *busy)
  */
 void cache_fork_prepare(void)
 {
-	lock(&caches_lock);
+	lock_caches();
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		lock(&mcentral_[i].lock);
 	lock(&mheap_.lock);
@@ -386,7 +438,7 @@ void cache_fork_parent(void)
 	unlock(&mheap_.lock);
 	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
 		unlock(&mcentral_[i].lock);
-	unlock(&caches_lock);
+	unlock_caches();
 }
 
 /* Whether s is in c's largeCache. */
@@ -413,7 +465,7 @@ static void reclaim_lost_spans(mcache *self)
 			if (!s || s->startAddr != ha->base + pg * PAGE_SIZE)
 				continue; /* free, or not the span's first page */
 			if (s->spanclass == 0) {
-				if (s->state == mSpanCached && !in_large_cache(self, s))
+				if (span_state(s) == mSpanCached && !in_large_cache(self, s))
 					heap_free_span(s);
 			} else if (s->owner != NO_OWNER && s->owner != self && s->owner != NULL) {
 				s->list = LIST_NONE;
@@ -426,14 +478,18 @@ static void reclaim_lost_spans(mcache *self)
 
 void cache_fork_child(void)
 {
-#ifdef SA_DEBUG
 	debug_hold_reports(true); /* caches_lock is held until the end */
-#endif
 	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		mutex_init(&mcentral_[i].lock);
 	mcache *self = tls_mcache;
+	caches_locked = true; /* held since cache_fork_prepare */
 	if (allcaches != self || (self && self->next)) {
+		/* A lost thread's pin would hold up every release for ever
+		 * (what its free was doing is lost with it). */
+		for (mcache *c = allcaches; c; c = c->next)
+			if (c != self)
+				c->remoteFreeing = NULL;
 		/* Lost threads may have been between a bitmap and a counter
 		 * update at the fork: counters are only near from now on. */
 		counters_exact = false;
@@ -446,9 +502,8 @@ void cache_fork_child(void)
 			/* Nothing of it is used again: a fresh record when reused. */
 		}
 	}
+	caches_locked = false;
 	mutex_init(&caches_lock);
-#ifdef SA_DEBUG
 	debug_hold_reports(false);
 	debug_report_deferred();
-#endif
 }

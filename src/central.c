@@ -14,6 +14,9 @@
  * back to allocation, and the lock is taken once per span per sweep, not
  * once per object.  While an mcache owns a span (current, parked or
  * ready), needsweep stays 1: its owner sweeps it when it needs it.
+ * The freer does all this under its pin on the span (malloc.c,
+ * remote_free), which central_uncache_span waits on before it gives an
+ * empty span back to the heap.
  */
 #include "internal.h"
 
@@ -22,6 +25,7 @@ mcentral mcentral_[NUM_SPAN_CLASSES];
 void central_init(void)
 {
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++) {
+		mutex_set_rank(&mcentral_[i].lock, LOCK_CENTRAL);
 		mutex_init(&mcentral_[i].lock);
 		mcentral_[i].spanclass = (uint8_t)i;
 	}
@@ -30,21 +34,17 @@ void central_init(void)
 /* (its reports wait until the class lock is released: unlock_central) */
 static void check_span(mspan *s, bool swept, const char *where)
 {
-#ifdef SA_DEBUG
+	if (!SA_DEBUG_BUILD)
+		return;
 	if (span_validate(s, swept, where))
 		sa_fatal("span invariants broken at an mcentral transfer");
 	debug_check_span(s, where);
-#else
-	(void)s, (void)swept, (void)where;
-#endif
 }
 
 static void unlock_central(mcentral *c)
 {
 	unlock(&c->lock);
-#ifdef SA_DEBUG
 	debug_report_deferred();
-#endif
 }
 
 /* A span of this class with a free object, now owned by owner. */
@@ -97,6 +97,7 @@ void central_uncache_span(mcentral *c, mspan *s, bool torn)
 		c->nspans--;
 		s->list = LIST_NONE;
 		unlock_central(c);
+		cache_wait_remote_frees(s);
 		heap_free_span(s);
 		return;
 	}
@@ -110,7 +111,8 @@ void central_uncache_span(mcentral *c, mspan *s, bool torn)
 	unlock_central(c);
 }
 
-/* Called by the remote freer that turned s->needsweep from 0 to 1. */
+/* Called by the remote freer that turned s->needsweep from 0 to 1, under
+ * its pin (malloc.c, remote_free). */
 void central_remote_freed(mspan *s)
 {
 	mcentral *c = &mcentral_[s->spanclass];

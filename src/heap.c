@@ -21,7 +21,7 @@
 #include "internal.h"
 #include "track.h"
 
-mheap mheap_ = {.lock = MUTEX_INIT};
+mheap mheap_ = {.lock = MUTEX_INIT(LOCK_HEAP)};
 
 #define COMMIT_STEP_PAGES 256 /* 2 MiB */
 
@@ -175,12 +175,10 @@ static void set_page_map(uintptr_t addr, size_t npages, mspan *s)
 
 static heapArena *new_arenas(size_t count)
 {
-#ifdef SA_DEBUG
-	/* A guard page below the arena; its uncommitted rest guards above. */
-	char *base = os_reserve_guarded(count * ARENA_SIZE, ARENA_SIZE, PAGE_SIZE);
-#else
-	char *base = os_reserve(count * ARENA_SIZE, ARENA_SIZE);
-#endif
+	/* Debug build: a guard page below the arena; its uncommitted rest
+	 * guards above. */
+	char *base = SA_DEBUG_BUILD ? os_reserve_guarded(count * ARENA_SIZE, ARENA_SIZE, PAGE_SIZE)
+				    : os_reserve(count * ARENA_SIZE, ARENA_SIZE);
 	if (!base)
 		return NULL;
 	heapArena *first = NULL;
@@ -247,6 +245,7 @@ static uintptr_t alloc_multi_arena(size_t npages, bool *needzero)
 
 mspan *heap_alloc_span_struct(void)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	return fixalloc_alloc(&mheap_.spanalloc);
 }
 
@@ -267,10 +266,8 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 		span_init_small(s, spanclass);
 	if (spanclass != 0 && !s->allocBits)
 		goto oom;
-#ifdef SA_DEBUG
 	if (!debug_span_alloc(s)) /* out of memory: NULL + ENOMEM, as any */
 		goto oom;
-#endif
 
 	uintptr_t addr = 0;
 	bool needzero = true;
@@ -303,18 +300,16 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass)
 		s->nelems = 1;
 		s->divMagic = 0;
 	}
-	s->state = mSpanInUse;
+	span_set_state(s, mSpanInUse);
 	s->owner = NO_OWNER;
 	set_page_map(addr, npages, s);
-#ifdef SA_DEBUG
 	debug_span_made(s);
-#endif
 	heap_tick();
 	unlock(&mheap_.lock);
 	return s;
 oom:
 	if (s) {
-#ifdef SA_DEBUG
+#ifdef SA_DEBUG /* (stays: s->dbg is the debug build's; it may not be made yet here) */
 		if (s->dbg)
 			debug_span_gone(s);
 #endif
@@ -332,9 +327,7 @@ oom:
 void heap_free_span(mspan *s)
 {
 	lock(&mheap_.lock);
-#ifdef SA_DEBUG
 	debug_span_gone(s);
-#endif
 #if SA_FAULT == 4
 	set_page_map(s->startAddr, s->npages - (s->npages > 1), NULL); /* planted bug */
 #else
@@ -353,7 +346,7 @@ void heap_free_span(mspan *s)
 		fixalloc_free(&mheap_.bitsalloc, s->allocBits);
 	if (s->tinyMasks)
 		fixalloc_free(&mheap_.tinyalloc, s->tinyMasks);
-	s->state = mSpanDead;
+	span_set_state(s, mSpanDead);
 	fixalloc_free(&mheap_.spanalloc, s);
 	heap_tick();
 	unlock(&mheap_.lock);

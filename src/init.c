@@ -9,7 +9,7 @@
 #include "spanalloc.h"
 
 int sa_inited;
-static mutex init_lock = MUTEX_INIT;
+static mutex init_lock = MUTEX_INIT(LOCK_INIT);
 
 void sa_init_slow(void)
 {
@@ -18,9 +18,7 @@ void sa_init_slow(void)
 		options_init();
 		heap_init();
 		central_init();
-#ifdef SA_DEBUG
 		debug_init();
-#endif
 		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
 	}
 	unlock(&init_lock);
@@ -28,40 +26,32 @@ void sa_init_slow(void)
 
 static void fork_prepare(void)
 {
-#ifdef SA_DEBUG
 	debug_fork_prepare();
-#endif
 	cache_fork_prepare();
 }
 
 static void fork_parent(void)
 {
 	cache_fork_parent();
-#ifdef SA_DEBUG
 	debug_fork_done();
-#endif
 }
 
 static void fork_child(void)
 {
 	cache_fork_child();
-#ifdef SA_DEBUG
 	debug_fork_done();
-#endif
 }
 
 __attribute__((constructor)) static void sa_constructor(void)
 {
 	sa_ensure_init();
 	options_init();
-#ifdef SA_DEBUG
 	/*
 	 * The first backtrace() loads libgcc_s, which allocates.  The debug
 	 * build unwinds inside malloc and reports from sweeps with an
 	 * mcentral lock held, so do that first call now, while no lock is.
 	 */
 	stack_warm_unwinder();
-#endif
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	stats_at_start();
 }
@@ -69,7 +59,5 @@ __attribute__((constructor)) static void sa_constructor(void)
 __attribute__((destructor)) static void sa_destructor(void)
 {
 	stats_at_exit();
-#ifdef SA_DEBUG
 	debug_at_exit();
-#endif
 }

@@ -45,7 +45,8 @@
  * sweep: the fast paths do not keep it up to date).
  *
  * Lock order: caches_lock -> mcentral.lock -> mheap.lock (every lock, the
- * debug build's too, is listed in docs/design.md, "The locks").  No lock
+ * debug build's too, is listed in docs/design.md, "The locks"; the ranks,
+ * checked by the debug build, are enum lock_rank below).  No lock
  * is held while a report is printed (the debug build's checks that run
  * under a lock record what they find and print it once the lock is
  * released: debug.c, "reports found under a lock").
@@ -168,19 +169,72 @@ void os_sleep_us(unsigned us) INTERNAL;
  * 1 locked, 2 locked with waiters.  Uncontended lock and unlock are one
  * atomic each, with no call into libc, and it works before any
  * constructor and in a forked child (mutex_init).
+ *
+ * Lock ranks (Go's lockrank.go): every lock has a rank, and a thread may
+ * only take a lock of a higher rank than every lock it holds, but for
+ * the mcentral locks, of which it may take several in class order (the
+ * fork handler, sa_check_heap).  The debug build checks it: a per-thread
+ * record of the locks held (debug/lockrank.c), and a fatal report naming
+ * both locks on an acquire out of order; lock_held() asserts the locks a
+ * function's comment requires (DCHECK).  The production build has no
+ * rank in its mutex and checks nothing.  docs/design.md, "The locks",
+ * says what each lock guards.
  */
+enum lock_rank {
+	LOCK_UNRANKED = 0,  /* a lock nobody ranked: fatal in the debug build */
+	LOCK_INIT,          /* init.c: the first initialization */
+	LOCK_LEAK_CHECK,    /* debug/leak.c check_lock: one leak check at a time */
+	LOCK_CACHES,        /* cache.c caches_lock */
+	LOCK_CENTRAL,       /* mcentral.lock, several in class order */
+	LOCK_HEAP,          /* mheap.lock */
+	LOCK_POOL,          /* debug/guarded.c pool_lock */
+	LOCK_ZERO_REGION,   /* debug/guarded.c zlock */
+	LOCK_DEPOT,         /* debug/stack.c depot_lock */
+	LOCK_PENDING,       /* debug/debug.c pending_lock */
+	LOCK_NRANKS
+};
+
 typedef struct mutex {
 	uint32_t state;
+#ifdef SA_DEBUG
+	uint8_t rank;       /* enum lock_rank */
+#endif
 } mutex;
-#define MUTEX_INIT {0}
+#ifdef SA_DEBUG
+#define MUTEX_INIT(r) {0, (r)}
+void lockrank_acquire(const mutex *m) INTERNAL;
+void lockrank_release(const mutex *m) INTERNAL;
+void lockrank_forget(const mutex *m) INTERNAL;
+bool lockrank_held(const mutex *m) INTERNAL;
+#define LOCKRANK_HOOK(f, m) f(m)
+#else
+#define MUTEX_INIT(r) {0}
+#define LOCKRANK_HOOK(f, m) ((void)(m))
+#endif
 void os_futex_wait(uint32_t *addr, uint32_t val) INTERNAL;
 void os_futex_wake(uint32_t *addr, int n) INTERNAL;
 void lock_slow(mutex *m) INTERNAL;
 
-static inline void mutex_init(mutex *m) { __atomic_store_n(&m->state, 0, __ATOMIC_RELAXED); }
+/* Give m its rank (a lock that is not statically initialized). */
+static inline void mutex_set_rank(mutex *m, enum lock_rank r)
+{
+#ifdef SA_DEBUG
+	m->rank = (uint8_t)r;
+#else
+	(void)m, (void)r;
+#endif
+}
+
+/* Unlocked (the rank stays): also forgets a hold the fork left behind. */
+static inline void mutex_init(mutex *m)
+{
+	LOCKRANK_HOOK(lockrank_forget, m);
+	__atomic_store_n(&m->state, 0, __ATOMIC_RELAXED);
+}
 
 static inline void lock(mutex *m)
 {
+	LOCKRANK_HOOK(lockrank_acquire, m);
 	uint32_t c = 0;
 	if (UNLIKELY(!__atomic_compare_exchange_n(&m->state, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		lock_slow(m);
@@ -188,8 +242,21 @@ static inline void lock(mutex *m)
 
 static inline void unlock(mutex *m)
 {
+	LOCKRANK_HOOK(lockrank_release, m);
 	if (UNLIKELY(__atomic_exchange_n(&m->state, 0, __ATOMIC_RELEASE) == 2))
 		os_futex_wake(&m->state, 1);
+}
+
+/* Whether this thread holds m (debug build; always true in production,
+ * for DCHECK(lock_held(...)), which compiles to nothing there). */
+static inline bool lock_held(const mutex *m)
+{
+#ifdef SA_DEBUG
+	return lockrank_held(m);
+#else
+	(void)m;
+	return true;
+#endif
 }
 
 /* ---- fixalloc.c: fixed-size metadata ------------------------------------ */
@@ -222,6 +289,16 @@ enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_PARKED = 3
 
 typedef struct mcache mcache;
 typedef struct mspan mspan;
+
+/*
+ * A span's state, read and written only atomically (Go's mSpanStateBox):
+ * a large span's free claims it with a compare-and-swap while any thread
+ * may read it, so the field is wrapped where a plain read or write would
+ * not compile.  span_state() acquires, span_set_state() releases.
+ */
+typedef struct span_state_box {
+	uint8_t v;
+} span_state_box;
 
 /* A tiny block's record (tiny.c): live written by its owner, state atomic. */
 typedef struct tinyrec {
@@ -307,7 +384,7 @@ struct mspan {
 	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
 	uint32_t needsweep;     /* atomic */
 	uint16_t nelems;        /* immutable; no fast path reads it */
-	uint8_t state;          /* enum span_state, atomic for large frees */
+	span_state_box state;   /* enum span_state: span_state(), span_set_state() only */
 	uint8_t list;           /* enum span_list: central lock, or the owner */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
@@ -318,6 +395,22 @@ struct mspan {
 } __attribute__((aligned(CACHE_LINE)));
 static_assert(offsetof(mspan, npages) == CACHE_LINE, "mspan: the fast paths' fields in one cache line");
 
+
+static inline enum span_state span_state(const mspan *s)
+{
+	return (enum span_state)__atomic_load_n(&s->state.v, __ATOMIC_ACQUIRE);
+}
+static inline void span_set_state(mspan *s, enum span_state st)
+{
+	__atomic_store_n(&s->state.v, (uint8_t)st, __ATOMIC_RELEASE);
+}
+/* From old to st; false (another thread changed it first) if not old. */
+static inline bool span_cas_state(mspan *s, enum span_state old, enum span_state st)
+{
+	uint8_t expect = (uint8_t)old;
+	return __atomic_compare_exchange_n(&s->state.v, &expect, (uint8_t)st, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
 
 typedef struct spanlist {
 	mspan *first, *last;
@@ -544,6 +637,17 @@ struct mcache {
 	uint32_t nlargeCache;
 	uint32_t largeCachePages;
 	cache_counters st;       /* this thread's allocation counters */
+	/*
+	 * The span this thread is freeing into remotely, from just before the
+	 * OR that publishes the free to just after its last access to the
+	 * span (malloc.c, remote_free), else NULL: a pin.  Once the OR is
+	 * seen, a sweep may find the span empty; central_uncache_span then
+	 * waits until no pin names it (cache_wait_remote_frees) before it
+	 * gives it to the heap, which would hand the mspan out again.  Written
+	 * by the owner (relaxed, then release), read by that wait (acquire).
+	 * Threads without an mcache pin in orphan_pins instead.
+	 */
+	mspan *remoteFreeing;
 	mcache *next, *prev;     /* allcaches, under caches_lock */
 #ifdef SA_DEBUG
 	struct quarantine quarantine;
@@ -559,6 +663,14 @@ mcache *cache_get_slow(void) INTERNAL;
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
+void cache_wait_remote_frees(const mspan *s) INTERNAL; /* no lock but caches_lock */
+/*
+ * The remote-free pins of threads without an mcache: a slot claimed with a
+ * compare-and-swap (cache_pin_orphan returns it holding s; the freer
+ * stores NULL after its last access to s, like a cache's remoteFreeing).
+ */
+#define ORPHAN_PINS 16
+mspan **cache_pin_orphan(mspan *s) INTERNAL;
 void cache_fork_prepare(void) INTERNAL;
 void cache_fork_parent(void) INTERNAL;
 void cache_fork_child(void) INTERNAL;
@@ -769,5 +881,7 @@ void sb_hex(strbuf *b, uint64_t v) INTERNAL;
  * allocates (reports come from signal handlers and under locks). */
 void sb_fmt(strbuf *b, const char *fmt, ...) INTERNAL __attribute__((format(printf, 2, 3)));
 void sb_report_prefix(strbuf *b) INTERNAL; /* "==PID== spanalloc: " */
+
+#include "debug/hooks.h" /* the debug layer's hooks: no-ops in production */
 
 #endif

@@ -28,7 +28,7 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 				s = c->largeCache[i];
 				c->largeCache[i] = c->largeCache[--c->nlargeCache];
 				c->largeCachePages -= (uint32_t)npages;
-				__atomic_store_n(&s->state, mSpanInUse, __ATOMIC_RELEASE);
+				span_set_state(s, mSpanInUse);
 				break;
 			}
 		}
@@ -37,12 +37,7 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 		s = heap_alloc_span(npages, alignPages, 0);
 	if (!s)
 		return NULL;
-#ifdef SA_DEBUG
-	if (!s->dbg->guard) { /* (a span from the large cache keeps its guard) */
-		s->dbg->guard = 1;
-		os_protect((void *)(s->startAddr + (npages - 1) * PAGE_SIZE), PAGE_SIZE);
-	}
-#endif
+	debug_large_alloc(s);
 	if (zero && s->needzero)
 		memset((void *)s->startAddr, 0, size);
 	size_t bytes = s->npages * PAGE_SIZE;
@@ -63,9 +58,7 @@ void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 		return;
 	}
 	/* Claim the span: of two frees of the same block only one may win. */
-	uint8_t expect = mSpanInUse;
-	if (!__atomic_compare_exchange_n(&s->state, &expect, mSpanFreeing, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_RELAXED)) {
+	if (!span_cas_state(s, mSpanInUse, mSpanFreeing)) {
 		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
 		return;
 	}
@@ -89,7 +82,7 @@ void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 		}
 		if (c->largeCachePages + s->npages <= LARGE_CACHE_TOTAL) {
 			s->needzero = 1;
-			__atomic_store_n(&s->state, mSpanCached, __ATOMIC_RELEASE);
+			span_set_state(s, mSpanCached);
 			c->largeCache[c->nlargeCache++] = s;
 			c->largeCachePages += (uint32_t)s->npages;
 			return;

@@ -125,35 +125,63 @@ static NOINLINE void bad_free(mspan *s, uintptr_t idx)
 		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
 }
 
-/* A free into a span the thread does not own: one atomic bit. */
+/*
+ * A free into a span the thread does not own: one atomic bit.
+ *
+ * The OR that sets the remoteBit publishes the free: from then on a sweep
+ * in another thread may collect it, find the span empty and give it back
+ * to the heap, which hands the mspan out again.  So the freer pins the
+ * span from before the OR until its last access to it (the needsweep
+ * step, the stats, a double free's report): c->remoteFreeing, or for a
+ * thread without an mcache a slot of orphan_pins (internal.h).  A release
+ * waits until no pin names the span (cache_wait_remote_frees).
+ *
+ * Publish the free of object (w, bit) of the pinned span s; false after
+ * reporting a double free.
+ */
+static inline __attribute__((always_inline)) bool publish_remote_free(mspan *s, size_t w, uint64_t bit, uintptr_t p)
+{
+#if SA_FAULT == 3
+	static unsigned remotes;
+	if (__atomic_add_fetch(&remotes, 1, __ATOMIC_RELAXED) % 8 == 0)
+		return true; /* planted bug: the free is lost */
+#endif
+	uint64_t old = __atomic_fetch_or(&s->remoteBits[w], bit, __ATOMIC_SEQ_CST);
+	if (UNLIKELY(old & bit)) {
+		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+		return false;
+	}
+	if (__atomic_load_n(&s->needsweep, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_exchange_n(&s->needsweep, 1, __ATOMIC_SEQ_CST) == 0)
+		central_remote_freed(s);
+	return true;
+}
+
+/* remote_free by a thread without an mcache. */
+static NOINLINE void orphan_remote_free(mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
+{
+	mspan **pin = cache_pin_orphan(s);
+	if (publish_remote_free(s, w, bit, p) && count)
+		__atomic_fetch_add(&orphan.nfree[s->spanclass], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(pin, NULL, __ATOMIC_RELEASE);
+}
+
 static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
 		bad_free(s, (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bit));
 		return;
 	}
-#if SA_FAULT == 3
-	static unsigned remotes;
-	if (__atomic_add_fetch(&remotes, 1, __ATOMIC_RELAXED) % 8 == 0)
-		goto counted; /* planted bug: the free is lost */
-#endif
-	uint64_t old = __atomic_fetch_or(&s->remoteBits[w], bit, __ATOMIC_SEQ_CST);
-	if (UNLIKELY(old & bit)) {
-		sa_report(BUG_DOUBLE_FREE, "free", p, s, NULL);
+	if (UNLIKELY(!c)) {
+		orphan_remote_free(s, w, bit, p, count);
 		return;
 	}
-	if (__atomic_load_n(&s->needsweep, __ATOMIC_SEQ_CST) == 0 &&
-	    __atomic_exchange_n(&s->needsweep, 1, __ATOMIC_SEQ_CST) == 0)
-		central_remote_freed(s);
-#if SA_FAULT == 3
-counted:
-#endif
-	if (!count)
-		return;
-	if (c)
+	/* (the OR orders this store before itself) */
+	STORE_RELAXED(&c->remoteFreeing, s);
+	if (publish_remote_free(s, w, bit, p) && count)
 		c->st.nfree[s->spanclass]++;
-	else
-		__atomic_fetch_add(&orphan.nfree[s->spanclass], 1, __ATOMIC_RELAXED);
+	/* The last access to s: a release waiting on the pin may go on. */
+	__atomic_store_n(&c->remoteFreeing, NULL, __ATOMIC_RELEASE);
 }
 
 /*
@@ -329,7 +357,7 @@ static size_t usable_size(uintptr_t p, mspan **sp, const char *call, enum sa_bug
 			sa_report(BUG_INVALID_FREE, call, p, s, "pointer into the middle of a large object");
 			return 0;
 		}
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse) {
+		if (span_state(s) != mSpanInUse) {
 			sa_report(freed, call, p, s, NULL);
 			return 0;
 		}
@@ -434,7 +462,7 @@ void core_count_free(mspan *s)
 
 /* ---- for the C++ operators (cxx.c), production build ----------------------- */
 
-#ifndef SA_DEBUG
+#ifndef SA_DEBUG /* (stays: the API tier; the debug build's operators are debug.c's) */
 /* operator new and new[]: the fast path here, inline (flatten), the
  * failure in cxx.c, so that the operators are one jump to this. */
 __attribute__((flatten)) void *core_new(size_t size)
@@ -471,6 +499,7 @@ void core_delete_aligned_sized(void *ptr, size_t size)
 
 /* ---- the sa_ API ------------------------------------------------------------ */
 
+/* (stays: the API tier, which routes to the debug layer or to the core) */
 #ifdef SA_DEBUG
 /* The caller's frame, where the debug build's stack traces start. */
 #define CALLER_FP ((uintptr_t)__builtin_frame_address(0))

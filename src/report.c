@@ -10,9 +10,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#ifdef SA_DEBUG
-#include "debug/guarded.h"
-#endif
 #include "track.h"
 
 void sb_str(strbuf *b, const char *s)
@@ -142,7 +139,7 @@ static NOINLINE void bad_stack_here(struct bad_stack *st)
 
 static void print_bad_stack(const struct bad_stack *st)
 {
-#ifdef SA_DEBUG
+#ifdef SA_DEBUG /* (stays: track.h has the client requests in the debug build only) */
 	/* Memcheck unwinds and symbolizes as in its own reports. */
 	if (RUNNING_ON_VALGRIND) {
 		VALGRIND_PRINTF_BACKTRACE("spanalloc: the stack of the bad call, from valgrind:\n");
@@ -275,9 +272,7 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 			sb_dec(&b, p - s->startAddr - idx * s->elemsize);
 		}
 	} else {
-#ifdef SA_DEBUG
 		if (!guarded_describe(&b, p))
-#endif
 			sb_str(&b, "    size class unknown");
 	}
 	if (detail) {
@@ -292,16 +287,12 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	sb_str(&b, "\n    stack of the bad call:\n");
 	os_write(report_fd, b.buf, b.len);
 	print_bad_stack(&st);
-#ifdef SA_DEBUG
 	debug_report_extra(s, p);
-#endif
 	sa_symbolize_end();
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
 		os_write(report_fd, msg, sizeof msg - 1);
-#ifdef SA_DEBUG
 		san_die();
-#endif
 		abort();
 	}
 }

@@ -154,8 +154,8 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 	size_t bad = 0;
 	/* A large span may also sit in a thread's largeCache, or be on its
 	 * way back to the heap (its freer waits for the heap lock). */
-	if (s->state != mSpanInUse && !(s->spanclass == 0 && (s->state == mSpanCached || s->state == mSpanFreeing)))
-		return problem(s, where, "state is not in-use", s->state, mSpanInUse);
+	if (span_state(s) != mSpanInUse && !(s->spanclass == 0 && (span_state(s) == mSpanCached || span_state(s) == mSpanFreeing)))
+		return problem(s, where, "state is not in-use", span_state(s), mSpanInUse);
 	if (s->startAddr & (PAGE_SIZE - 1))
 		bad += problem(s, where, "startAddr not page aligned", s->startAddr & (PAGE_SIZE - 1), 0);
 	for (uintptr_t pg = 0; pg < s->npages; pg++) {

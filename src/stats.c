@@ -16,9 +16,6 @@
 
 #include "internal.h"
 #include "spanalloc.h"
-#ifdef SA_DEBUG
-#include "debug/guarded.h"
-#endif
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -63,14 +60,12 @@ EXPORT void sa_read_memstats(struct sa_memstats *m)
 	m->MCacheInuse = mheap_.cachealloc.inuse;
 	m->MCacheSys = mheap_.cachealloc.sys;
 	m->NumArenas = mheap_.narenas;
-#ifdef SA_DEBUG
-	/* Guarded and zero-size blocks are heap objects in no span: they
-	 * count as their classes' bytes here as in HeapAlloc, so that the
-	 * statistics do not depend on which blocks were sampled. */
+	/* Guarded and zero-size blocks (debug build) are heap objects in no
+	 * span: they count as their classes' bytes here as in HeapAlloc, so
+	 * that the statistics do not depend on which blocks were sampled. */
 	uint64_t guarded = guarded_heap_bytes();
 	m->HeapSys += guarded;
 	m->HeapInuse += guarded;
-#endif
 	m->Sys = m->HeapSys + m->MSpanSys + m->MCacheSys + mheap_.arenaalloc.sys;
 	unlock(&mheap_.lock);
 }
@@ -210,18 +205,14 @@ static void count_live(const mspan *s, uint64_t *live, uint64_t *tiny)
 {
 	if (s->spanclass == 0) {
 		bool held = false;
-#ifdef SA_DEBUG
 		held = debug_quarantined_in(s, 0) & 1;
-#endif
-		live[0] += s->state == mSpanInUse && !held;
+		live[0] += span_state(s) == mSpanInUse && !held;
 		return;
 	}
 	unsigned cls = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : s->spanclass;
 	for (size_t i = 0; i < span_bitmap_words(s); i++) {
 		uint64_t m = LOAD_RELAXED(&s->gcmarkBits[i]) & ~LOAD_RELAXED(&s->remoteBits[i]);
-#ifdef SA_DEBUG
 		m &= ~debug_quarantined_in(s, i); /* freed, counted, held back */
-#endif
 		if (s->spanclass != TINY_SPAN_CLASS) {
 			live[cls] += (uint64_t)__builtin_popcountll(m);
 			continue;
@@ -243,11 +234,12 @@ EXPORT size_t sa_check_heap(void)
 	sa_ensure_init();
 	size_t bad = 0;
 	mcache *self = cache_current();
-#ifdef SA_DEBUG
-	cache_counters before;
-	cache_sum_counters(&before);
-	bool alone = before.ncaches == 0 || (before.ncaches == 1 && self);
-#endif
+	bool alone = false; /* (the debug build's block checks) */
+	if (SA_DEBUG_BUILD) {
+		cache_counters before;
+		cache_sum_counters(&before);
+		alone = before.ncaches == 0 || (before.ncaches == 1 && self);
+	}
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		lock(&mcentral_[i].lock);
 	lock(&mheap_.lock);
@@ -274,16 +266,14 @@ EXPORT size_t sa_check_heap(void)
 			if (ha->base + pg * PAGE_SIZE != s->startAddr)
 				continue; /* not the span's first page */
 			mcache *owner = LOAD_RELAXED(&s->owner);
-#ifdef SA_DEBUG
 			/* Every block's canaries and poison (reported below, once
 			 * the locks are released); those of spans another thread
 			 * may be using are verified first. */
 			debug_check_blocks(s, !alone && (s->spanclass == 0 || (owner != NO_OWNER && owner != self)));
-#endif
 			if (owner == NO_OWNER || owner == self)
 				bad += span_validate(s, false, "sa_check_heap");
-			else if (s->state == mSpanDead)
-				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, s->state);
+			else if (span_state(s) == mSpanDead)
+				bad += heap_problem("span in the page map is not in use", (uintptr_t)s, span_state(s));
 			count_live(s, live, &tinyLive);
 		}
 		if (nfree != ha->nfree)
@@ -301,12 +291,10 @@ EXPORT size_t sa_check_heap(void)
 	unlock(&mheap_.lock);
 	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;)
 		unlock(&mcentral_[i].lock);
-#ifdef SA_DEBUG
 	bad += debug_report_deferred();
 	/* The guarded blocks' canaries (the slack before the guard page and
 	 * the first page's bytes before the block). */
 	bad += guarded_check_live("sa_check_heap");
-#endif
 
 	/*
 	 * With at most one thread cache (ours), nothing moves: the objects
@@ -316,10 +304,8 @@ EXPORT size_t sa_check_heap(void)
 	cache_counters t;
 	cache_sum_counters(&t);
 	if (counters_exact && (t.ncaches == 0 || (t.ncaches == 1 && self))) {
-#ifdef SA_DEBUG
-		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
+		for (unsigned i = 0; SA_DEBUG_BUILD && i < NUM_SIZE_CLASSES; i++)
 			live[i] += guarded_live_in_class(i); /* blocks in no span */
-#endif
 		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
 			if (live[i] != t.nmalloc[i] - t.nfree[i])
 				bad += heap_problem("live objects in the bitmaps differ from the counters, class", i, live[i]);
@@ -330,7 +316,7 @@ EXPORT size_t sa_check_heap(void)
 	return bad;
 }
 
-#ifndef SA_DEBUG
+#ifndef SA_DEBUG /* (stays: the API tier; the debug build exports its own) */
 /* Leak detection is the debug build's (debug/leak.c). */
 EXPORT int sa_check_leaks(void)
 {

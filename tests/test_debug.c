@@ -277,3 +277,73 @@ Test(debug, sa_check_heap_checks_guarded_blocks_canaries)
 }
 
 #endif
+
+/* ---- lock ranks (debug build: debug/lockrank.c) ---------------------------- */
+
+#ifdef SA_DEBUG
+#include <sys/wait.h>
+
+/*
+ * Run bad() in a child with stderr to a pipe: it must die by SIGABRT with
+ * a report naming both locks.  (Delete the check in lockrank_acquire and
+ * the child deadlocks or exits: the test fails.)
+ */
+static void expect_lock_order_report(void (*bad)(void), const char *want1, const char *want2)
+{
+	int fd[2];
+	cr_assert_eq(pipe(fd), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(fd[1], 2);
+		alarm(10); /* a deadlock instead of a report: SIGALRM */
+		bad();
+		_exit(0);
+	}
+	close(fd[1]);
+	char out[1024];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof out - 1 && (r = read(fd[0], out + n, sizeof out - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fd[0]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "child did not abort (status %#x): %s", st, out);
+	cr_assert(strstr(out, "lock order") && strstr(out, want1) && strstr(out, want2),
+		  "report does not name both locks: %s", out);
+}
+
+static void heap_then_central(void)
+{
+	lock(&mheap_.lock);
+	lock(&mcentral_[1].lock); /* out of order: the heap lock is innermost */
+}
+
+static void centrals_backwards(void)
+{
+	lock(&mcentral_[5].lock);
+	lock(&mcentral_[2].lock); /* several centrals only in class order */
+}
+
+Test(debug, lock_taken_out_of_order_is_reported)
+{
+	free(malloc(1)); /* initialized */
+	expect_lock_order_report(heap_then_central, "taking mcentral.lock", "holding mheap.lock");
+	expect_lock_order_report(centrals_backwards, "taking mcentral.lock", "holding mcentral.lock");
+}
+
+Test(debug, locks_in_order_pass_and_are_held)
+{
+	free(malloc(1));
+	lock(&mcentral_[1].lock);
+	lock(&mcentral_[3].lock);
+	lock(&mheap_.lock);
+	cr_assert(lock_held(&mheap_.lock) && lock_held(&mcentral_[3].lock));
+	unlock(&mheap_.lock);
+	unlock(&mcentral_[3].lock);
+	unlock(&mcentral_[1].lock);
+	cr_assert(!lock_held(&mheap_.lock));
+}
+#endif

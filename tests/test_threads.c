@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -555,6 +556,70 @@ Test(threads, concurrent_remote_frees_heap_stable, .timeout = 300)
 		      sys_warm / MiB, sys_end / MiB);
 	cr_assert_eq(sa_check_heap(), 0);
 }
+
+/*
+ * A remote free of a span's last object, whose span its owner then gives
+ * back to the heap, which hands the mspan out again at once (fixalloc
+ * reuses the last record freed).  The freer must be done with the span
+ * before the release goes on: under ThreadSanitizer the test fails when
+ * remote_free touches the span after the OR that publishes the free
+ * without the pin that orders those accesses before the release (the
+ * block goes to the freer with release and acquire, but the word that
+ * tells the owner the free is done is relaxed, which orders nothing).
+ * freer_cache: the freer has an mcache of its own (else it
+ * frees without one, pinning in orphan_pins).
+ */
+struct lastfree {
+	void *_Atomic block;
+	_Atomic int freed, reused;
+	bool freer_cache;
+};
+
+static void *lastfree_owner(void *arg)
+{
+	struct lastfree *lf = arg;
+	atomic_store_explicit(&lf->block, tu_escape(malloc(20000)), memory_order_release);
+	while (!atomic_load_explicit(&lf->freed, memory_order_relaxed))
+		sched_yield();
+	return NULL; /* the exit flush sweeps the span, finds it empty, releases it */
+}
+
+static void *lastfree_freer(void *arg)
+{
+	struct lastfree *lf = arg;
+	if (lf->freer_cache)
+		free(tu_escape(malloc(100)));
+	void *p;
+	while (!(p = atomic_load_explicit(&lf->block, memory_order_acquire)))
+		sched_yield();
+	free(p);
+	atomic_store_explicit(&lf->freed, 1, memory_order_relaxed);
+	while (!atomic_load_explicit(&lf->reused, memory_order_relaxed))
+		sched_yield();
+	return NULL;
+}
+
+static void remote_free_last_object(bool freer_cache)
+{
+	for (int round = 0; round < 20; round++) {
+		struct lastfree lf = {.freer_cache = freer_cache};
+		pthread_t owner, freer;
+		xpthread_create(&freer, lastfree_freer, &lf);
+		xpthread_create(&owner, lastfree_owner, &lf);
+		pthread_join(owner, NULL);
+		/* A new span record: the one just released. */
+		void *big = tu_escape(malloc(1 << 20));
+		cr_assert_not_null(big);
+		memset(big, 0x5a, 4096);
+		atomic_store_explicit(&lf.reused, 1, memory_order_relaxed);
+		pthread_join(freer, NULL);
+		free(big);
+	}
+	cr_assert_eq(sa_check_heap(), 0);
+}
+
+Test(threads, remote_free_of_last_object_then_release, .timeout = 120) { remote_free_last_object(true); }
+Test(threads, remote_free_of_last_object_without_cache, .timeout = 120) { remote_free_last_object(false); }
 
 /* ---- 5. allocation from thread-specific-data destructors ----------------- */
 

@@ -276,7 +276,7 @@ struct pending {
 #define PENDING_MAX 32
 static struct pending pending[PENDING_MAX];
 static unsigned npending, pending_lost; /* pending_lock */
-static mutex pending_lock = MUTEX_INIT;
+static mutex pending_lock = MUTEX_INIT(LOCK_PENDING);
 static __thread unsigned report_hold;
 static __thread const struct pending *reporting; /* what debug_report_extra prints */
 
@@ -352,7 +352,7 @@ static bool verify(struct pending *r)
 		heapArena *ha = arena_of(r->start);
 		mspan *s = ha ? span_of(ha, r->start) : NULL;
 		if (s == r->s && s->startAddr == r->start && s->dbg &&
-		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
+		    span_state(s) == mSpanInUse &&
 		    !(s->spanclass == 0 && quarantined(s, 0))) {
 			struct finding f;
 			bad = !slot_check(s, r->slot, slot_freed(s, r->slot), &f) && f.bug == r->f.bug && f.p == r->f.p;
@@ -473,7 +473,7 @@ void debug_span_gone(mspan *s)
  */
 static unsigned check_blocks(mspan *s, const char *where, bool others)
 {
-	if (under_tool || !s->dbg || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
+	if (under_tool || !s->dbg || span_state(s) != mSpanInUse)
 		return 0;
 	unsigned bad = 0;
 	struct finding f;
@@ -670,7 +670,7 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 	}
 	uint64_t bit = 1ull << (idx % 64);
 	/* (a freed large span may wait in a thread's largeCache: not in use) */
-	bool live = s->spanclass == 0 ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse
+	bool live = s->spanclass == 0 ? span_state(s) == mSpanInUse
 				      : (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) &&
 					    !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
 	if (quarantined(s, idx) || !live) {
@@ -1059,5 +1059,13 @@ void debug_at_exit(void)
 		/* _exit skips the flush of stdio that exit() does after us. */
 		fflush(NULL);
 		_exit(status);
+	}
+}
+
+void debug_large_alloc(mspan *s)
+{
+	if (!s->dbg->guard) { /* (a span from the large cache keeps its guard) */
+		s->dbg->guard = 1;
+		os_protect((void *)(s->startAddr + (s->npages - 1) * PAGE_SIZE), PAGE_SIZE);
 	}
 }

@@ -77,6 +77,8 @@ unsigned debug_report_deferred(void);
 void debug_hold_reports(bool hold);
 /* sa_check_heap: the blocks of a span that another thread may be using. */
 void debug_check_blocks(struct mspan *s, bool others);
+/* A large span handed out: its last page becomes a guard page (once). */
+void debug_large_alloc(struct mspan *s);
 void debug_thread_flush(struct mcache *c);
 uint64_t debug_quarantined_in(const struct mspan *s, size_t word);
 

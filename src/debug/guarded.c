@@ -92,7 +92,7 @@ static struct gslot *slots;
 static uint32_t rate;         /* one in rate after the fill; 0: none */
 static bool efence_mode;
 
-static mutex pool_lock = MUTEX_INIT;
+static mutex pool_lock = MUTEX_INIT(LOCK_POOL);
 static uint32_t next_unused;  /* slots [0, next_unused) were used; atomic reads */
 static uint32_t *fifo;        /* freed slots, oldest at fifo_head */
 static uint32_t fifo_head, fifo_n;
@@ -107,7 +107,7 @@ static uint64_t live_cls[NUM_SIZE_CLASSES]; /* atomic */
 static uintptr_t zlo, zhi;
 static uint64_t *zbits;       /* live zero-size blocks, atomic */
 static uint32_t (*zstacks)[2]; /* allocation and free stack of each */
-static mutex zlock = MUTEX_INIT;
+static mutex zlock = MUTEX_INIT(LOCK_ZERO_REGION);
 static uint32_t zcursor;
 static bool said_zero_full;
 static unsigned zcls;         /* the class a malloc(0) counts in */

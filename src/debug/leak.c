@@ -151,7 +151,7 @@ static inline bool block_live(const mspan *s, uintptr_t idx)
 	if (qbit(s, idx))
 		return false; /* in a quarantine: freed */
 	if (s->spanclass == 0) /* (a freed large span may wait in a large cache) */
-		return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse;
+		return span_state(s) == mSpanInUse;
 	uint64_t bit = 1ull << (idx % 64);
 	return (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) && !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
 }
@@ -702,7 +702,7 @@ static bool make_bits(struct check *c)
 				if (!s || s->startAddr != ha->base + pg * PAGE_SIZE)
 					continue;
 				pg += s->npages - 1;
-				if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse || !s->dbg)
+				if (span_state(s) != mSpanInUse || !s->dbg)
 					continue;
 				if (pass == 0) {
 					n++;
@@ -1086,7 +1086,7 @@ static void line(strbuf *b)
 	b->len = 0;
 }
 
-static mutex check_lock = MUTEX_INIT;
+static mutex check_lock = MUTEX_INIT(LOCK_LEAK_CHECK);
 
 /*
  * A copy of stderr taken at start-up, for the report at exit: programs
@@ -1300,7 +1300,7 @@ EXPORT void __lsan_ignore_object(const void *p)
 	}
 	heapArena *ha = arena_of(a);
 	mspan *s = ha ? span_of(ha, a) : NULL;
-	if (!s || !s->dbg || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
+	if (!s || !s->dbg || span_state(s) != mSpanInUse)
 		return;
 	uintptr_t idx = s->spanclass == 0 ? 0 : span_object_index(s, a);
 	if (idx < span_objects(s) && block_live(s, idx) && a - block_start(s, idx) < (s->dbg->obj[idx].reqsize | 1))

@@ -56,7 +56,7 @@ static struct depot_entry **depot_by_id; /* id - 1 -> entry */
 static uint32_t depot_n;
 static char *depot_chunk;
 static size_t depot_left;
-static mutex depot_lock = MUTEX_INIT;
+static mutex depot_lock = MUTEX_INIT(LOCK_DEPOT);
 
 static bool depot_match(const struct depot_entry *e, uint32_t h, const uintptr_t *frames, unsigned depth)
 {

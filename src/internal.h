@@ -143,6 +143,8 @@ void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
 size_t os_page_size(void) INTERNAL;                   /* the OS page (mprotect's unit) */
 long os_max_map_count(void) INTERNAL;                 /* vm.max_map_count, or -1 */
+/* getenv before libc's environ exists (readable: /proc could be read). */
+const char *os_early_getenv(const char *name, bool *readable) INTERNAL;
 uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
 /* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */

@@ -155,6 +155,20 @@ void san_die(void)
 		cb();
 }
 
+/*
+ * libFuzzer calls these around every input it runs (its
+ * ScopedEnableMsanInterceptorChecks, meant for MSan, which no target
+ * linked with spanalloc has): the only per-input calls it makes, so the
+ * guarded pool's fuzzing preset hears from them when an input runs.
+ * (libFuzzer also calls the pair the other way round while it writes a
+ * crash file, inside an input: the input is then over anyway.)
+ */
+#include "guarded.h"
+WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void);
+WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void) { guarded_input_begin(); }
+WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void);
+WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void) { guarded_input_end(); }
+
 WEAK_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p);
 WEAK_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p)
 {

@@ -38,7 +38,9 @@
  * program's allocation pattern), into the other half and then into the
  * oldest freed slot.  The halves matter: a program's first blocks are
  * often its longest-lived (Lua's state, CPython's interned strings), and
- * if they held every slot, no later block could be sampled.  efence=1: every allocation, with as many slots as the
+ * if they held every slot, no later block could be sampled.  (Under a
+ * fuzzing engine the rate is fuzz_sample_rate, and under libFuzzer there
+ * is no fill: see fuzz_mode.)  efence=1: every allocation, with as many slots as the
  * mapping budget allows; when all of them hold live blocks, further blocks
  * get the normal debug checks, and that is said once on stderr.
  *

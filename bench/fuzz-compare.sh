@@ -143,13 +143,17 @@ src_jsonc() {
 	PLANT_FILE=$1/json_object.c PLANT_BEFORE='^static void json_object_lh_entry_free(struct lh_entry \*ent)$'
 }
 build_jsonc() {
-	local f objs=""
-	for f in arraylist debug json_c_version json_object json_object_iterator json_pointer json_tokener \
+	# The library's other files are the same for every bug: built once per
+	# set of flags (keyed by them), json_object.c for each.
+	local f objs="" lib; lib=$W/jsonc-lib-$(echo "$3" | cksum | cut -d' ' -f1)
+	mkdir -p "$lib"
+	for f in arraylist debug json_c_version json_object_iterator json_pointer json_tokener \
 		json_util json_visit linkhash printbuf random_seed strerror_override json_patch; do
-		$CLANG $3 -I"$1/cfg" -I"$1" -c -o "$2.$f.o" "$1/$f.c" || return 1
-		objs="$objs $2.$f.o"
+		[ -f "$lib/$f.o" ] || $CLANG $3 -I"$1/cfg" -I"$1" -c -o "$lib/$f.o" "$1/$f.c" || return 1
+		objs="$objs $lib/$f.o"
 	done
-	$CLANGXX $3 -std=c++11 -I"$1/json-c" -I"$1/cfg" -o "$2" "$1/tokener_parse_ex_fuzzer.cc" $objs $4
+	$CLANG $3 -I"$1/cfg" -I"$1" -c -o "$2.json_object.o" "$1/json_object.c" || return 1
+	$CLANGXX $3 -std=c++11 -I"$1/json-c" -I"$1/cfg" -o "$2" "$1/tokener_parse_ex_fuzzer.cc" "$2.json_object.o" $objs $4
 }
 seeds_jsonc() { cp "$JSONC"/tests/valid.json "$JSONC"/tests/valid_nested.json "$JSONC"/tests/json_patch_spec_tests.json "$1/"; }
 
@@ -225,6 +229,7 @@ export W DISLOCATOR
 
 tsv=$OUT/fuzz-compare.tsv
 if [ -z "${REPORT_ONLY:-}" ]; then
+rm -rf "$W"/jsonc-lib-* # (of an earlier run: json-c may have changed)
 for tg in $TARGETS; do
 	rm -rf "$W/seeds-$tg" && mkdir -p "$W/seeds-$tg" && "seeds_$tg" "$W/seeds-$tg"
 	for bug in none $BUGS; do

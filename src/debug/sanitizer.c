@@ -147,12 +147,20 @@ static NOINLINE void print_stack_here(void)
 		backtrace_symbols_fd(frames + 1, n - 1, report_fd);
 }
 
-void san_die(void)
+static int dying; /* atomic: a report has decided to abort */
+
+bool san_die(void)
 {
+	/* The abort that follows runs the engine's SIGABRT handler (libFuzzer's
+	 * "deadly signal", which writes the crash file): its frees may find
+	 * another damaged block, whose report must not abort again in there. */
+	if (__atomic_exchange_n(&dying, 1, __ATOMIC_ACQ_REL))
+		return true;
 	/* Once: the callback may itself fail. */
 	void (*cb)(void) = __atomic_exchange_n(&death_callback, NULL, __ATOMIC_ACQ_REL);
 	if (cb)
 		cb();
+	return false;
 }
 
 /*

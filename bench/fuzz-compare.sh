@@ -8,6 +8,7 @@
 #                   dislocator   plain + LD_PRELOAD=AFL++'s libdislocator.so
 #                   debug        plain + libspanalloc-debug.a
 #                   debug-efence debug, SPANALLOC_OPTIONS=efence=1
+#                   (both with DEBUG_OPTIONS, symbolize=0 by default)
 #   bugs            overflow (a byte written one past the block),
 #                   read-after-free, write-after-free, double-free, leak,
 #                   each in the free of one block of the target's own code,
@@ -43,6 +44,9 @@ EXPAT=${EXPAT:-/work/ext/libexpat/expat}
 JSONC=${JSONC:-/work/ext/json-c}
 TARGETS=${TARGETS:-"cjson expat jsonc"}
 JOBS=${JOBS:-1}
+# The debug build's reports unsymbolized, as ASan's are here (symbolize=0):
+# llvm-symbolizer at the report costs 0.5-4 s of the time to the find.
+DEBUG_OPTIONS=${DEBUG_OPTIONS-symbolize=0}
 CLANGXX=${CLANGXX:-clang++}
 BUDGET=${BUDGET:-60}
 EXEC_BUDGET=${EXEC_BUDGET:-$BUDGET}
@@ -198,8 +202,8 @@ run() {
 	plain) bin=$tg-$bug-plain ;;
 	asan) bin=$tg-$bug-asan ;;
 	dislocator) bin=$tg-$bug-plain; pre=$DISLOCATOR ;;
-	debug) bin=$tg-$bug-debug ;;
-	debug-efence) bin=$tg-$bug-debug; opts=efence=1 ;;
+	debug) bin=$tg-$bug-debug; opts=$DEBUG_OPTIONS ;;
+	debug-efence) bin=$tg-$bug-debug; opts=efence=1${DEBUG_OPTIONS:+,$DEBUG_OPTIONS} ;;
 	esac
 	local d=$W/run/$tg-$cfg-$bug-$seed
 	rm -rf "$d" && mkdir -p "$d/corpus"
@@ -225,7 +229,7 @@ run() {
 	echo "  $(cat "$d/row")"
 }
 export -f run
-export W DISLOCATOR
+export W DISLOCATOR DEBUG_OPTIONS
 
 tsv=$OUT/fuzz-compare.tsv
 if [ -z "${REPORT_ONLY:-}" ]; then

@@ -147,6 +147,8 @@ void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
 size_t os_page_size(void) INTERNAL;                   /* the OS page (mprotect's unit) */
 long os_max_map_count(void) INTERNAL;                 /* vm.max_map_count, or -1 */
+/* getenv before libc's environ exists (readable: /proc could be read). */
+const char *os_early_getenv(const char *name, bool *readable) INTERNAL;
 uint64_t os_memory_limit(void) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
 /* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */
@@ -778,6 +780,8 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
 	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
 	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)") \
+	X(int, fuzz, -1, 1, "the fuzzing preset: guarded blocks sampled one in fuzz_sample_rate, under libFuzzer only while an input runs (-1: on when the program is a libFuzzer target or runs under afl-fuzz)") \
+	X(int, fuzz_sample_rate, 64, 1, "under the fuzzing preset, one allocation in N goes to a guarded slot (1: every one while slots are free)") \
 	X(bool, guard_zero, 1, 1, "malloc(0) blocks get unique addresses no access can touch (0: ordinary 1-byte blocks)") \
 	X(bool, fast_unwind, 1, 1, "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)") \
 	X(bool, symbolize, 1, 0, "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)") \

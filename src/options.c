@@ -150,7 +150,9 @@ static void print_help(void)
 
 /*
  * Read the environment.  Called at the first allocation; if that comes
- * before libc has set up the environment (from ld.so), the constructor
+ * before libc has set up the environment (from ld.so), from
+ * /proc/self/environ, since the debug build lays out its guarded pool by
+ * the options at that first allocation; failing that, the constructor
  * calls it again.
  */
 extern const char *spanalloc_default_options(void) __attribute__((weak));
@@ -158,15 +160,24 @@ extern const char *spanalloc_default_options(void) __attribute__((weak));
 void options_init(void)
 {
 	extern char **environ;
-	if (options_parsed || !environ)
+	if (options_parsed)
 		return;
+	const char *env = NULL;
+	if (environ) {
+		/* secure_getenv: a set-user-ID program ignores the options. */
+		env = secure_getenv("SPANALLOC_OPTIONS");
+	} else {
+		bool readable;
+		env = os_early_getenv("SPANALLOC_OPTIONS", &readable);
+		if (!readable)
+			return;
+	}
 	options_parsed = true;
 	/* The program's own defaults first (a fuzz target whose runner sets no
 	 * environment, OSS-Fuzz's), then the environment's. */
 	if (spanalloc_default_options)
 		options_parse(spanalloc_default_options(), &opts, true);
-	/* secure_getenv: a set-user-ID program ignores the options. */
-	options_parse(secure_getenv("SPANALLOC_OPTIONS"), &opts, true);
+	options_parse(env, &opts, true);
 	if (opts.help)
 		print_help();
 }

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sys/auxv.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -126,6 +127,40 @@ long os_max_map_count(void)
 	errno = saved;
 	cached = v;
 	return v;
+}
+
+/*
+ * The environment variable name before libc has set up environ: the
+ * first malloc of a program may come from ld.so running a sanitizer
+ * runtime's .preinit_array (every clang -fsanitize=fuzzer target), and
+ * the options decide how the debug build lays out its pools then.  From
+ * /proc/self/environ (the environment the process started with); NULL
+ * when unreadable, absent, or the program is set-user-ID (as
+ * secure_getenv).  The value lives in a static buffer: called once.
+ */
+const char *os_early_getenv(const char *name, bool *readable)
+{
+	static char buf[65536];
+	*readable = false;
+	if (getauxval(AT_SECURE))
+		return NULL;
+	int saved = errno;
+	int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	if (fd >= 0) {
+		ssize_t r;
+		while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+			n += (size_t)r;
+		close(fd);
+		*readable = true;
+	}
+	errno = saved;
+	buf[n] = 0;
+	size_t len = strlen(name);
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+		if (!strncmp(buf + i, name, len) && buf[i + len] == '=')
+			return buf + i + len + 1;
+	return NULL;
 }
 
 uint64_t os_nanotime(void)

@@ -292,7 +292,8 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	if (opts.abort_on_error) {
 		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
 		os_write(report_fd, msg, sizeof msg - 1);
-		san_die();
+		if (san_die())
+			return; /* an earlier report is aborting: it ends the run */
 		abort();
 	}
 }

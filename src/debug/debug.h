@@ -119,7 +119,11 @@ unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none *
 extern unsigned san_nhooks; /* engine hooks installed */
 void san_malloc_hooks(const void *p, size_t size);
 void san_free_hooks(const void *p);
-void san_die(void); /* the engine's death callback, before an abort */
+/* The engine's death callback, before an abort.  True when an earlier
+ * report is already aborting (libFuzzer's SIGABRT handler writing its
+ * crash file frees blocks, and a second bug seen then must not abort
+ * before the file is written): the caller goes on as if abort_on_error=0. */
+bool san_die(void);
 __attribute__((noreturn)) void san_over_limit(size_t size, const char *call);
 
 /* Leak detection (leak.c). */

@@ -38,7 +38,9 @@
  * program's allocation pattern), into the other half and then into the
  * oldest freed slot.  The halves matter: a program's first blocks are
  * often its longest-lived (Lua's state, CPython's interned strings), and
- * if they held every slot, no later block could be sampled.  efence=1: every allocation, with as many slots as the
+ * if they held every slot, no later block could be sampled.  (Under a
+ * fuzzing engine the rate is fuzz_sample_rate, and under libFuzzer there
+ * is no fill: see fuzz_mode.)  efence=1: every allocation, with as many slots as the
  * mapping budget allows; when all of them hold live blocks, further blocks
  * get the normal debug checks, and that is said once on stderr.
  *
@@ -57,6 +59,7 @@
  * zero-size cursor; the bits themselves are atomic.
  */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -67,6 +70,9 @@ uintptr_t guarded_lo, guarded_hi;
 __thread uint32_t guarded_countdown __attribute__((tls_model("initial-exec")));
 
 static size_t pg; /* the OS page size */
+
+/* Defined when the program is a libFuzzer target (or any engine's). */
+extern int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) __attribute__((weak));
 
 /* ---- slots ------------------------------------------------------------- */
 
@@ -91,6 +97,21 @@ static size_t slot_bytes, stride;
 static struct gslot *slots;
 static uint32_t rate;         /* one in rate after the fill; 0: none */
 static bool efence_mode;
+
+/*
+ * The fuzzing preset (opts.fuzz): a campaign runs many small inputs, and
+ * a read after free in one of them is caught only if the block was
+ * guarded.  So the rate is fuzz_sample_rate (one in a few) instead of
+ * sample_rate, and under libFuzzer, which says where each input starts
+ * and ends (guarded_input_begin/end, from sanitizer.c), blocks are
+ * sampled only while an input runs: the engine's own start-up and corpus
+ * blocks, which live as long as the process, would pin the slots, and
+ * there is no start-up fill either.  Under afl-fuzz (or fuzz=1 without
+ * such calls) the whole run is the input: the fill, then the rate.
+ */
+static bool fuzz_mode;
+static bool engine_inputs;    /* the engine says where inputs start and end */
+static int input_running;     /* atomic: between guarded_input_begin and _end */
 
 static mutex pool_lock = MUTEX_INIT(LOCK_POOL);
 static uint32_t next_unused;  /* slots [0, next_unused) were used; atomic reads */
@@ -212,6 +233,14 @@ void guarded_init(void)
 	fill_limit = opts.efence ? nslots : nslots / 2;
 	efence_mode = opts.efence;
 	rate = efence_mode ? 1 : opts.sample_rate > 0 ? (uint32_t)opts.sample_rate : 0;
+	fuzz_mode = !efence_mode && (opts.fuzz > 0 || (opts.fuzz < 0 && (LLVMFuzzerTestOneInput || getenv("__AFL_SHM_ID"))));
+	if (fuzz_mode) {
+		rate = opts.fuzz_sample_rate > 0 ? (uint32_t)opts.fuzz_sample_rate : 0;
+		if (LLVMFuzzerTestOneInput) {
+			engine_inputs = true; /* libFuzzer: its inputs only */
+			fill_limit = 0;
+		}
+	}
 	guarded_lo = base;
 	guarded_hi = pool + (uintptr_t)nslots * stride;
 }
@@ -227,6 +256,10 @@ bool guarded_sample_slow(void)
 	 * the sampling of every thread whose countdown runs out.) */
 	if (!nslots || (!efence_mode && opts.guarded_slots <= 0)) {
 		guarded_countdown = UINT32_MAX;
+		return false;
+	}
+	if (engine_inputs && !__atomic_load_n(&input_running, __ATOMIC_RELAXED)) {
+		guarded_countdown = rate ? rate : UINT32_MAX; /* the engine's own block: look again later */
 		return false;
 	}
 	if (__atomic_load_n(&next_unused, __ATOMIC_RELAXED) < fill_limit || rate == 1) {
@@ -247,6 +280,26 @@ bool guarded_sample_slow(void)
 	bool first = guarded_countdown == 0;
 	guarded_countdown = rate / 2 + 1 + x % rate;
 	return !first;
+}
+
+void guarded_input_begin(void)
+{
+	if (!fuzz_mode || !nslots)
+		return;
+	if (!engine_inputs) { /* fuzz=1 and an engine we did not see at start-up */
+		fill_limit = 0;
+		engine_inputs = true;
+	}
+	/* (The countdown runs on across inputs: were the first allocation of
+	 * every input sampled, its two mprotects and a page fault would cost
+	 * more than the rest of a small input's run.) */
+	__atomic_store_n(&input_running, 1, __ATOMIC_RELAXED);
+}
+
+void guarded_input_end(void)
+{
+	if (engine_inputs)
+		__atomic_store_n(&input_running, 0, __ATOMIC_RELAXED);
 }
 
 /* ---- guarded blocks ------------------------------------------------------ */
@@ -356,39 +409,45 @@ static void report_at(enum sa_bug bug, const char *call, uintptr_t p, const char
 	sa_report(bug, call, p, NULL, buf);
 }
 
+/* The first byte of [q, end) that is not CANARY, or end: a word at a time
+ * (the bytes before a small block are most of a page, checked at every
+ * free, which the fuzzing preset makes frequent). */
+static uintptr_t first_not_canary(uintptr_t q, uintptr_t end)
+{
+	const uint64_t w = 0x0101010101010101ull * CANARY;
+	for (; q < end && (q & 7); q++)
+		if (*(uint8_t *)q != CANARY)
+			return q;
+	for (; q + 8 <= end && *(const uint64_t *)q == w; q += 8)
+		;
+	for (; q < end; q++)
+		if (*(uint8_t *)q != CANARY)
+			return q;
+	return end;
+}
+
 /* The canaries of slot i around its block, unchanged? */
 static bool canaries_intact(const struct gslot *g, uint32_t i)
 {
 	uintptr_t end = slot_start(i) + slot_bytes;
-	for (uintptr_t q = g->first; q < g->ptr; q++)
-		if (*(const uint8_t *)q != CANARY)
-			return false;
-	for (uintptr_t q = g->ptr + g->size; q < end; q++)
-		if (*(const uint8_t *)q != CANARY)
-			return false;
-	return true;
+	return first_not_canary(g->first, g->ptr) == g->ptr && first_not_canary(g->ptr + g->size, end) == end;
 }
 
 /* The canaries of slot i around its block.  Reports; true if one was
  * overwritten. */
 static bool check_canaries(struct gslot *g, uint32_t i, const char *call)
 {
-	uintptr_t end = slot_start(i) + slot_bytes;
+	uintptr_t end = slot_start(i) + slot_bytes, q;
 	bool bad = false;
-	for (uintptr_t q = g->first; q < g->ptr; q++)
-		if (*(uint8_t *)q != CANARY) {
-			report_at(BUG_UNDERFLOW, call, g->ptr, "bytes before the block overwritten, from offset -",
-				  g->ptr - q);
-			bad = true;
-			break;
-		}
-	for (uintptr_t q = g->ptr + g->size; q < end; q++)
-		if (*(uint8_t *)q != CANARY) {
-			report_at(BUG_OVERFLOW, call, g->ptr, "bytes after the requested size overwritten, first at offset ",
-				  q - g->ptr);
-			bad = true;
-			break;
-		}
+	if ((q = first_not_canary(g->first, g->ptr)) != g->ptr) {
+		report_at(BUG_UNDERFLOW, call, g->ptr, "bytes before the block overwritten, from offset -", g->ptr - q);
+		bad = true;
+	}
+	if ((q = first_not_canary(g->ptr + g->size, end)) != end) {
+		report_at(BUG_OVERFLOW, call, g->ptr, "bytes after the requested size overwritten, first at offset ",
+			  q - g->ptr);
+		bad = true;
+	}
 	return bad;
 }
 

@@ -40,6 +40,11 @@ static inline bool guarded_sample(void)
 	return guarded_sample_slow();
 }
 
+/* The fuzzing preset: a fuzzing engine starts and ends one input
+ * (libFuzzer, through sanitizer.c); only then are blocks sampled. */
+void guarded_input_begin(void) INTERNAL;
+void guarded_input_end(void) INTERNAL;
+
 /* A guarded block, or NULL when the pool cannot take it (the caller then
  * allocates normally).  size > 0. */
 void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp) INTERNAL;

@@ -29,7 +29,7 @@ static inline void debug_at_exit(void) {}
 static inline void debug_fork_prepare(void) {}
 static inline void debug_fork_done(void) {}
 static inline void stack_warm_unwinder(void) {}
-static inline void san_die(void) {}
+static inline bool san_die(void) { return false; }
 static inline bool guarded_describe(strbuf *b, uintptr_t p) { return (void)b, (void)p, false; }
 static inline uint64_t guarded_live_in_class(unsigned cls) { return (void)cls, 0; }
 static inline size_t guarded_check_live(const char *call) { return (void)call, 0; }

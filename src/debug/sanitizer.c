@@ -147,13 +147,35 @@ static NOINLINE void print_stack_here(void)
 		backtrace_symbols_fd(frames + 1, n - 1, report_fd);
 }
 
-void san_die(void)
+static int dying; /* atomic: a report has decided to abort */
+
+bool san_die(void)
 {
+	/* The abort that follows runs the engine's SIGABRT handler (libFuzzer's
+	 * "deadly signal", which writes the crash file): its frees may find
+	 * another damaged block, whose report must not abort again in there. */
+	if (__atomic_exchange_n(&dying, 1, __ATOMIC_ACQ_REL))
+		return true;
 	/* Once: the callback may itself fail. */
 	void (*cb)(void) = __atomic_exchange_n(&death_callback, NULL, __ATOMIC_ACQ_REL);
 	if (cb)
 		cb();
+	return false;
 }
+
+/*
+ * libFuzzer calls these around every input it runs (its
+ * ScopedEnableMsanInterceptorChecks, meant for MSan, which no target
+ * linked with spanalloc has): the only per-input calls it makes, so the
+ * guarded pool's fuzzing preset hears from them when an input runs.
+ * (libFuzzer also calls the pair the other way round while it writes a
+ * crash file, inside an input: the input is then over anyway.)
+ */
+#include "guarded.h"
+WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void);
+WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void) { guarded_input_begin(); }
+WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void);
+WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void) { guarded_input_end(); }
 
 WEAK_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p);
 WEAK_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p)

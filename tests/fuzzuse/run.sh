@@ -21,6 +21,7 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 B=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 CLANG=${CLANG:-clang}
+RAF_OPTIONS=${RAF_OPTIONS:-} # (fuzz=0: see the read-after-free test fail)
 AFL_CC=${AFL_CC:-afl-clang-fast}
 out=$B/fuzzuse
 rm -rf "$out" && mkdir -p "$out"
@@ -83,6 +84,21 @@ else
 		if [ "$n" -lt 6 ] || [ "$f" -lt 6 ]; then
 			bad "libFuzzer: -trace_malloc=1" "$n MALLOC, $f FREE lines" "$out/lf_trace.out"
 		else ok "libFuzzer: -trace_malloc=1 traces the target's calls ($n mallocs, $f frees)"; fi
+	fi
+	# The fuzzing preset (on by itself in a libFuzzer target): a read after
+	# free changes no byte, so only a guarded block's fault shows it; one
+	# block in fuzz_sample_rate of each input is guarded, and libFuzzer's
+	# own start-up and corpus blocks must not have taken the slots.  A
+	# campaign from the clean seed: the fuzzer makes the '!' record.
+	if lf 2 lf_raf; then
+		mkdir -p "$out/raf"
+		(cd "$out" && SPANALLOC_OPTIONS=$RAF_OPTIONS timeout 120 ./lf_raf -seed=1 -runs=30000 -artifact_prefix=raf- \
+			raf clean >lf_raf.out 2>&1)
+		rc=$?
+		if [ $rc -ne 77 ] || ! grep -q "spanalloc: use after free.*(bad memory access)" "$out/lf_raf.out" ||
+			! ls "$out"/raf-crash-* >/dev/null 2>&1; then
+			bad "libFuzzer: read after free under the fuzzing preset" "no use-after-free fault and crash-* (status $rc)" "$out/lf_raf.out"
+		else ok "libFuzzer: a read after free is a guarded block's fault and a crash-* ($(grep -o '^#[0-9]*' "$out/lf_raf.out" | tail -1) runs)"; fi
 	fi
 fi
 

@@ -3,19 +3,22 @@
 # there already (apt-get is then not run at all).
 #
 #   bash ci/install-deps.sh [GROUP...]     GROUP: build test bench fuzz all
-#                                          (default: all)
+#                                          mbench (default: all; mbench, the
+#                                          programs two mimalloc-bench benchmarks
+#                                          run, is not in all)
 #
 # Runs as root (CI does) or through sudo when that exists.
 set -euo pipefail
 
 usage() {
-  sed -n '2,8s/^# \{0,1\}//p' "$0"
+  sed -n '2,10s/^# \{0,1\}//p' "$0"
 }
 
 pkgs_build=(gcc clang make pkg-config libc6-dev binutils valgrind) # valgrind: its client-request headers
 pkgs_test=(libcriterion-dev valgrind python3 git sqlite3 coreutils clang-format clang-tidy cppcheck libclang-rt-14-dev) # lint, TSan
 pkgs_bench=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 hyperfine gnuplot-nox)
 pkgs_fuzz=(afl++ libclang-rt-14-dev llvm zip unzip)
+pkgs_mbench=(z3 ruby) # mimalloc-bench's z3 and rbstress (make bench-mimalloc skips them without)
 
 groups=("$@")
 if ((${#groups[@]} == 0)); then
@@ -29,10 +32,11 @@ for g in "${groups[@]}"; do
     test) wanted+=("${pkgs_test[@]}") ;;
     bench) wanted+=("${pkgs_bench[@]}") ;;
     fuzz) wanted+=("${pkgs_fuzz[@]}") ;;
+    mbench) wanted+=("${pkgs_mbench[@]}") ;;
     all) wanted+=("${pkgs_build[@]}" "${pkgs_test[@]}" "${pkgs_bench[@]}" "${pkgs_fuzz[@]}") ;;
     -h | --help) usage; exit 0 ;;
     *)
-      echo "install-deps: unknown group '$g' (expected: build test bench fuzz all)" >&2
+      echo "install-deps: unknown group '$g' (expected: build test bench fuzz mbench all)" >&2
       exit 2
       ;;
   esac

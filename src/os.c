@@ -218,28 +218,15 @@ void lock_slow(mutex *m)
 }
 
 /*
- * Run the program prog (argv and envp built by the caller, in its own
- * buffers) with stdin and stderr on /dev/null, and read what it writes to
- * stdout into buf (at most cap bytes, more is read and dropped), for at
- * most timeout_ms.  Returns the bytes read, or -1 if it did not run or
- * did not exit 0.
- *
- * For reports, which may come from inside malloc or a signal handler:
- * nothing here allocates, and vfork runs no pthread_atfork handler (the
- * debug build's waits for the operations in flight, this report's among
- * them) and copies nothing.  The child only moves descriptors and execs.
+ * Start prog with in, out and err as its descriptors 0, 1 and 2; its pid,
+ * or -1.  For reports, which may come from inside malloc or a signal
+ * handler: nothing here allocates, and vfork runs no pthread_atfork handler
+ * (the debug build's waits for the operations in flight, this report's
+ * among them) and copies nothing.  The child only moves descriptors and
+ * execs.
  */
-long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
-		 int timeout_ms)
+static pid_t spawn(const char *prog, char *const argv[], char *const envp[], int in, int out, int err)
 {
-	int saved = errno, fds[2], st = 0;
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || pipe2(fds, O_CLOEXEC) != 0) {
-		if (null >= 0)
-			close(null);
-		errno = saved;
-		return -1;
-	}
 	/* No signal handler may run in the child, on the parent's stack and
 	 * memory: signals stay blocked until the exec (and in the symbolizer,
 	 * which needs none; SIGKILL cannot be blocked). */
@@ -252,12 +239,34 @@ long os_run_read(const char *prog, char *const argv[], char *const envp[], char 
 		 * call that touches no memory of the parent, as glibc's own
 		 * posix_spawn does in its CLONE_VM child. */
 		// NOLINTNEXTLINE(clang-analyzer-unix.Vfork)
-		if (dup2(null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(null, 2) < 0)
+		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(127);
 		execve(prog, argv, envp);
 		_exit(127);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pid;
+}
+
+/*
+ * Run the program prog (argv and envp built by the caller, in its own
+ * buffers) with stdin and stderr on /dev/null, and read what it writes to
+ * stdout into buf (at most cap bytes, more is read and dropped), for at
+ * most timeout_ms.  Returns the bytes read, or -1 if it did not run or
+ * did not exit 0.  Spawned by spawn(), for reports.
+ */
+long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
+		 int timeout_ms)
+{
+	int saved = errno, fds[2], st = 0;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || pipe2(fds, O_CLOEXEC) != 0) {
+		if (null >= 0)
+			close(null);
+		errno = saved;
+		return -1;
+	}
+	pid_t pid = spawn(prog, argv, envp, null, fds[1], null);
 	close(fds[1]);
 	close(null);
 	size_t len = 0;
@@ -304,8 +313,8 @@ long os_run_read(const char *prog, char *const argv[], char *const envp[], char 
  * check's): prog runs with one end of a socketpair as its stdin and stdout
  * (stderr on /dev/null), *fd gets the other end.  A socket, not pipes, so
  * that a write to a helper that died is EPIPE under MSG_NOSIGNAL, never a
- * SIGPIPE that would kill the program.  Spawned as os_run_read's are (vfork,
- * signals blocked until the exec).  Returns its pid, or -1.
+ * SIGPIPE that would kill the program.  Spawned by spawn(), as
+ * os_run_read's are.  Returns its pid, or -1.
  */
 int os_spawn_duplex(const char *prog, char *const argv[], char *const envp[], int *fd)
 {
@@ -317,18 +326,7 @@ int os_spawn_duplex(const char *prog, char *const argv[], char *const envp[], in
 		errno = saved;
 		return -1;
 	}
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = vfork();
-	if (pid == 0) {
-		// NOLINTNEXTLINE(clang-analyzer-unix.Vfork)
-		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0 || dup2(null, 2) < 0)
-			_exit(127);
-		execve(prog, argv, envp);
-		_exit(127);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pid_t pid = spawn(prog, argv, envp, sv[1], sv[1], null);
 	close(sv[1]);
 	close(null);
 	if (pid < 0) {

@@ -100,6 +100,7 @@ static size_t bits_count(const uint64_t *bits, size_t i, size_t n)
 /* Lowest free run of npages starting at a multiple of align, or -1. */
 static long find_run(heapArena *ha, size_t npages, size_t align)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	size_t i = ha->searchHint;
 	for (;;) {
 		i = bits_find(ha->pallocBits, i, PAGES_PER_ARENA, false);
@@ -134,6 +135,7 @@ static bool commit_to(heapArena *ha, size_t end)
 /* Mark [i, i+n) in use; returns whether any page may be dirty. */
 static bool take_run(heapArena *ha, size_t i, size_t n)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	size_t scav = bits_count(ha->scavBits, i, n);
 	bits_set(ha->scavBits, i, n, false);
 	bits_set(ha->recentBits, i, n, false);
@@ -148,6 +150,7 @@ static bool take_run(heapArena *ha, size_t i, size_t n)
 
 static void return_run(heapArena *ha, size_t i, size_t n)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	bits_set(ha->pallocBits, i, n, false);
 	bits_set(ha->recentBits, i, n, true);
 	mheap_.pagesInUse -= n;
@@ -378,6 +381,7 @@ bool heap_grow_in_place(mspan *s, size_t npages)
 /* Release every free page of ha not freed since the last tick (all if force). */
 static void scavenge_arena(heapArena *ha, bool force)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	size_t i = 0, n = ha->commitPages;
 	while (i < n) {
 		/* Next candidate page: free, still resident, idle long enough. */

@@ -8,6 +8,7 @@
 /* Set up a fresh span of a small class: all objects free.  Heap lock held. */
 void span_init_small(mspan *s, unsigned spc)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	unsigned cls = spc == TINY_SPAN_CLASS ? TINY_SIZE_CLASS : spc;
 	s->spanclass = (uint8_t)spc;
 	s->elemsize = class_to_size[cls];

@@ -431,6 +431,7 @@ static bool poison_ok(mspan *s, uintptr_t idx, const char *call)
 /* A new span's side table; false when out of memory.  Heap lock held. */
 bool debug_span_alloc(mspan *s)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	unsigned b = dbg_bucket(s->nelems ? s->nelems : 1);
 	if (!dbgalloc[b].size)
 		fixalloc_init(&dbgalloc[b], sizeof(struct span_debug) + ((size_t)1 << b) * sizeof(struct dbg_obj));
@@ -441,6 +442,7 @@ bool debug_span_alloc(mspan *s)
 /* A new span has its pages: poison its objects.  Heap lock held. */
 void debug_span_made(mspan *s)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	if (s->spanclass == 0)
 		return;
 	for (unsigned i = 0; i < s->nelems; i++)
@@ -454,6 +456,7 @@ void debug_span_made(mspan *s)
 /* A span goes back to the heap.  Heap lock held. */
 void debug_span_gone(mspan *s)
 {
+	DCHECK(lock_held(&mheap_.lock));
 	if (!s->dbg)
 		return;
 	if (s->dbg->guard)

@@ -381,6 +381,13 @@ struct mspan {
 	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
 	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
 
+	/*
+	 * The three bitmaps when nelems <= 64, at the start of the second
+	 * line: a free of such a span reads its gcmarkBits and remoteBits
+	 * word in this one line (after them, they straddled the second and
+	 * third: larson's frees missed three times on the span, not twice).
+	 */
+	uint64_t inlineBits[3];
 	uintptr_t npages;       /* immutable while in use */
 	uint64_t *allocBits;
 	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
@@ -390,12 +397,12 @@ struct mspan {
 	uint8_t list;           /* enum span_list: central lock, or the owner */
 	mspan *next, *prev;     /* central list links, under the central lock */
 
-	uint64_t inlineBits[3]; /* the three bitmaps when nelems <= 64 */
 #ifdef SA_DEBUG
 	struct span_debug *dbg; /* debug/debug.h */
 #endif
 } __attribute__((aligned(CACHE_LINE)));
-static_assert(offsetof(mspan, npages) == CACHE_LINE, "mspan: the fast paths' fields in one cache line");
+static_assert(offsetof(mspan, inlineBits) == CACHE_LINE,
+	      "mspan: the fast paths' fields in the first cache line, the inline bitmaps at the start of the second");
 
 
 static inline enum span_state span_state(const mspan *s)

@@ -195,6 +195,24 @@ static void *overflow_then_check_heap(void *arg)
 
 Test(debug, no_lock_held_while_sa_check_heap_reports) { no_lock_while(overflow_then_check_heap); }
 
+/* Reports go to a new unlinked file from now on; its descriptor. */
+static int reports_to_file(void)
+{
+	char name[] = "/tmp/spanalloc-test-debug.XXXXXX";
+	int fd = mkstemp(name);
+	cr_assert_geq(fd, 0);
+	unlink(name);
+	report_fd = fd;
+	return fd;
+}
+
+/* What the reports wrote to fd so far, NUL-terminated in buf. */
+static void read_reports(int fd, char *buf, size_t cap)
+{
+	ssize_t n = pread(fd, buf, cap - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+}
+
 /* ---- sa_check_heap sees the blocks of other threads' spans ------------------ */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -220,11 +238,7 @@ Test(debug, sa_check_heap_checks_blocks_of_other_threads)
 {
 	opts.abort_on_error = 0;
 	opts.guarded_slots = 0; /* the write after free must not fault */
-	char name[] = "/tmp/spanalloc-test-debug.XXXXXX";
-	int fd = mkstemp(name);
-	cr_assert_geq(fd, 0);
-	unlink(name);
-	report_fd = fd;
+	int fd = reports_to_file();
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, free_and_wait, NULL), 0);
 	pthread_mutex_lock(&mu);
@@ -240,8 +254,8 @@ Test(debug, sa_check_heap_checks_blocks_of_other_threads)
 	pthread_mutex_unlock(&mu);
 	pthread_join(t, NULL);
 
-	char buf[8192] = {0};
-	pread(fd, buf, sizeof buf - 1, 0);
+	char buf[8192];
+	read_reports(fd, buf, sizeof buf);
 	char want[128];
 	snprintf(want, sizeof want, "write after free to the block at %p in sa_check_heap()", (void *)freed_by_other);
 	cr_assert_geq(bad, 1, "sa_check_heap found nothing");
@@ -254,11 +268,7 @@ Test(debug, sa_check_heap_checks_blocks_of_other_threads)
 Test(debug, sa_check_heap_checks_guarded_blocks_canaries)
 {
 	opts.abort_on_error = 0;
-	char name[] = "/tmp/spanalloc-test-debug.XXXXXX";
-	int fd = mkstemp(name);
-	cr_assert_geq(fd, 0);
-	unlink(name);
-	report_fd = fd;
+	int fd = reports_to_file();
 	guarded_countdown = 1; /* this thread's next block is sampled */
 	/* 16-byte aligned against the guard page: 15 bytes of slack, canary. */
 	char *volatile p = malloc(17);
@@ -268,8 +278,8 @@ Test(debug, sa_check_heap_checks_guarded_blocks_canaries)
 	size_t bad = sa_check_heap();
 	p[17] = (char)CANARY;
 	free(p);
-	char buf[8192] = {0};
-	pread(fd, buf, sizeof buf - 1, 0);
+	char buf[8192];
+	read_reports(fd, buf, sizeof buf);
 	char want[128];
 	snprintf(want, sizeof want, "heap buffer overflow past the block at %p in sa_check_heap()", (void *)p);
 	cr_assert_geq(bad, 1, "sa_check_heap found nothing");

@@ -63,9 +63,10 @@ NOCOV void check_stats(const char *when)
 		fuzz_fail("%s: Alloc %lu > %lu, the most the model's live blocks can take", when,
 			  (unsigned long)m.Alloc, (unsigned long)hi);
 	if (m.Mallocs < prev.Mallocs || m.Frees < prev.Frees || m.TotalAlloc < prev.TotalAlloc)
-		fuzz_fail("%s: a cumulative counter went down (Mallocs %lu -> %lu, Frees %lu -> %lu, TotalAlloc %lu -> %lu)",
-			  when, (unsigned long)prev.Mallocs, (unsigned long)m.Mallocs, (unsigned long)prev.Frees,
-			  (unsigned long)m.Frees, (unsigned long)prev.TotalAlloc, (unsigned long)m.TotalAlloc);
+		fuzz_fail(
+			"%s: a cumulative counter went down (Mallocs %lu -> %lu, Frees %lu -> %lu, TotalAlloc %lu -> %lu)",
+			when, (unsigned long)prev.Mallocs, (unsigned long)m.Mallocs, (unsigned long)prev.Frees,
+			(unsigned long)m.Frees, (unsigned long)prev.TotalAlloc, (unsigned long)m.TotalAlloc);
 	if (m.TotalAlloc < m.Alloc)
 		fuzz_fail("%s: TotalAlloc %lu < Alloc %lu", when, (unsigned long)m.TotalAlloc, (unsigned long)m.Alloc);
 	if (m.HeapIdle + m.HeapInuse != m.HeapSys || m.HeapReleased > m.HeapIdle || m.HeapInuse < m.Alloc)
@@ -91,8 +92,9 @@ static uint64_t cache_kept_spans(const mcache *c, unsigned spc)
 	for (int which = 0; which < 2; which++)
 		for (const mspan *s = which ? c->ready[spc].first : c->parked[spc].first; s; s = s->next)
 			if (s->owner != c || s->list != (which ? LIST_READY : LIST_PARKED) || s->spanclass != spc)
-				fuzz_fail("class %u: span %p kept by this thread's cache has owner %p, list %u, class %u",
-					  spc, (void *)s, (void *)s->owner, s->list, s->spanclass);
+				fuzz_fail(
+					"class %u: span %p kept by this thread's cache has owner %p, list %u, class %u",
+					spc, (void *)s, (void *)s->owner, s->list, s->spanclass);
 	return n;
 }
 
@@ -116,13 +118,15 @@ NOCOV void check_central(bool exact, bool empty)
 			uint64_t n = 0;
 			for (mspan *s = l->first; s; s = s->next, n++) {
 				if (n > l->n)
-					fuzz_fail("central %u: list longer than its count %lu", spc, (unsigned long)l->n);
+					fuzz_fail("central %u: list longer than its count %lu", spc,
+						  (unsigned long)l->n);
 				if (s->owner != NO_OWNER || s->spanclass != spc || s->list != which)
 					fuzz_fail("central %u: span %p on list %d has owner %p, class %u, list %u", spc,
 						  (void *)s, which, (void *)s->owner, s->spanclass, s->list);
 				unsigned livecount = 0;
 				for (size_t w = 0; w < span_bitmap_words(s); w++)
-					livecount += (unsigned)__builtin_popcountll(s->gcmarkBits[w] & ~s->remoteBits[w]);
+					livecount += (unsigned)__builtin_popcountll(s->gcmarkBits[w] &
+										    ~s->remoteBits[w]);
 				if (empty && livecount)
 					fuzz_fail("central %u: span %p still has %u live objects, and no block is live "
 						  "(a free was lost)",

@@ -20,9 +20,26 @@
 #define MAX_BLOCKS 4096
 #define MAX_BYTES (8u << 20) /* live bytes per input */
 
-static const size_t sizes[] = {8,     16,    24,     40,     48,    64,    100,   128,
-			       200,   256,   1000,   4096,   4104,  8192,  65536, 100000,
-			       CHUNK, sizeof(mspan), sizeof(mcache), 3 * (MAX_OBJS_PER_SPAN / 64) * sizeof(uint64_t)};
+static const size_t sizes[] = {8,
+			       16,
+			       24,
+			       40,
+			       48,
+			       64,
+			       100,
+			       128,
+			       200,
+			       256,
+			       1000,
+			       4096,
+			       4104,
+			       8192,
+			       65536,
+			       100000,
+			       CHUNK,
+			       sizeof(mspan),
+			       sizeof(mcache),
+			       3 * (MAX_OBJS_PER_SPAN / 64) * sizeof(uint64_t)};
 #define NPOOL (sizeof sizes / sizeof sizes[0])
 
 static fixalloc pool[NPOOL];
@@ -70,8 +87,8 @@ static void do_alloc(unsigned i)
 	if ((uintptr_t)p % 16)
 		fuzz_fail("fixalloc block %p not 16-byte aligned", (void *)p);
 	if (last_freed[i] && p != last_freed[i])
-		fuzz_fail("fixalloc_alloc(%zu) = %p, but %p was freed last (the free list is LIFO)", sizes[i], (void *)p,
-			  last_freed[i]);
+		fuzz_fail("fixalloc_alloc(%zu) = %p, but %p was freed last (the free list is LIFO)", sizes[i],
+			  (void *)p, last_freed[i]);
 	last_freed[i] = NULL;
 	ri_insert(&ranges, (uintptr_t)p, (uintptr_t)p + f->size, "fixalloc_alloc");
 	zero_check(p, f->size, "fixalloc block (blocks come back zeroed)");
@@ -128,9 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (op % 8) {
 		case 0:
 		case 1:
-		case 2:
-			do_alloc(i);
-			break;
+		case 2: do_alloc(i); break;
 		case 3: { /* a run from one pool */
 			unsigned n = 1 + fdp_u8(&d) % 64;
 			for (unsigned k = 0; k < n; k++)

@@ -144,8 +144,10 @@ NOCOV static void check_freed(uintptr_t a, size_t np)
 		heapArena *ha = arena_of(x);
 		size_t i = (x >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
 		if (!ha || ha->spans[i] || bit(ha->pallocBits, i))
-			fuzz_fail("page %zu of the %zu-page span just freed at %#lx: page map %p, in use %d (a stale entry)",
-				  pg, np, (unsigned long)a, ha ? (void *)ha->spans[i] : NULL, ha ? bit(ha->pallocBits, i) : -1);
+			fuzz_fail(
+				"page %zu of the %zu-page span just freed at %#lx: page map %p, in use %d (a stale entry)",
+				pg, np, (unsigned long)a, ha ? (void *)ha->spans[i] : NULL,
+				ha ? bit(ha->pallocBits, i) : -1);
 	}
 	unlock(&mheap_.lock);
 }
@@ -158,7 +160,8 @@ NOCOV static void check_pages(const char *when, bool full)
 	uint64_t inuse = 0, committed = 0, scav = 0;
 	uintptr_t prevbase = 0;
 	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
-		if (ha->base & (ARENA_SIZE - 1) || arena_of(ha->base) != ha || arena_of(ha->base + ARENA_SIZE - 1) != ha)
+		if (ha->base & (ARENA_SIZE - 1) || arena_of(ha->base) != ha ||
+		    arena_of(ha->base + ARENA_SIZE - 1) != ha)
 			fuzz_fail("%s: arena %#lx is not indexed", when, (unsigned long)ha->base);
 		if (ha->base <= prevbase && prevbase)
 			fuzz_fail("%s: arena list not in address order", when);
@@ -170,8 +173,8 @@ NOCOV static void check_pages(const char *when, bool full)
 				fuzz_fail("%s: arena %#lx word %zu: pages both in use and scavenged (%#lx)", when,
 					  (unsigned long)ha->base, w, (unsigned long)(p & s));
 			if (r & (p | s))
-				fuzz_fail("%s: arena %#lx word %zu: recently-freed bits on pages in use or scavenged", when,
-					  (unsigned long)ha->base, w);
+				fuzz_fail("%s: arena %#lx word %zu: recently-freed bits on pages in use or scavenged",
+					  when, (unsigned long)ha->base, w);
 			used += (uint32_t)__builtin_popcountll(p);
 		}
 		for (size_t pg = 0; full && pg < PAGES_PER_ARENA; pg++) {
@@ -186,22 +189,24 @@ NOCOV static void check_pages(const char *when, bool full)
 		}
 		for (size_t w = 0; w < ARENA_BITMAP_WORDS; w++) {
 			uint64_t committed = w * 64 + 64 <= ha->commitPages ? ~0ull
-					     : w * 64 >= ha->commitPages ? 0
-									 : (1ull << (ha->commitPages % 64)) - 1;
+					     : w * 64 >= ha->commitPages    ? 0
+									    : (1ull << (ha->commitPages % 64)) - 1;
 			scav += (uint64_t)__builtin_popcountll(ha->scavBits[w] & committed);
 		}
 		for (size_t pg = 0; pg < ha->searchHint && pg < PAGES_PER_ARENA; pg++)
 			if (!bit(ha->pallocBits, pg))
 				fuzz_fail("%s: free page %zu below the search hint %u", when, pg, ha->searchHint);
 		if (ha->nfree != PAGES_PER_ARENA - used)
-			fuzz_fail("%s: arena nfree %u, bitmap says %u", when, ha->nfree, (unsigned)(PAGES_PER_ARENA - used));
+			fuzz_fail("%s: arena nfree %u, bitmap says %u", when, ha->nfree,
+				  (unsigned)(PAGES_PER_ARENA - used));
 		inuse += used;
 		committed += ha->commitPages;
 	}
 	if (inuse != mheap_.pagesInUse || committed != mheap_.pagesCommitted || scav != mheap_.pagesScav)
-		fuzz_fail("%s: heap counters: in use %lu (pages say %lu), committed %lu (%lu), scavenged %lu (%lu)", when,
-			  (unsigned long)mheap_.pagesInUse, (unsigned long)inuse, (unsigned long)mheap_.pagesCommitted,
-			  (unsigned long)committed, (unsigned long)mheap_.pagesScav, (unsigned long)scav);
+		fuzz_fail("%s: heap counters: in use %lu (pages say %lu), committed %lu (%lu), scavenged %lu (%lu)",
+			  when, (unsigned long)mheap_.pagesInUse, (unsigned long)inuse,
+			  (unsigned long)mheap_.pagesCommitted, (unsigned long)committed,
+			  (unsigned long)mheap_.pagesScav, (unsigned long)scav);
 	if (inuse != pages_held)
 		fuzz_fail("%s: %lu pages in use, the model holds %zu", when, (unsigned long)inuse, pages_held);
 	for (unsigned i = 0; i < nspans; i++) {
@@ -229,17 +234,12 @@ static size_t gen_npages(fdp *d)
 	switch (fdp_u8(d) % 8) {
 	case 0:
 	case 1:
-	case 2:
-		return 1 + fdp_u8(d) % 4;
+	case 2: return 1 + fdp_u8(d) % 4;
 	case 3:
-	case 4:
-		return 1 + fdp_u8(d) % 64;
-	case 5:
-		return 1 + fdp_u16(d) % 512;
-	case 6:
-		return 1 + fdp_u16(d) % 4096;
-	default: /* whole arena and near it */
-		return PAGES_PER_ARENA - fdp_u8(d) % 4;
+	case 4: return 1 + fdp_u8(d) % 64;
+	case 5: return 1 + fdp_u16(d) % 512;
+	case 6: return 1 + fdp_u16(d) % 4096;
+	default: /* whole arena and near it */ return PAGES_PER_ARENA - fdp_u8(d) % 4;
 	}
 }
 
@@ -271,8 +271,9 @@ static void do_alloc(size_t np, size_t align, uintptr_t at_most)
 		bool ok = (a & (ARENA_SIZE - 1)) == 0 && mheap_.narenas == narenas + 1;
 		unlock(&mheap_.lock);
 		if (!ok)
-			fuzz_fail("heap_alloc_span(%zu, %zu): no arena had room, but the run is at %#lx, not at the start of one new arena", np, align,
-				  (unsigned long)a);
+			fuzz_fail(
+				"heap_alloc_span(%zu, %zu): no arena had room, but the run is at %#lx, not at the start of one new arena",
+				np, align, (unsigned long)a);
 	} else if (a != want) {
 		fuzz_fail("heap_alloc_span(%zu, %zu) = %#lx; first fit is %#lx", np, align, (unsigned long)a,
 			  (unsigned long)want);
@@ -336,8 +337,9 @@ static void op_grow(fdp *d)
 	bool ok = heap_grow_in_place(h->s, h->np + extra);
 	fuzz_log("heap_grow_in_place(%#lx, %zu + %zu) = %d", (unsigned long)h->a, h->np, extra, ok);
 	if (ok != expect)
-		fuzz_fail("heap_grow_in_place(%#lx, %zu -> %zu pages) = %d, but the pages after it are %s", (unsigned long)h->a,
-			  h->np, h->np + extra, ok, expect ? "free" : "not all free in this arena");
+		fuzz_fail("heap_grow_in_place(%#lx, %zu -> %zu pages) = %d, but the pages after it are %s",
+			  (unsigned long)h->a, h->np, h->np + extra, ok,
+			  expect ? "free" : "not all free in this arena");
 	if (ok) {
 		HAND_OUT(h->a + h->np * PAGE_SIZE, extra * PAGE_SIZE);
 		h->np += extra;
@@ -437,16 +439,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 9:
-		case 10:
-			op_grow(&d);
-			break;
+		case 10: op_grow(&d); break;
 		case 11:
-		case 12:
-			op_coalesce(&d);
-			break;
-		case 13:
-			op_scavenge(&d);
-			break;
+		case 12: op_coalesce(&d); break;
+		case 13: op_scavenge(&d); break;
 		case 14: {
 			static const int v[] = {-1, 0, 1, -1};
 			opts.scavenge_ms = v[fdp_u8(&d) % 4];

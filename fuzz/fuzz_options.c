@@ -49,9 +49,8 @@ struct optdesc {
 };
 
 static const struct optdesc table[] = {
-#define X(type, name, ...)                                                                        \
-	{#name, #type, offsetof(sa_options, name), sizeof(((sa_options *)0)->name),               \
-	 OPT_DBG(type, name, __VA_ARGS__)},
+#define X(type, name, ...)                                                                                             \
+	{#name, #type, offsetof(sa_options, name), sizeof(((sa_options *)0)->name), OPT_DBG(type, name, __VA_ARGS__)},
 	SA_OPTIONS(X)
 #undef X
 };

@@ -113,28 +113,14 @@ static void realloc_op(fdp *d, bool array)
 	}
 	size_t old = live[i].req, size;
 	switch (v % 8) {
-	case 0:
-		size = old + 1 + fdp_u8(d) % 64;
-		break;
-	case 1:
-		size = old / 2;
-		break;
-	case 2:
-		size = old ? old - 1 : 0;
-		break;
-	case 3:
-		size = fdp_u8(d) % 4 == 0 ? 0 : old;
-		break;
+	case 0: size = old + 1 + fdp_u8(d) % 64; break;
+	case 1: size = old / 2; break;
+	case 2: size = old ? old - 1 : 0; break;
+	case 3: size = fdp_u8(d) % 4 == 0 ? 0 : old; break;
 	case 4:
-	case 5:
-		size = gen_size(d);
-		break;
-	case 6:
-		size = old * 2 + 1;
-		break;
-	default:
-		size = old + PAGE_SIZE * (1 + fdp_u8(d) % 8);
-		break;
+	case 5: size = gen_size(d); break;
+	case 6: size = old * 2 + 1; break;
+	default: size = old + PAGE_SIZE * (1 + fdp_u8(d) % 8); break;
 	}
 	if (size > P->max_large * 2)
 		size = P->max_large;
@@ -168,9 +154,10 @@ static void aligned_op(fdp *d, enum op which)
 		bool valid = is_pow2(align) && align % sizeof(void *) == 0;
 		if (!valid) {
 			if (rc != EINVAL || out != sentinel || errno != saved)
-				fuzz_fail("posix_memalign(align %zu): returned %d, pointer %p, errno %d; expected EINVAL, "
-					  "pointer and errno untouched",
-					  align, rc, out, errno);
+				fuzz_fail(
+					"posix_memalign(align %zu): returned %d, pointer %p, errno %d; expected EINVAL, "
+					"pointer and errno untouched",
+					align, rc, out, errno);
 			return;
 		}
 		if (rc == ENOMEM && align > ARENA_SIZE) {
@@ -366,27 +353,13 @@ void op_batch_free(fdp *d)
 	for (unsigned i = 0; i < nlive; i++) {
 		bool take;
 		switch (mode) {
-		case 0:
-			take = i % k == 0;
-			break;
-		case 1:
-			take = live[i].cls == ref_cls && live[i].tiny == ref_tiny;
-			break;
-		case 2:
-			take = i + 8 * k >= nlive;
-			break;
-		case 3:
-			take = (mask >> (i % 64)) & 1;
-			break;
-		case 4:
-			take = true;
-			break;
-		case 5:
-			take = live[i].thread != cur_tid;
-			break;
-		default:
-			take = live[i].cls == ref_cls && i % 2 == 0;
-			break;
+		case 0: take = i % k == 0; break;
+		case 1: take = live[i].cls == ref_cls && live[i].tiny == ref_tiny; break;
+		case 2: take = i + 8 * k >= nlive; break;
+		case 3: take = (mask >> (i % 64)) & 1; break;
+		case 4: take = true; break;
+		case 5: take = live[i].thread != cur_tid; break;
+		default: take = live[i].cls == ref_cls && i % 2 == 0; break;
 		}
 		if (take)
 			idx[m++] = i;
@@ -404,10 +377,10 @@ void op_batch_free(fdp *d)
 	for (unsigned j = 0; j < m; j++) {
 		unsigned x;
 		switch (order) {
-		case 0: x = j; break;                                  /* allocation order */
-		case 1: x = m - 1 - j; break;                          /* reverse */
+		case 0: x = j; break;                                                   /* allocation order */
+		case 1: x = m - 1 - j; break;                                           /* reverse */
 		case 2: x = j < (m + 1) / 2 ? 2 * j : 2 * (j - (m + 1) / 2) + 1; break; /* evens, then odds */
-		default: x = (j * 7919u) % m; break;                   /* scattered */
+		default: x = (j * 7919u) % m; break;                                    /* scattered */
 		}
 		if (order == 3 && m % 7919 == 0)
 			x = j;
@@ -455,9 +428,7 @@ void op_realloc_chain(fdp *d)
 		case 2:
 			size = old - old / (2 + fdp_u8(d) % 4); /* shrink a little */
 			break;
-		default:
-			size = gen_size(d);
-			break;
+		default: size = gen_size(d); break;
 		}
 		if (size == 0)
 			size = 1;
@@ -532,10 +503,11 @@ void op_huge(fdp *d)
 		do_free(nlive - 1, "free (over one arena)");
 		sa_read_memstats(&m1);
 		if (round == 1 && m1.NumArenas > m0.NumArenas)
-			fuzz_fail("malloc(%zu) after freeing a block of the same size reserved %lu new arenas (%lu -> %lu): "
-				  "freed multi-arena spans are never reused",
-				  size, (unsigned long)(m1.NumArenas - m0.NumArenas), (unsigned long)m0.NumArenas,
-				  (unsigned long)m1.NumArenas);
+			fuzz_fail(
+				"malloc(%zu) after freeing a block of the same size reserved %lu new arenas (%lu -> %lu): "
+				"freed multi-arena spans are never reused",
+				size, (unsigned long)(m1.NumArenas - m0.NumArenas), (unsigned long)m0.NumArenas,
+				(unsigned long)m1.NumArenas);
 	}
 }
 

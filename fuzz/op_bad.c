@@ -80,9 +80,16 @@ void op_bad(fdp *d)
 		break;
 	}
 	case 3: { /* not heap memory */
-		uintptr_t outside[] = {(uintptr_t)&local, (uintptr_t)&global_object, (uintptr_t)libc_block, 1, 0x1000,
-				       (uintptr_t)-16, (uintptr_t)1 << 47, ((uintptr_t)1 << 47) - PAGE_SIZE,
-				       (uintptr_t)&op_bad, (uintptr_t)live};
+		uintptr_t outside[] = {(uintptr_t)&local,
+				       (uintptr_t)&global_object,
+				       (uintptr_t)libc_block,
+				       1,
+				       0x1000,
+				       (uintptr_t)-16,
+				       (uintptr_t)1 << 47,
+				       ((uintptr_t)1 << 47) - PAGE_SIZE,
+				       (uintptr_t)&op_bad,
+				       (uintptr_t)live};
 		p = outside[fdp_u8(d) % (sizeof outside / sizeof outside[0])];
 		break;
 	}
@@ -142,12 +149,8 @@ void op_bad(fdp *d)
 		errno = 0;
 		r = sa_realloc((void *)p, 1 + fdp_u8(d));
 		break;
-	case 2:
-		n = sa_malloc_usable_size((void *)p);
-		break;
-	default:
-		sa_free((void *)p);
-		break;
+	case 2: n = sa_malloc_usable_size((void *)p); break;
+	default: sa_free((void *)p); break;
 	}
 	capture_end(out, sizeof out);
 	fuzz_log("t%d bad %s(%#lx) (kind %u) = %p/%zu", cur_tid, call, (unsigned long)p, kind, r, n);

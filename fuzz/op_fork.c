@@ -117,7 +117,8 @@ void op_oom(fdp *d)
 				rc = sa_posix_memalign(&p, 64, size);
 				if (rc) {
 					if (rc != ENOMEM || p != (void *)0x5 || errno != saved)
-						fuzz_fail("out of memory: posix_memalign = %d, pointer %p, errno %d", rc, p, errno);
+						fuzz_fail("out of memory: posix_memalign = %d, pointer %p, errno %d",
+							  rc, p, errno);
 					p = NULL;
 					errno = ENOMEM;
 				}
@@ -138,7 +139,8 @@ void op_oom(fdp *d)
 			}
 			if (!p) {
 				if (errno != ENOMEM)
-					fuzz_fail("out of memory: allocation of %zu = NULL with errno %d, not ENOMEM", size, errno);
+					fuzz_fail("out of memory: allocation of %zu = NULL with errno %d, not ENOMEM",
+						  size, errno);
 				fails++;
 				continue;
 			}
@@ -222,7 +224,7 @@ void op_debug_bug(fdp *d)
 		/* The engine's handler would turn the abort into an exit; a
 		 * coverage build writes its profile first. */
 		signal(SIGABRT, __llvm_profile_write_file ? abort_with_profile : SIG_DFL);
-		debug_guard_init();       /* ahead of the engine's SIGSEGV handler */
+		debug_guard_init(); /* ahead of the engine's SIGSEGV handler */
 		/* Kinds 0-2 test the span blocks' canaries and poison, 3 and 4
 		 * the guarded pool: this thread's next blocks are sampled or not. */
 		guarded_countdown = kind >= 3 ? 1 : UINT32_MAX;
@@ -249,9 +251,7 @@ void op_debug_bug(fdp *d)
 			for (int i = 0; i < 64; i++)
 				(void)sa_malloc(size);
 			break;
-		case 3:
-			p[size] = 1;
-			break;
+		case 3: p[size] = 1; break;
 		default:
 			sa_free((void *)p);
 			(void)p[v % size];

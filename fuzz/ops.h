@@ -153,13 +153,13 @@ int ops_run(const ops_profile *pf, const uint8_t *data, size_t size);
  * The debug build's guarded pool and zero-size region are on, as in any
  * program: the model knows their blocks (model.c), which have no span.
  */
-#define FUZZ_OPS_HARNESS(pf)                                                       \
-	int LLVMFuzzerInitialize(int *argc, char ***argv)                           \
-	{                                                                           \
-		(void)argc, (void)argv;                                             \
-		ops_init(&(pf));                                                    \
-		return 0;                                                           \
-	}                                                                           \
+#define FUZZ_OPS_HARNESS(pf)                                                                                           \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                                                              \
+	{                                                                                                              \
+		(void)argc, (void)argv;                                                                                \
+		ops_init(&(pf));                                                                                       \
+		return 0;                                                                                              \
+	}                                                                                                              \
 	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return ops_run(&(pf), data, size); }
 
 /* ---- helpers shared with the harnesses that have their own engine ------------ */
@@ -181,7 +181,9 @@ void zero_check(const void *p, size_t size, const char *what);
 
 /* An address-ordered set of disjoint ranges [a, e). */
 typedef struct range_index {
-	struct range { uintptr_t a, e; } *r;
+	struct range {
+		uintptr_t a, e;
+	} * r;
 	size_t n, cap;
 } range_index;
 void ri_init(range_index *ri, size_t cap);

@@ -19,7 +19,7 @@
 enum rmode { R_FILL, R_CHECK, R_ZERO };
 
 NOCOV static void range_op(uint8_t *p, size_t from, size_t to, uint64_t seed, enum rmode m, const char *what,
-		     size_t size)
+			   size_t size)
 {
 	size_t i = from;
 	while (i < to) {
@@ -46,11 +46,13 @@ NOCOV static void range_op(uint8_t *p, size_t from, size_t to, uint64_t seed, en
 				size_t k = 0;
 				while (k < n && p[i + k] == (uint8_t)(v >> (8 * (lo + k))))
 					k++;
-				fuzz_fail("%s: block %p (%zu bytes): byte %zu (at %p) is 0x%02x, expected 0x%02x%s",
-					  what, (void *)p, size, i + k, (void *)(p + i + k), p[i + k],
-					  (uint8_t)(v >> (8 * (lo + k))),
-					  m == R_ZERO ? " (zeroed memory)"
-						      : " (overlapping blocks, a block handed out twice, or lost contents)");
+				fuzz_fail(
+					"%s: block %p (%zu bytes): byte %zu (at %p) is 0x%02x, expected 0x%02x%s", what,
+					(void *)p, size, i + k, (void *)(p + i + k), p[i + k],
+					(uint8_t)(v >> (8 * (lo + k))),
+					m == R_ZERO
+						? " (zeroed memory)"
+						: " (overlapping blocks, a block handed out twice, or lost contents)");
 			}
 		}
 		i += n;

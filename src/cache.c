@@ -46,10 +46,7 @@ static bool exit_key_ok;
 
 static void thread_exit(void *arg);
 
-static void make_exit_key(void)
-{
-	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
-}
+static void make_exit_key(void) { exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0; }
 
 static void cache_init(mcache *c)
 {

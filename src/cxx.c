@@ -52,8 +52,8 @@ extern void *__cxa_allocate_exception(size_t size) __attribute__((weak));
 extern void __cxa_throw(void *obj, void *tinfo, void (*dtor)(void *)) __attribute__((weak, noreturn));
 extern void *__cxa_begin_catch(void *exc) __attribute__((weak));
 extern void __cxa_end_catch(void) __attribute__((weak));
-extern char _ZTISt9bad_alloc[] __attribute__((weak));  /* typeid(std::bad_alloc) */
-extern void *_ZTVSt9bad_alloc[] __attribute__((weak)); /* its vtable */
+extern char _ZTISt9bad_alloc[] __attribute__((weak));              /* typeid(std::bad_alloc) */
+extern void *_ZTVSt9bad_alloc[] __attribute__((weak));             /* its vtable */
 extern void _ZNSt9bad_allocD1Ev(void *self) __attribute__((weak)); /* ~bad_alloc() */
 
 static NOINLINE __attribute__((noreturn)) void throw_bad_alloc(void)
@@ -129,9 +129,9 @@ static NOINLINE bool call_handler_nothrow(new_handler h)
 #define DBG_NO_SIZE ((size_t)-1)
 #define NEW(size, align, kind) ((align) ? core_new_aligned((align), (size)) : core_new_nothrow(size))
 /* Sized: the class check; aligned and sized: its top. */
-#define DELETE(p, size, align, kind)                                                              \
-	((size) == DBG_NO_SIZE ? core_delete(p)                                                    \
-	 : (align)	       ? core_delete_aligned_sized((p), (size))                            \
+#define DELETE(p, size, align, kind)                                                                                   \
+	((size) == DBG_NO_SIZE ? core_delete(p)                                                                        \
+	 : (align)             ? core_delete_aligned_sized((p), (size))                                                \
 			       : core_delete_sized((p), (size)))
 #endif
 
@@ -142,7 +142,8 @@ static NOINLINE bool call_handler_nothrow(new_handler h)
  * throw std::bad_alloc (NULL for the nothrow forms).
  */
 static NOINLINE __attribute__((unused)) /* (SA_NO_STD_NAMES, debug) */
-void *new_retry(size_t size, size_t align, int kind, bool nothrow, uintptr_t fp)
+void *
+new_retry(size_t size, size_t align, int kind, bool nothrow, uintptr_t fp)
 {
 	(void)fp, (void)kind;
 	for (;;) {
@@ -182,14 +183,14 @@ static inline bool align_ok(size_t align) { return align && !(align & (align - 1
  * is align): the fast path inline, the retry loop out of line. */
 #define ALIGN_ARG_0 0
 #define ALIGN_ARG_1 align
-#define OPERATOR_NEW(name, kind, aligned, nothrow, ...)                                             \
-	EXPORT void *name(size_t size __VA_ARGS__)                                                  \
-	{                                                                                           \
-		size_t al = ALIGN_ARG_##aligned;                                                    \
-		if (aligned && UNLIKELY(!align_ok(al)))                                             \
-			return bad_alignment(nothrow);                                              \
-		void *p = NEW(size, al, kind);                                                      \
-		return LIKELY(p != NULL) ? p : new_retry(size, al, kind, nothrow, FP);              \
+#define OPERATOR_NEW(name, kind, aligned, nothrow, ...)                                                                \
+	EXPORT void *name(size_t size __VA_ARGS__)                                                                     \
+	{                                                                                                              \
+		size_t al = ALIGN_ARG_##aligned;                                                                       \
+		if (aligned && UNLIKELY(!align_ok(al)))                                                                \
+			return bad_alignment(nothrow);                                                                 \
+		void *p = NEW(size, al, kind);                                                                         \
+		return LIKELY(p != NULL) ? p : new_retry(size, al, kind, nothrow, FP);                                 \
 	}
 
 /* The Itanium names: n = new, a = array, m = size_t, St11align_val_t, RKSt9nothrow_t. */
@@ -221,7 +222,7 @@ OPERATOR_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, KIND_NEW_ARRAY, 1, true, , size
 
 /* ---- operator delete ------------------------------------------------------ */
 
-#define OPERATOR_DELETE(name, kind, SIZE, ALIGN, ...)                                               \
+#define OPERATOR_DELETE(name, kind, SIZE, ALIGN, ...)                                                                  \
 	EXPORT void name(void *p __VA_ARGS__) { DELETE(p, SIZE, ALIGN, kind); }
 
 /* d = delete, l = scalar, a = array, Pv = void *, m = size_t. */

@@ -54,10 +54,7 @@ static size_t bits_find(const uint64_t *bits, size_t i, size_t n, bool want)
 	return n;
 }
 
-static inline uint64_t bits_mask(size_t off, size_t n)
-{
-	return (n >= 64 ? ~0ull : ((1ull << n) - 1)) << off;
-}
+static inline uint64_t bits_mask(size_t off, size_t n) { return (n >= 64 ? ~0ull : ((1ull << n) - 1)) << off; }
 
 static void bits_set(uint64_t *bits, size_t i, size_t n, bool v)
 {
@@ -121,8 +118,7 @@ static bool commit_to(heapArena *ha, size_t end)
 	size_t to = (end + COMMIT_STEP_PAGES - 1) / COMMIT_STEP_PAGES * COMMIT_STEP_PAGES;
 	if (to > PAGES_PER_ARENA)
 		to = PAGES_PER_ARENA;
-	if (!os_commit((void *)(ha->base + ha->commitPages * PAGE_SIZE),
-		       (to - ha->commitPages) * PAGE_SIZE))
+	if (!os_commit((void *)(ha->base + ha->commitPages * PAGE_SIZE), (to - ha->commitPages) * PAGE_SIZE))
 		return false;
 	SA_TRACK_NOACCESS(ha->base + ha->commitPages * PAGE_SIZE, (to - ha->commitPages) * PAGE_SIZE);
 	/* New pages are free and scavenged (zero, not resident). */
@@ -363,8 +359,7 @@ bool heap_grow_in_place(mspan *s, size_t npages)
 	heapArena *ha = arena_of(s->startAddr);
 	size_t i = (end >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
 	size_t extra = npages - s->npages;
-	if (ha && arena_of(end - 1) == ha && (end & (ARENA_SIZE - 1)) != 0 &&
-	    i + extra <= PAGES_PER_ARENA &&
+	if (ha && arena_of(end - 1) == ha && (end & (ARENA_SIZE - 1)) != 0 && i + extra <= PAGES_PER_ARENA &&
 	    bits_find(ha->pallocBits, i, i + extra, true) == i + extra && commit_to(ha, i + extra)) {
 		take_run(ha, i, extra);
 		set_page_map(end, extra, s);

@@ -86,18 +86,18 @@
  * type-checked.  A failed check is a bug in spanalloc, not in the program.
  */
 __attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, const char *what) INTERNAL;
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (UNLIKELY(!(cond)))                                       \
-			sa_fatal_internal(__FILE__, __LINE__, #cond);        \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (UNLIKELY(!(cond)))                                                                                 \
+			sa_fatal_internal(__FILE__, __LINE__, #cond);                                                  \
 	} while (0)
 #ifdef SA_DEBUG
 #define DCHECK(cond) CHECK(cond)
 #else
-#define DCHECK(cond)                                                         \
-	do {                                                                 \
-		if (0 && !(cond)) {                                          \
-		}                                                            \
+#define DCHECK(cond)                                                                                                   \
+	do {                                                                                                           \
+		if (0 && !(cond)) {                                                                                    \
+		}                                                                                                      \
 	} while (0)
 #endif
 
@@ -117,18 +117,18 @@ __attribute__((noreturn)) void sa_fatal_internal(const char *file, int line, con
 
 /* ---- geometry --------------------------------------------------------- */
 
-#define TINY_SIZE 16                         /* tiny block size */
-#define TINY_MAX 8                           /* largest tiny request (tiny=1) */
-#define TINY_SPAN_CLASS NUM_SIZE_CLASSES     /* 16 B objects holding tiny blocks */
+#define TINY_SIZE 16                     /* tiny block size */
+#define TINY_MAX 8                       /* largest tiny request (tiny=1) */
+#define TINY_SPAN_CLASS NUM_SIZE_CLASSES /* 16 B objects holding tiny blocks */
 #define NUM_SPAN_CLASSES (NUM_SIZE_CLASSES + 1)
-#define TINY_SIZE_CLASS 2                    /* the 16 B class, for stats */
+#define TINY_SIZE_CLASS 2 /* the 16 B class, for stats */
 
-#define ARENA_SHIFT 26                       /* heapArena: 64 MiB */
+#define ARENA_SHIFT 26 /* heapArena: 64 MiB */
 #define ARENA_SIZE ((uintptr_t)1 << ARENA_SHIFT)
 #define PAGES_PER_ARENA (ARENA_SIZE / PAGE_SIZE) /* 8192 */
 #define ARENA_BITMAP_WORDS (PAGES_PER_ARENA / 64)
-#define HEAP_ADDR_BITS 48                    /* x86-64 / aarch64 user space */
-#define ARENA_L1_BITS 0                      /* as Go on amd64: one L1 entry */
+#define HEAP_ADDR_BITS 48                                            /* x86-64 / aarch64 user space */
+#define ARENA_L1_BITS 0                                              /* as Go on amd64: one L1 entry */
 #define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS) /* 22 */
 
 static_assert(PAGE_SIZE * PAGES_PER_ARENA == ARENA_SIZE, "arena geometry");
@@ -137,16 +137,16 @@ static_assert(MAX_OBJS_PER_SPAN % 64 == 0, "bitmap words");
 
 /* ---- platform (os.c: the only caller of mmap, munmap, mprotect, madvise) */
 
-void *os_reserve(size_t size, size_t align) INTERNAL; /* PROT_NONE, aligned */
-bool os_commit(void *p, size_t size) INTERNAL;        /* reserved -> read/write */
+void *os_reserve(size_t size, size_t align) INTERNAL;                       /* PROT_NONE, aligned */
+bool os_commit(void *p, size_t size) INTERNAL;                              /* reserved -> read/write */
 void *os_reserve_guarded(size_t size, size_t align, size_t guard) INTERNAL; /* keeps guard bytes PROT_NONE below */
-bool os_protect(void *p, size_t size) INTERNAL;       /* read/write -> PROT_NONE (guard pages) */
-void os_release(void *p, size_t size) INTERNAL;       /* give pages back, keep range (zero on next touch) */
-void *os_alloc(size_t size) INTERNAL;                 /* read/write metadata, zeroed */
+bool os_protect(void *p, size_t size) INTERNAL;                             /* read/write -> PROT_NONE (guard pages) */
+void os_release(void *p, size_t size) INTERNAL; /* give pages back, keep range (zero on next touch) */
+void *os_alloc(size_t size) INTERNAL;           /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;
 uint64_t os_nanotime(void) INTERNAL;
-size_t os_page_size(void) INTERNAL;                   /* the OS page (mprotect's unit) */
-long os_max_map_count(void) INTERNAL;                 /* vm.max_map_count, or -1 */
+size_t os_page_size(void) INTERNAL;   /* the OS page (mprotect's unit) */
+long os_max_map_count(void) INTERNAL; /* vm.max_map_count, or -1 */
 /* getenv before libc's environ exists (readable: /proc could be read). */
 const char *os_early_getenv(const char *name, bool *readable) INTERNAL;
 uint64_t os_memory_limit(void) INTERNAL;
@@ -183,34 +183,40 @@ void os_sleep_us(unsigned us) INTERNAL;
  * says what each lock guards.
  */
 enum lock_rank {
-	LOCK_UNRANKED = 0,  /* a lock nobody ranked: fatal in the debug build */
-	LOCK_INIT,          /* init.c: the first initialization */
-	LOCK_LEAK_CHECK,    /* debug/leak.c check_lock: one leak check at a time */
-	LOCK_CACHES,        /* cache.c caches_lock */
-	LOCK_CENTRAL,       /* mcentral.lock, several in class order */
-	LOCK_HEAP,          /* mheap.lock */
-	LOCK_POOL,          /* debug/guarded.c pool_lock */
-	LOCK_ZERO_REGION,   /* debug/guarded.c zlock */
-	LOCK_DEPOT,         /* debug/stack.c depot_lock */
-	LOCK_PENDING,       /* debug/debug.c pending_lock */
+	LOCK_UNRANKED = 0, /* a lock nobody ranked: fatal in the debug build */
+	LOCK_INIT,         /* init.c: the first initialization */
+	LOCK_LEAK_CHECK,   /* debug/leak.c check_lock: one leak check at a time */
+	LOCK_CACHES,       /* cache.c caches_lock */
+	LOCK_CENTRAL,      /* mcentral.lock, several in class order */
+	LOCK_HEAP,         /* mheap.lock */
+	LOCK_POOL,         /* debug/guarded.c pool_lock */
+	LOCK_ZERO_REGION,  /* debug/guarded.c zlock */
+	LOCK_DEPOT,        /* debug/stack.c depot_lock */
+	LOCK_PENDING,      /* debug/debug.c pending_lock */
 	LOCK_NRANKS
 };
 
 typedef struct mutex {
 	uint32_t state;
 #ifdef SA_DEBUG
-	uint8_t rank;       /* enum lock_rank */
+	uint8_t rank; /* enum lock_rank */
 #endif
 } mutex;
 #ifdef SA_DEBUG
-#define MUTEX_INIT(r) {0, (r)}
+#define MUTEX_INIT(r)                                                                                                  \
+	{                                                                                                              \
+		0, (r)                                                                                                 \
+	}
 void lockrank_acquire(const mutex *m) INTERNAL;
 void lockrank_release(const mutex *m) INTERNAL;
 void lockrank_forget(const mutex *m) INTERNAL;
 bool lockrank_held(const mutex *m) INTERNAL;
 #define LOCKRANK_HOOK(f, m) f(m)
 #else
-#define MUTEX_INIT(r) {0}
+#define MUTEX_INIT(r)                                                                                                  \
+	{                                                                                                              \
+		0                                                                                                      \
+	}
 #define LOCKRANK_HOOK(f, m) ((void)(m))
 #endif
 void os_futex_wait(uint32_t *addr, uint32_t val) INTERNAL;
@@ -270,11 +276,11 @@ static inline bool lock_held(const mutex *m)
  */
 typedef struct fixalloc {
 	size_t size;
-	void *list;       /* free blocks, linked through their first word */
-	char *chunk;      /* rest of the current chunk */
+	void *list;  /* free blocks, linked through their first word */
+	char *chunk; /* rest of the current chunk */
 	size_t nchunk;
-	uint64_t inuse;   /* bytes handed out and not freed */
-	uint64_t sys;     /* bytes obtained from the OS */
+	uint64_t inuse; /* bytes handed out and not freed */
+	uint64_t sys;   /* bytes obtained from the OS */
 } fixalloc;
 
 void fixalloc_init(fixalloc *f, size_t size) INTERNAL;
@@ -361,16 +367,16 @@ struct mspan {
 	 * touch (spans are CACHE_LINE-aligned): a free of a cold block misses
 	 * once on its span, not three times.
 	 */
-	uintptr_t startAddr;    /* immutable while in use */
-	uint64_t *gcmarkBits;   /* owner writes (relaxed stores), anyone reads */
-	uint64_t *remoteBits;   /* any thread, atomic RMW */
-	mcache *owner;          /* read by any thread (relaxed) */
+	uintptr_t startAddr;  /* immutable while in use */
+	uint64_t *gcmarkBits; /* owner writes (relaxed stores), anyone reads */
+	uint64_t *remoteBits; /* any thread, atomic RMW */
+	mcache *owner;        /* read by any thread (relaxed) */
 	uint64_t allocCache;
-	uintptr_t elemsize;     /* npages * PAGE_SIZE for a large span; immutable */
-	uint64_t divMagic;      /* class_to_divmagic; 0 for a large or tiny span (free's routing); immutable */
+	uintptr_t elemsize; /* npages * PAGE_SIZE for a large span; immutable */
+	uint64_t divMagic;  /* class_to_divmagic; 0 for a large or tiny span (free's routing); immutable */
 	/* Allocation state: written by the owner (or under the central lock). */
 	uint16_t freeindex;
-	uint16_t allocCount;    /* live objects at the last sweep */
+	uint16_t allocCount; /* live objects at the last sweep */
 	/*
 	 * The owner's frees count it down (one decrement, no compare of two
 	 * fields); at 0, cache_span_reusable moves a parked span to ready
@@ -378,8 +384,8 @@ struct mspan {
 	 * free) and starts any other span over at NO_REUSE.
 	 */
 	uint16_t reuseIn;
-	uint8_t spanclass;      /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
-	uint8_t needzero;       /* objects at index >= freeindex may be dirty */
+	uint8_t spanclass; /* 0: large, 1..66: size class, TINY_SPAN_CLASS; immutable */
+	uint8_t needzero;  /* objects at index >= freeindex may be dirty */
 
 	/*
 	 * The three bitmaps when nelems <= 64, at the start of the second
@@ -388,14 +394,14 @@ struct mspan {
 	 * third: larson's frees missed three times on the span, not twice).
 	 */
 	uint64_t inlineBits[3];
-	uintptr_t npages;       /* immutable while in use */
+	uintptr_t npages; /* immutable while in use */
 	uint64_t *allocBits;
 	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
-	uint32_t needsweep;     /* atomic */
-	uint16_t nelems;        /* immutable; no fast path reads it */
-	span_state_box state;   /* enum span_state: span_state(), span_set_state() only */
-	uint8_t list;           /* enum span_list: central lock, or the owner */
-	mspan *next, *prev;     /* central list links, under the central lock */
+	uint32_t needsweep;        /* atomic */
+	uint16_t nelems;           /* immutable; no fast path reads it */
+	span_state_box state;      /* enum span_state: span_state(), span_set_state() only */
+	uint8_t list;              /* enum span_list: central lock, or the owner */
+	mspan *next, *prev;        /* central list links, under the central lock */
 
 #ifdef SA_DEBUG
 	struct span_debug *dbg; /* debug/debug.h */
@@ -403,7 +409,6 @@ struct mspan {
 } __attribute__((aligned(CACHE_LINE)));
 static_assert(offsetof(mspan, inlineBits) == CACHE_LINE,
 	      "mspan: the fast paths' fields in the first cache line, the inline bitmaps at the start of the second");
-
 
 static inline enum span_state span_state(const mspan *s)
 {
@@ -444,8 +449,8 @@ static inline uint64_t span_free_word(const mspan *s, size_t w)
 	return left >= 64 ? free : free & ((1ull << left) - 1);
 }
 void span_init_small(mspan *s, unsigned spanclass) INTERNAL;
-unsigned span_sweep(mspan *s) INTERNAL;            /* returns free objects */
-unsigned span_next_free(mspan *s) INTERNAL;        /* index, or nelems if full */
+unsigned span_sweep(mspan *s) INTERNAL;     /* returns free objects */
+unsigned span_next_free(mspan *s) INTERNAL; /* index, or nelems if full */
 size_t span_validate(const mspan *s, bool swept, const char *where) INTERNAL;
 
 /*
@@ -497,8 +502,8 @@ struct heapArena {
 	uintptr_t base;
 	uint32_t commitPages;
 	uint32_t searchHint;
-	uint32_t nfree;          /* free pages */
-	heapArena *next;         /* all arenas, in address order */
+	uint32_t nfree;  /* free pages */
+	heapArena *next; /* all arenas, in address order */
 };
 
 /*
@@ -539,23 +544,23 @@ static inline mspan *span_of(heapArena *ha, uintptr_t p)
 	return LOAD_RELAXED(&ha->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
 }
 
-heapArena *arena_new(uintptr_t base) INTERNAL;  /* heap lock */
-bool arena_register(heapArena *ha) INTERNAL;    /* heap lock */
+heapArena *arena_new(uintptr_t base) INTERNAL; /* heap lock */
+bool arena_register(heapArena *ha) INTERNAL;   /* heap lock */
 
 /* ---- mheap (heap.c) ----------------------------------------------------- */
 
 typedef struct mheap {
 	mutex lock;
-	heapArena *arenas;      /* address order */
-	fixalloc spanalloc;     /* mspan */
-	fixalloc cachealloc;    /* mcache */
-	fixalloc bitsalloc;     /* 3 x 16 words of span bitmaps, nelems > 64 */
-	fixalloc tinyalloc;     /* tiny masks of a tiny span */
-	fixalloc arenaalloc;    /* heapArena */
+	heapArena *arenas;   /* address order */
+	fixalloc spanalloc;  /* mspan */
+	fixalloc cachealloc; /* mcache */
+	fixalloc bitsalloc;  /* 3 x 16 words of span bitmaps, nelems > 64 */
+	fixalloc tinyalloc;  /* tiny masks of a tiny span */
+	fixalloc arenaalloc; /* heapArena */
 	/* page counts, under lock */
 	uint64_t pagesInUse;
 	uint64_t pagesCommitted;
-	uint64_t pagesScav;     /* committed, free and released */
+	uint64_t pagesScav; /* committed, free and released */
 	uint64_t narenas;
 	uint64_t lastScavenge;  /* os_nanotime of the last scavenger tick */
 	uint64_t ticks;         /* heap operations, to pace clock reads */
@@ -569,16 +574,16 @@ mspan *heap_alloc_span(size_t npages, size_t alignPages, unsigned spanclass) INT
 void heap_free_span(mspan *s) INTERNAL;
 bool heap_grow_in_place(mspan *s, size_t npages) INTERNAL;
 void heap_scavenge(bool force) INTERNAL;
-mspan *heap_alloc_span_struct(void) INTERNAL;   /* heap lock */
+mspan *heap_alloc_span_struct(void) INTERNAL; /* heap lock */
 
 /* ---- mcentral (central.c) ----------------------------------------------- */
 
 typedef struct mcentral {
 	mutex lock;
 	uint8_t spanclass;
-	spanlist partial;   /* owner == NO_OWNER, maybe free objects (swept or needsweep) */
-	spanlist full;      /* owner == NO_OWNER, no free object at the last sweep */
-	uint64_t nspans;    /* spans of this class not returned to the heap */
+	spanlist partial; /* owner == NO_OWNER, maybe free objects (swept or needsweep) */
+	spanlist full;    /* owner == NO_OWNER, no free object at the last sweep */
+	uint64_t nspans;  /* spans of this class not returned to the heap */
 } __attribute__((aligned(CACHE_LINE))) mcentral;
 
 extern mcentral mcentral_[NUM_SPAN_CLASSES] INTERNAL;
@@ -593,15 +598,15 @@ void central_remote_freed(mspan *s) INTERNAL;
 
 #define PARK_MAX_BYTES (2048 * 1024)
 #define LARGE_CACHE_SLOTS 8
-#define LARGE_CACHE_PAGES 32  /* 256 KiB */
-#define LARGE_CACHE_TOTAL 64  /* 512 KiB per thread */
+#define LARGE_CACHE_PAGES 32 /* 256 KiB */
+#define LARGE_CACHE_TOTAL 64 /* 512 KiB per thread */
 
 /*
  * Allocation counters: each mcache's own (written by its thread only, read
  * by sa_read_memstats with relaxed loads), and their sums.
  */
 typedef struct cache_counters {
-	uint64_t nmalloc[NUM_SIZE_CLASSES];   /* [0]: large objects */
+	uint64_t nmalloc[NUM_SIZE_CLASSES]; /* [0]: large objects */
 	uint64_t nfree[NUM_SIZE_CLASSES];
 	uint64_t largeAlloc;     /* bytes of large objects allocated */
 	uint64_t largeFree;      /* bytes of large objects freed */
@@ -645,7 +650,7 @@ struct mcache {
 	mspan *largeCache[LARGE_CACHE_SLOTS];
 	uint32_t nlargeCache;
 	uint32_t largeCachePages;
-	cache_counters st;       /* this thread's allocation counters */
+	cache_counters st; /* this thread's allocation counters */
 	/*
 	 * The span this thread is freeing into remotely, from just before the
 	 * OR that publishes the free to just after its last access to the
@@ -657,13 +662,12 @@ struct mcache {
 	 * Threads without an mcache pin in orphan_pins instead.
 	 */
 	mspan *remoteFreeing;
-	mcache *next, *prev;     /* allcaches, under caches_lock */
+	mcache *next, *prev; /* allcaches, under caches_lock */
 #ifdef SA_DEBUG
 	struct quarantine quarantine;
-	uint32_t dbgBusy;        /* debug-layer operations begun and ended: odd while in one (atomic) */
+	uint32_t dbgBusy; /* debug-layer operations begun and ended: odd while in one (atomic) */
 #endif
 };
-
 
 extern mspan emptyspan INTERNAL;
 extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-exec")));
@@ -773,31 +777,41 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
  * X(type, name, default, debug-only, doc).  Debug-only options are
  * accepted by the production build with a warning that they do nothing.
  */
-#define SA_OPTIONS(X)                                                                              \
-	X(bool, stats, 0, 0, "print the heap statistics to stderr at exit")                         \
-	X(int, scavenge_ms, 1000, 0, "release free pages to the OS after this many ms idle (0: at once, -1: never)") \
-	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)") \
-	X(bool, help, 0, 0, "print the options and their defaults to stderr")                       \
-	X(bool, tiny, 0, 0, "pack requests of 1..8 B into shared 16-byte blocks (Go's tiny allocator): denser for tiny objects, but each of their frees is a compare-and-swap") \
-	X(bool, efence, 0, 1, "every block up to 32 KiB on pages of its own, as many as a quarter of vm.max_map_count allows") \
-	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")     \
-	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")   \
-	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                   \
-	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")           \
-	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit") \
-	X(int, guarded_slots, 256, 1, "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)") \
-	X(int, sample_rate, 1000, 1, "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)") \
-	X(int, fuzz, -1, 1, "the fuzzing preset: guarded blocks sampled one in fuzz_sample_rate, under libFuzzer only while an input runs (-1: on when the program is a libFuzzer target or runs under afl-fuzz)") \
-	X(int, fuzz_sample_rate, 64, 1, "under the fuzzing preset, one allocation in N goes to a guarded slot (1: every one while slots are free)") \
-	X(bool, guard_zero, 1, 1, "malloc(0) blocks get unique addresses no access can touch (0: ordinary 1-byte blocks)") \
-	X(bool, fast_unwind, 1, 1, "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)") \
-	X(bool, symbolize, 1, 0, "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)") \
-	X(path, external_symbolizer_path, "", 0, "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)") \
-	X(bool, detect_leaks, 1, 1, "check for leaks at exit (a conservative mark from the roots)") \
-	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                \
-	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported") \
-	X(int, max_leaks, 0, 1, "report at most this many leak stacks (0: all)")                   \
-	X(bool, report_indirect, 1, 1, "report leaks reached only from other leaks (indirect)") \
+#define SA_OPTIONS(X)                                                                                                                                                                            \
+	X(bool, stats, 0, 0, "print the heap statistics to stderr at exit")                                                                                                                      \
+	X(int, scavenge_ms, 1000, 0, "release free pages to the OS after this many ms idle (0: at once, -1: never)")                                                                             \
+	X(bool, abort_on_error, 1, 0, "abort after reporting a heap bug (0: report and go on where that is safe)")                                                                               \
+	X(bool, help, 0, 0, "print the options and their defaults to stderr")                                                                                                                    \
+	X(bool, tiny, 0, 0,                                                                                                                                                                      \
+	  "pack requests of 1..8 B into shared 16-byte blocks (Go's tiny allocator): denser for tiny objects, but each of their frees is a compare-and-swap")                                    \
+	X(bool, efence, 0, 1,                                                                                                                                                                    \
+	  "every block up to 32 KiB on pages of its own, as many as a quarter of vm.max_map_count allows")                                                                                       \
+	X(int, quarantine_kb, 1024, 1, "KiB of freed blocks each thread holds back from reuse")                                                                                                  \
+	X(int, malloc_context, 16, 1, "frames kept of each allocation and free stack (0: none)")                                                                                                 \
+	X(path, log_path, "", 1, "write reports to PATH.<pid> instead of stderr")                                                                                                                \
+	X(int, exitcode, 0, 1, "exit status of a program that had reports (0: its own)")                                                                                                         \
+	X(bool, check_at_exit, 1, 1, "check every block's canaries and every freed block's poison at exit")                                                                                      \
+	X(int, guarded_slots, 256, 1,                                                                                                                                                            \
+	  "blocks on guarded pages at once: half for the first blocks, half for sampled ones (0: none)")                                                                                         \
+	X(int, sample_rate, 1000, 1,                                                                                                                                                             \
+	  "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)")                                                                                                   \
+	X(int, fuzz, -1, 1,                                                                                                                                                                      \
+	  "the fuzzing preset: guarded blocks sampled one in fuzz_sample_rate, under libFuzzer only while an input runs (-1: on when the program is a libFuzzer target or runs under afl-fuzz)") \
+	X(int, fuzz_sample_rate, 64, 1,                                                                                                                                                          \
+	  "under the fuzzing preset, one allocation in N goes to a guarded slot (1: every one while slots are free)")                                                                            \
+	X(bool, guard_zero, 1, 1,                                                                                                                                                                \
+	  "malloc(0) blocks get unique addresses no access can touch (0: ordinary 1-byte blocks)")                                                                                               \
+	X(bool, fast_unwind, 1, 1,                                                                                                                                                               \
+	  "allocation and free stacks by frame pointers (0: by .eh_frame, complete without -fno-omit-frame-pointer)")                                                                            \
+	X(bool, symbolize, 1, 0,                                                                                                                                                                 \
+	  "print frames as function file:line with llvm-symbolizer or addr2line (0: module+offset)")                                                                                             \
+	X(path, external_symbolizer_path, "", 0,                                                                                                                                                 \
+	  "the symbolizer to run (llvm-symbolizer or addr2line; default: the first on PATH)")                                                                                                    \
+	X(bool, detect_leaks, 1, 1, "check for leaks at exit (a conservative mark from the roots)")                                                                                              \
+	X(int, leak_exitcode, 23, 1, "exit status of a run with leaks (0: its own)")                                                                                                             \
+	X(path, suppressions, "", 1, "file of leak:PATTERN lines: leaks whose stack matches are not reported")                                                                                   \
+	X(int, max_leaks, 0, 1, "report at most this many leak stacks (0: all)")                                                                                                                 \
+	X(bool, report_indirect, 1, 1, "report leaks reached only from other leaks (indirect)")                                                                                                  \
 	X(int, malloc_limit_mb, 0, 1, "abort on one request of this many MiB or more (0: no limit)")
 
 typedef char path[256];
@@ -842,8 +856,8 @@ enum sa_bug {
 	BUG_SIZED_DELETE,       /* sized delete, the wrong size */
 	BUG_ALIGNED_DELETE,     /* delete with the wrong alignment (debug build) */
 };
-extern int report_fd INTERNAL;     /* stderr, or the log_path file */
-extern unsigned reports INTERNAL;  /* heap bugs reported so far */
+extern int report_fd INTERNAL;    /* stderr, or the log_path file */
+extern unsigned reports INTERNAL; /* heap bugs reported so far */
 /*
  * Report a heap bug in the program at p (s: its span, or NULL) and abort
  * unless abort_on_error=0.  Never called with a lock held.

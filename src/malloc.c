@@ -78,8 +78,7 @@ static void *aligned_impl(size_t align, size_t size)
 		size = 1;
 	/* Sizes 9..15 get the 16-byte class, 1..8 the 8-byte class, or with
 	 * tiny=1 a tiny object aligned to the size's lowest bit. */
-	size_t natural = size > TINY_MAX ? TINY_SIZE
-			 : !SA_DEBUG_BUILD && opts.tiny ? tiny_align(size) : TINY_MAX;
+	size_t natural = size > TINY_MAX ? TINY_SIZE : !SA_DEBUG_BUILD && opts.tiny ? tiny_align(size) : TINY_MAX;
 	if (align <= natural || (align <= TINY_SIZE && size >= TINY_SIZE))
 		return malloc_impl(size);
 	if (align > ARENA_SIZE || size > SIZE_MAX - align) {
@@ -226,10 +225,7 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 	remote_free(c, s, w, bit, s->startAddr + idx * s->elemsize, count);
 }
 
-void small_free(mcache *c, mspan *s, uintptr_t p)
-{
-	free_object(c, s, s->spanclass, span_object_index(s, p), false);
-}
+void small_free(mcache *c, mspan *s, uintptr_t p) { free_object(c, s, s->spanclass, span_object_index(s, p), false); }
 
 /*
  * The span holding heap pointer p for a free-like call, or NULL after
@@ -375,8 +371,7 @@ static size_t usable_size(uintptr_t p, mspan **sp, const char *call, enum sa_bug
 		return 0;
 	}
 	uint64_t bit = 1ull << (idx % 64);
-	if (!(LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) ||
-	    (LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit)) {
+	if (!(LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) || (LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit)) {
 		sa_report(freed, call, p, s, NULL);
 		return 0;
 	}
@@ -404,7 +399,7 @@ static __attribute__((unused)) void *realloc_impl(void *ptr, size_t size)
 		/* Stay when the block is not much too big for the new size (and,
 		 * for a tiny object, aligned enough for it: found by fuzz_tiny). */
 		if (s->spanclass == TINY_SPAN_CLASS ? (p & (tiny_align(size) - 1)) == 0
-						     : size > old / 2 || size_to_class(size) == s->spanclass)
+						    : size > old / 2 || size_to_class(size) == s->spanclass)
 			return ptr;
 	}
 	void *q = malloc_impl(size);
@@ -486,8 +481,9 @@ void core_delete_aligned_sized(void *ptr, size_t size)
 	heapArena *ha = p ? arena_of(p) : NULL;
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (s) {
-		size_t hi = s->spanclass == 0 ? s->npages * PAGE_SIZE
-			    : s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE - 1 : s->elemsize;
+		size_t hi = s->spanclass == 0                 ? s->npages * PAGE_SIZE
+			    : s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE - 1
+							      : s->elemsize;
 		if (UNLIKELY(size > hi)) {
 			sized_delete_mismatch(p, s, size, 0, hi);
 			return;
@@ -622,7 +618,11 @@ size_t malloc_usable_size(void *ptr) ALIAS(sa_malloc_usable_size);
 void cfree(void *ptr) ALIAS(sa_free);
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);
-EXPORT void free_sized(void *ptr, size_t size) { (void)size; API_FREE(ptr); }
+EXPORT void free_sized(void *ptr, size_t size)
+{
+	(void)size;
+	API_FREE(ptr);
+}
 EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size)
 {
 	(void)alignment, (void)size;

@@ -98,12 +98,12 @@ int options_parse(const char *s, sa_options *o, bool report)
 			size_t klen = (size_t)(eq - s), vlen = len - klen - 1;
 			bool known = false, ok = true, debugonly = false;
 			const char *kind = "";
-#define X(type, name, def, dbg, doc)                                            \
-	if (klen == sizeof #name - 1 && !memcmp(s, #name, klen)) {              \
-		known = true;                                                   \
-		kind = KIND_##type;                                             \
-		ok = set_##type(&o->name, eq + 1, vlen);                        \
-		debugonly = dbg;                                                \
+#define X(type, name, def, dbg, doc)                                                                                   \
+	if (klen == sizeof #name - 1 && !memcmp(s, #name, klen)) {                                                     \
+		known = true;                                                                                          \
+		kind = KIND_##type;                                                                                    \
+		ok = set_##type(&o->name, eq + 1, vlen);                                                               \
+		debugonly = dbg;                                                                                       \
 	}
 			SA_OPTIONS(X)
 #undef X
@@ -137,12 +137,12 @@ static void print_help(void)
 	static const char head[] = "spanalloc options (SPANALLOC_OPTIONS=key=value,...):\n";
 	os_write(2, head, sizeof head - 1);
 	char buf[256];
-#define X(type, name, def, dbg, doc)                                             \
-	{                                                                        \
-		strbuf b = {buf, 0, sizeof buf};                                 \
-		sb_str(&b, "  " #name "=" #def " (" #type "): " doc);            \
-		sb_str(&b, dbg ? " [debug build]\n" : "\n");                     \
-		os_write(2, b.buf, b.len);                                       \
+#define X(type, name, def, dbg, doc)                                                                                   \
+	{                                                                                                              \
+		strbuf b = {buf, 0, sizeof buf};                                                                       \
+		sb_str(&b, "  " #name "=" #def " (" #type "): " doc);                                                  \
+		sb_str(&b, dbg ? " [debug build]\n" : "\n");                                                           \
+		os_write(2, b.buf, b.len);                                                                             \
 	}
 	SA_OPTIONS(X)
 #undef X

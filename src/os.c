@@ -60,15 +60,9 @@ void *os_reserve_guarded(size_t size, size_t align, size_t guard)
 	return (void *)a;
 }
 
-bool os_protect(void *p, size_t size)
-{
-	return mprotect(p, size, PROT_NONE) == 0;
-}
+bool os_protect(void *p, size_t size) { return mprotect(p, size, PROT_NONE) == 0; }
 
-bool os_commit(void *p, size_t size)
-{
-	return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
-}
+bool os_commit(void *p, size_t size) { return mprotect(p, size, PROT_READ | PROT_WRITE) == 0; }
 
 void os_release(void *p, size_t size)
 {
@@ -83,10 +77,7 @@ void *os_alloc(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void os_free(void *p, size_t size)
-{
-	munmap(p, size);
-}
+void os_free(void *p, size_t size) { munmap(p, size); }
 
 /* RAM + swap: no single request beyond it can be backed. */
 uint64_t os_memory_limit(void)
@@ -255,8 +246,7 @@ static pid_t spawn(const char *prog, char *const argv[], char *const envp[], int
  * most timeout_ms.  Returns the bytes read, or -1 if it did not run or
  * did not exit 0.  Spawned by spawn(), for reports.
  */
-long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,
-		 int timeout_ms)
+long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap, int timeout_ms)
 {
 	int saved = errno, fds[2], st = 0;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -57,23 +57,16 @@ void sb_fmt(strbuf *b, const char *fmt, ...)
 		for (f++; *f == 'l' || *f == 'z'; f++)
 			*f == 'z' ? (void)(size = true) : (void)longs++;
 		switch (*f) {
-		case 's':
-			sb_str(b, va_arg(ap, const char *));
-			break;
+		case 's': sb_str(b, va_arg(ap, const char *)); break;
 		case 'u':
-			sb_dec(b, size ? va_arg(ap, size_t) : longs == 2 ? va_arg(ap, unsigned long long)
-						     : longs == 1 ? va_arg(ap, unsigned long)
-								  : va_arg(ap, unsigned));
+			sb_dec(b, size         ? va_arg(ap, size_t)
+				  : longs == 2 ? va_arg(ap, unsigned long long)
+				  : longs == 1 ? va_arg(ap, unsigned long)
+					       : va_arg(ap, unsigned));
 			break;
-		case 'p':
-			sb_hex(b, (uintptr_t)va_arg(ap, void *));
-			break;
-		case '%':
-			b->buf[b->len++] = '%';
-			break;
-		default: /* (none other is written) */
-			va_end(ap);
-			return;
+		case 'p': sb_hex(b, (uintptr_t)va_arg(ap, void *)); break;
+		case '%': b->buf[b->len++] = '%'; break;
+		default: /* (none other is written) */ va_end(ap); return;
 		}
 	}
 	va_end(ap);
@@ -186,49 +179,34 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	sb_report_prefix(&b);
 	/* The headline: "<bug> of <address> in <call>()". */
 	switch (bug) {
-	case BUG_DOUBLE_FREE:
-		sb_str(&b, "double free of ");
-		break;
+	case BUG_DOUBLE_FREE: sb_str(&b, "double free of "); break;
 	case BUG_INVALID_FREE:
-		sb_str(&b, call[0] == 'f' || strncmp(call, "operator delete", 15) == 0 ? "invalid free of " : "invalid pointer ");
+		sb_str(&b, call[0] == 'f' || strncmp(call, "operator delete", 15) == 0 ? "invalid free of "
+										       : "invalid pointer ");
 		break;
 	case BUG_REALLOC_FREED:
 		sb_str(&b, call);
 		sb_str(&b, " of freed block ");
 		break;
-	case BUG_CORRUPT:
-		sb_str(&b, "heap corruption at ");
-		break;
-	case BUG_OVERFLOW:
-		sb_str(&b, "heap buffer overflow past the block at ");
-		break;
-	case BUG_UNDERFLOW:
-		sb_str(&b, "heap buffer underflow before the block at ");
-		break;
-	case BUG_WRITE_AFTER_FREE:
-		sb_str(&b, "write after free to the block at ");
-		break;
-	case BUG_GUARD:
-		sb_str(&b, "heap overflow past the block at ");
-		break;
-	case BUG_USE_AFTER_FREE:
-		sb_str(&b, "use after free of the block at ");
-		break;
+	case BUG_CORRUPT: sb_str(&b, "heap corruption at "); break;
+	case BUG_OVERFLOW: sb_str(&b, "heap buffer overflow past the block at "); break;
+	case BUG_UNDERFLOW: sb_str(&b, "heap buffer underflow before the block at "); break;
+	case BUG_WRITE_AFTER_FREE: sb_str(&b, "write after free to the block at "); break;
+	case BUG_GUARD: sb_str(&b, "heap overflow past the block at "); break;
+	case BUG_USE_AFTER_FREE: sb_str(&b, "use after free of the block at "); break;
 	case BUG_MISMATCH_MALLOC:
 	case BUG_MISMATCH_NEW:
 	case BUG_MISMATCH_NEW_ARRAY: /* ASan's words: "(operator new vs free)" */
 		sb_str(&b, "alloc-dealloc-mismatch (");
-		sb_str(&b, bug == BUG_MISMATCH_MALLOC ? "malloc" : bug == BUG_MISMATCH_NEW ? "operator new" : "operator new[]");
+		sb_str(&b, bug == BUG_MISMATCH_MALLOC ? "malloc"
+			   : bug == BUG_MISMATCH_NEW  ? "operator new"
+						      : "operator new[]");
 		sb_str(&b, " vs ");
 		sb_str(&b, call);
 		sb_str(&b, ") of the block at ");
 		break;
-	case BUG_SIZED_DELETE:
-		sb_str(&b, "new-delete-type-mismatch (size) of the block at ");
-		break;
-	case BUG_ALIGNED_DELETE:
-		sb_str(&b, "new-delete-type-mismatch (alignment) of the block at ");
-		break;
+	case BUG_SIZED_DELETE: sb_str(&b, "new-delete-type-mismatch (size) of the block at "); break;
+	case BUG_ALIGNED_DELETE: sb_str(&b, "new-delete-type-mismatch (alignment) of the block at "); break;
 	}
 	sb_hex(&b, p);
 	/* " in <call>()": the function the program called; a check that
@@ -290,7 +268,8 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 	debug_report_extra(s, p);
 	sa_symbolize_end();
 	if (opts.abort_on_error) {
-		static const char msg[] = "spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
+		static const char msg[] =
+			"spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
 		os_write(report_fd, msg, sizeof msg - 1);
 		if (san_die())
 			return; /* an earlier report is aborting: it ends the run */

@@ -155,7 +155,8 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 	size_t bad = 0;
 	/* A large span may also sit in a thread's largeCache, or be on its
 	 * way back to the heap (its freer waits for the heap lock). */
-	if (span_state(s) != mSpanInUse && !(s->spanclass == 0 && (span_state(s) == mSpanCached || span_state(s) == mSpanFreeing)))
+	if (span_state(s) != mSpanInUse &&
+	    !(s->spanclass == 0 && (span_state(s) == mSpanCached || span_state(s) == mSpanFreeing)))
 		return problem(s, where, "state is not in-use", span_state(s), mSpanInUse);
 	if (s->startAddr & (PAGE_SIZE - 1))
 		bad += problem(s, where, "startAddr not page aligned", s->startAddr & (PAGE_SIZE - 1), 0);
@@ -206,7 +207,8 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		if (s->nelems - fi < 64)
 			free &= (1ull << (s->nelems - fi)) - 1;
 		if ((s->allocCache & ~free) != 0)
-			bad += problem(s, where, "allocCache offers a live object at index", fi + (unsigned)__builtin_ctzll(s->allocCache & ~free), fi);
+			bad += problem(s, where, "allocCache offers a live object at index",
+				       fi + (unsigned)__builtin_ctzll(s->allocCache & ~free), fi);
 	}
 	return bad;
 }

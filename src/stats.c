@@ -103,10 +103,10 @@ static void format_stats(strbuf *b)
 	extern char *program_invocation_short_name;
 	put(b, "spanalloc %s heap statistics of %s (pid %d)\n", SPANALLOC_VERSION,
 	    program_invocation_short_name ? program_invocation_short_name : "?", (int)getpid());
-#define ROW(name, v, doc)                                                                \
-	do {                                                                             \
-		human(h, sizeof h, v);                                                   \
-		put(b, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), h, doc); \
+#define ROW(name, v, doc)                                                                                              \
+	do {                                                                                                           \
+		human(h, sizeof h, v);                                                                                 \
+		put(b, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), h, doc);                           \
 	} while (0)
 #define COUNT(name, v, doc) put(b, "  %-13s %14llu  %10s  %s\n", name, (unsigned long long)(v), "", doc)
 	ROW("Alloc", m.Alloc, "bytes of live objects");
@@ -191,7 +191,8 @@ static size_t check_list(mcentral *c, spanlist *l, uint8_t which)
 	size_t bad = 0, n = 0;
 	for (mspan *s = l->first; s; s = s->next, n++) {
 		if (s->list != which || s->owner != NO_OWNER || s->spanclass != c->spanclass)
-			bad += heap_problem("span on a central list with the wrong list, owner or class", (uintptr_t)s, which);
+			bad += heap_problem("span on a central list with the wrong list, owner or class", (uintptr_t)s,
+					    which);
 		if (n > l->n)
 			return bad + heap_problem("central list longer than its count (a cycle?)", (uintptr_t)c, l->n);
 	}
@@ -257,7 +258,8 @@ EXPORT size_t sa_check_heap(void)
 			mspan *s = ha->spans[pg];
 			nfree += !used;
 			if (used != (s != NULL)) {
-				bad += heap_problem("page bitmap and page map disagree at page", ha->base + pg * PAGE_SIZE, used);
+				bad += heap_problem("page bitmap and page map disagree at page",
+						    ha->base + pg * PAGE_SIZE, used);
 				continue;
 			}
 			if (!s)
@@ -308,7 +310,8 @@ EXPORT size_t sa_check_heap(void)
 			live[i] += guarded_live_in_class(i); /* blocks in no span */
 		for (unsigned i = 0; i < NUM_SIZE_CLASSES; i++)
 			if (live[i] != t.nmalloc[i] - t.nfree[i])
-				bad += heap_problem("live objects in the bitmaps differ from the counters, class", i, live[i]);
+				bad += heap_problem("live objects in the bitmaps differ from the counters, class", i,
+						    live[i]);
 		if (tinyLive != t.tinyAllocs - t.tinyFrees)
 			bad += heap_problem("live tiny objects in the masks differ from the counters", tinyLive,
 					    t.tinyAllocs - t.tinyFrees);

@@ -131,7 +131,8 @@ static int symbolizer(void)
 	} else if (given[0]) {
 		k = executable("", 0, given) ? (strstr(given, "addr2line") ? SYM_ADDR2LINE : SYM_LLVM) : SYM_NONE;
 		if (k == SYM_NONE)
-			note("    (external_symbolizer_path=", given, " is not an executable file: frames not symbolized)\n");
+			note("    (external_symbolizer_path=", given,
+			     " is not an executable file: frames not symbolized)\n");
 	} else if (on_path("llvm-symbolizer")) {
 		k = SYM_LLVM;
 	} else if (on_path("addr2line")) {
@@ -172,10 +173,7 @@ static char *next_line(char **cur, char *end)
 	return s;
 }
 
-static bool unknown(const char *func, const char *file)
-{
-	return !strcmp(func, "??") && !strncmp(file, "??", 2);
-}
+static bool unknown(const char *func, const char *file) { return !strcmp(func, "??") && !strncmp(file, "??", 2); }
 
 static void add_entry(struct frame *f, char *func, char *file)
 {
@@ -309,8 +307,7 @@ static bool sess_ask(struct frame *f, const unsigned *idx, unsigned m, char *out
 
 void sa_symbolize_end(void)
 {
-	if (__atomic_load_n(&sess_pid, __ATOMIC_RELAXED) <= 0 ||
-	    __atomic_exchange_n(&sess_busy, 1, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&sess_pid, __ATOMIC_RELAXED) <= 0 || __atomic_exchange_n(&sess_busy, 1, __ATOMIC_ACQUIRE))
 		return;
 	sess_stop(false);
 	__atomic_store_n(&sess_busy, 0, __ATOMIC_RELEASE);

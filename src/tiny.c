@@ -43,10 +43,7 @@
 #define COUNT_ONE (1u << 16)
 #define HOLD 1024u /* more than a block can ever hold */
 
-static inline tinyrec *tiny_rec(mspan *s, uintptr_t block)
-{
-	return &s->tinyMasks[(block - s->startAddr) / TINY_SIZE];
-}
+static inline tinyrec *tiny_rec(mspan *s, uintptr_t block) { return &s->tinyMasks[(block - s->startAddr) / TINY_SIZE]; }
 
 /* Drop c's hold on its current tiny block; free the block if it is empty. */
 void tiny_retire(mcache *c)

@@ -34,20 +34,20 @@
 #define SA_ASAN_POISON(p, n) ((void)(p), (void)(n))
 #define SA_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
-#define SA_TRACK_MALLOC(p, size, zero)                                              \
-	do {                                                                        \
-		SA_ASAN_UNPOISON(p, size);                                          \
-		VALGRIND_MALLOCLIKE_BLOCK((void *)(p), (size), 0, (zero));          \
+#define SA_TRACK_MALLOC(p, size, zero)                                                                                 \
+	do {                                                                                                           \
+		SA_ASAN_UNPOISON(p, size);                                                                             \
+		VALGRIND_MALLOCLIKE_BLOCK((void *)(p), (size), 0, (zero));                                             \
 	} while (0)
-#define SA_TRACK_FREE(p, size)                                                      \
-	do {                                                                        \
-		VALGRIND_FREELIKE_BLOCK((void *)(p), 0);                            \
-		SA_ASAN_POISON(p, size);                                            \
+#define SA_TRACK_FREE(p, size)                                                                                         \
+	do {                                                                                                           \
+		VALGRIND_FREELIKE_BLOCK((void *)(p), 0);                                                               \
+		SA_ASAN_POISON(p, size);                                                                               \
 	} while (0)
-#define SA_TRACK_NOACCESS(p, n)                                                     \
-	do {                                                                        \
-		VALGRIND_MAKE_MEM_NOACCESS((void *)(p), (n));                       \
-		SA_ASAN_POISON(p, n);                                               \
+#define SA_TRACK_NOACCESS(p, n)                                                                                        \
+	do {                                                                                                           \
+		VALGRIND_MAKE_MEM_NOACCESS((void *)(p), (n));                                                          \
+		SA_ASAN_POISON(p, n);                                                                                  \
 	} while (0)
 /* Under a checker, the checker watches user memory better than patterns. */
 #define SA_UNDER_TOOL() (SA_ASAN || RUNNING_ON_VALGRIND)

@@ -38,25 +38,24 @@ struct api {
 static size_t std_usable(const void *p) { return malloc_usable_size((void *)(uintptr_t)p); }
 
 static const struct api std_api = {
-	"std", malloc, calloc, realloc, reallocarray, free, aligned_alloc,
-	posix_memalign, memalign, valloc, pvalloc, std_usable,
+	"std",         malloc,         calloc,   realloc, reallocarray, free,
+	aligned_alloc, posix_memalign, memalign, valloc,  pvalloc,      std_usable,
 };
 static const struct api sa_api = {
-	"sa_", sa_malloc, sa_calloc, sa_realloc, sa_reallocarray, sa_free,
-	sa_aligned_alloc, sa_posix_memalign, sa_memalign, sa_valloc,
-	sa_pvalloc, sa_malloc_usable_size,
+	"sa_",           sa_malloc, sa_calloc,        sa_realloc,
+	sa_reallocarray, sa_free,   sa_aligned_alloc, sa_posix_memalign,
+	sa_memalign,     sa_valloc, sa_pvalloc,       sa_malloc_usable_size,
 };
-static const struct api *volatile apis[] = { &std_api, &sa_api };
+static const struct api *volatile apis[] = {&std_api, &sa_api};
 #define NAPIS 2
-#define FOR_EACH_API(a)                                                      \
-	for (int api_i_ = 0; api_i_ < NAPIS; api_i_++)                       \
+#define FOR_EACH_API(a)                                                                                                \
+	for (int api_i_ = 0; api_i_ < NAPIS; api_i_++)                                                                 \
 		for (const struct api *a = apis[api_i_]; a; a = NULL)
 
 /* Sizes that cross the tiers: tiny (< 16), small (16 .. 32 KiB), large. */
 static const size_t tier_sizes[] = {
-	1,     5,     8,     15,    16,     17,     24,     64,      100,
-	112,   1000,  4096,  5000,  8192,   16385,  32768,  32769,   40000,
-	70000, 100000, 262144, 1 << 20, (5 << 20) + 3,
+	1,    5,    8,     15,    16,    17,    24,    64,     100,    112,     1000,          4096,
+	5000, 8192, 16385, 32768, 32769, 40000, 70000, 100000, 262144, 1 << 20, (5 << 20) + 3,
 };
 #define NTIER (sizeof tier_sizes / sizeof tier_sizes[0])
 
@@ -90,7 +89,7 @@ static int all_bytes(const void *p, size_t n, unsigned char v)
 
 Test(api, malloc_zero_unique_freeable)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		enum { N = 200 };
 		void *p[N];
 		for (int i = 0; i < N; i++) {
@@ -108,13 +107,13 @@ Test(api, malloc_zero_unique_freeable)
 
 Test(api, malloc_huge_is_enomem)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < NHUGE; i++) {
 			errno = 0;
 			void *p = a->malloc(huge_sizes[i]);
 			cr_assert_null(p, "%s: malloc(%zu) returned %p", a->name, huge_sizes[i], p);
-			cr_assert_eq(errno, ENOMEM, "%s: malloc(%zu): errno %d, want ENOMEM",
-				     a->name, huge_sizes[i], errno);
+			cr_assert_eq(errno, ENOMEM, "%s: malloc(%zu): errno %d, want ENOMEM", a->name, huge_sizes[i],
+				     errno);
 		}
 		/* The heap still works. */
 		void *p = a->malloc(100);
@@ -142,25 +141,24 @@ Test(api, free_null_is_noop)
 Test(api, calloc_overflow_is_enomem)
 {
 	static const size_t pairs[][2] = {
-		{ SIZE_MAX, 2 },
-		{ 2, SIZE_MAX },
-		{ SIZE_MAX, SIZE_MAX },
-		{ SIZE_MAX / 2 + 1, 2 },
-		{ (size_t)1 << 32, (size_t)1 << 32 },
-		{ ((size_t)1 << 33) + 1, (size_t)1 << 31 },
-		{ 65537, SIZE_MAX / 65536 },
-		{ 1, SIZE_MAX },          /* no overflow, just too big */
-		{ SIZE_MAX, 1 },
-		{ (size_t)1 << 24, (size_t)1 << 24 }, /* 256 TiB */
+		{SIZE_MAX, 2},
+		{2, SIZE_MAX},
+		{SIZE_MAX, SIZE_MAX},
+		{SIZE_MAX / 2 + 1, 2},
+		{(size_t)1 << 32, (size_t)1 << 32},
+		{((size_t)1 << 33) + 1, (size_t)1 << 31},
+		{65537, SIZE_MAX / 65536},
+		{1, SIZE_MAX}, /* no overflow, just too big */
+		{SIZE_MAX, 1},
+		{(size_t)1 << 24, (size_t)1 << 24}, /* 256 TiB */
 	};
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 			errno = 0;
 			void *p = a->calloc(pairs[i][0], pairs[i][1]);
-			cr_assert_null(p, "%s: calloc(%zu, %zu) returned %p", a->name,
-				       pairs[i][0], pairs[i][1], p);
-			cr_assert_eq(errno, ENOMEM, "%s: calloc(%zu, %zu): errno %d, want ENOMEM",
-				     a->name, pairs[i][0], pairs[i][1], errno);
+			cr_assert_null(p, "%s: calloc(%zu, %zu) returned %p", a->name, pairs[i][0], pairs[i][1], p);
+			cr_assert_eq(errno, ENOMEM, "%s: calloc(%zu, %zu): errno %d, want ENOMEM", a->name, pairs[i][0],
+				     pairs[i][1], errno);
 		}
 	}
 }
@@ -168,13 +166,13 @@ Test(api, calloc_overflow_is_enomem)
 Test(api, calloc_zero_count_or_size)
 {
 	static const size_t pairs[][2] = {
-		{ 0, 16 }, { 16, 0 }, { 0, 0 }, { 0, SIZE_MAX }, { SIZE_MAX, 0 },
+		{0, 16}, {16, 0}, {0, 0}, {0, SIZE_MAX}, {SIZE_MAX, 0},
 	};
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 			void *p = a->calloc(pairs[i][0], pairs[i][1]);
-			cr_assert_not_null(p, "%s: calloc(%zu, %zu) returned NULL (malloc(0) does not)",
-					   a->name, pairs[i][0], pairs[i][1]);
+			cr_assert_not_null(p, "%s: calloc(%zu, %zu) returned NULL (malloc(0) does not)", a->name,
+					   pairs[i][0], pairs[i][1]);
 			a->free(p);
 		}
 	}
@@ -188,7 +186,7 @@ Test(api, calloc_zero_count_or_size)
 Test(api, calloc_zeroes_reused_dirty_memory, .timeout = 120)
 {
 	enum { BATCH = 64 };
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t s = 0; s < NTIER; s++) {
 			size_t n = tier_sizes[s];
 			size_t batch = BATCH;
@@ -208,8 +206,8 @@ Test(api, calloc_zeroes_reused_dirty_memory, .timeout = 120)
 					p[i] = (i & 1) ? a->calloc(n, 1) : a->calloc(1, n);
 					cr_assert_not_null(p[i], "%s: calloc(%zu) NULL", a->name, n);
 					cr_assert(all_bytes(p[i], n, 0),
-						  "%s: calloc(%zu) round %d #%zu at %p is not zeroed",
-						  a->name, n, round, i, p[i]);
+						  "%s: calloc(%zu) round %d #%zu at %p is not zeroed", a->name, n,
+						  round, i, p[i]);
 				}
 				/* Dirty them again before the next round frees them. */
 				for (size_t i = 0; i < batch; i++) {
@@ -226,16 +224,16 @@ Test(api, calloc_zeroes_reused_dirty_memory, .timeout = 120)
 Test(api, calloc_array_sizes)
 {
 	static const size_t pairs[][2] = {
-		{ 3, 5 }, { 7, 16 }, { 100, 100 }, { 4096, 9 }, { 1000, 1000 }, { 3, 100000 },
+		{3, 5}, {7, 16}, {100, 100}, {4096, 9}, {1000, 1000}, {3, 100000},
 	};
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 			size_t n = pairs[i][0] * pairs[i][1];
 			unsigned char *p = a->calloc(pairs[i][0], pairs[i][1]);
 			cr_assert_not_null(p);
 			cr_assert_geq(a->usable(p), n);
-			cr_assert(all_bytes(p, n, 0), "%s: calloc(%zu, %zu) not zeroed", a->name,
-				  pairs[i][0], pairs[i][1]);
+			cr_assert(all_bytes(p, n, 0), "%s: calloc(%zu, %zu) not zeroed", a->name, pairs[i][0],
+				  pairs[i][1]);
 			memset(p, 0xFF, n);
 			a->free(p);
 		}
@@ -247,11 +245,10 @@ Test(api, calloc_array_sizes)
 Test(api, reallocarray_overflow_keeps_block)
 {
 	static const size_t bad[][2] = {
-		{ SIZE_MAX, 2 }, { 2, SIZE_MAX }, { (size_t)1 << 33, (size_t)1 << 33 },
-		{ SIZE_MAX / 2 + 1, 2 }, { 1, SIZE_MAX },
+		{SIZE_MAX, 2}, {2, SIZE_MAX}, {(size_t)1 << 33, (size_t)1 << 33}, {SIZE_MAX / 2 + 1, 2}, {1, SIZE_MAX},
 	};
-	static const size_t start[] = { 8, 64, 5000, 100000 };
-	FOR_EACH_API(a) {
+	static const size_t start[] = {8, 64, 5000, 100000};
+	FOR_EACH_API (a) {
 		for (size_t s = 0; s < sizeof start / sizeof start[0]; s++) {
 			size_t n = start[s];
 			void *p = a->malloc(n);
@@ -260,22 +257,21 @@ Test(api, reallocarray_overflow_keeps_block)
 			for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 				errno = 0;
 				void *q = a->reallocarray(p, bad[i][0], bad[i][1]);
-				cr_assert_null(q, "%s: reallocarray(%p, %zu, %zu) returned %p", a->name,
-					       p, bad[i][0], bad[i][1], q);
-				cr_assert_eq(errno, ENOMEM, "%s: reallocarray(%zu, %zu): errno %d",
-					     a->name, bad[i][0], bad[i][1], errno);
-				cr_assert_eq(tu_check(p, n, 77 + s), n,
-					     "%s: block changed by a failed reallocarray", a->name);
+				cr_assert_null(q, "%s: reallocarray(%p, %zu, %zu) returned %p", a->name, p, bad[i][0],
+					       bad[i][1], q);
+				cr_assert_eq(errno, ENOMEM, "%s: reallocarray(%zu, %zu): errno %d", a->name, bad[i][0],
+					     bad[i][1], errno);
+				cr_assert_eq(tu_check(p, n, 77 + s), n, "%s: block changed by a failed reallocarray",
+					     a->name);
 			}
 			for (size_t i = 0; i < NHUGE; i++) {
 				errno = 0;
 				void *q = a->realloc(p, huge_sizes[i]);
-				cr_assert_null(q, "%s: realloc(%p, %zu) returned %p", a->name, p,
-					       huge_sizes[i], q);
-				cr_assert_eq(errno, ENOMEM, "%s: realloc(huge %zu): errno %d",
-					     a->name, huge_sizes[i], errno);
-				cr_assert_eq(tu_check(p, n, 77 + s), n,
-					     "%s: block changed by a failed realloc", a->name);
+				cr_assert_null(q, "%s: realloc(%p, %zu) returned %p", a->name, p, huge_sizes[i], q);
+				cr_assert_eq(errno, ENOMEM, "%s: realloc(huge %zu): errno %d", a->name, huge_sizes[i],
+					     errno);
+				cr_assert_eq(tu_check(p, n, 77 + s), n, "%s: block changed by a failed realloc",
+					     a->name);
 			}
 			/* The block is still live and usable: a valid reallocarray works. */
 			void *q = a->reallocarray(p, 3, n);
@@ -293,7 +289,7 @@ Test(api, reallocarray_overflow_keeps_block)
 
 Test(api, realloc_null_is_malloc)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t s = 0; s < NTIER; s++) {
 			size_t n = tier_sizes[s];
 			struct sa_memstats before = tu_stats();
@@ -315,7 +311,7 @@ Test(api, realloc_null_is_malloc)
 /* glibc: realloc(p, 0) with p != NULL frees p and returns NULL. */
 Test(api, realloc_to_zero_frees)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t s = 0; s < NTIER; s++) {
 			size_t n = tier_sizes[s];
 			int ok = 0;
@@ -328,13 +324,11 @@ Test(api, realloc_to_zero_frees)
 				struct sa_memstats before = tu_stats();
 				void *q = a->realloc(p, 0);
 				struct sa_memstats after = tu_stats();
-				cr_assert_null(q, "%s: realloc(p, 0) returned %p, want NULL (glibc)",
-					       a->name, q);
+				cr_assert_null(q, "%s: realloc(p, 0) returned %p, want NULL (glibc)", a->name, q);
 				got = after.Frees - before.Frees;
 				ok = got == 1 && after.Mallocs == before.Mallocs;
 			}
-			cr_assert(ok, "%s: realloc(malloc(%zu), 0) did %" PRIu64 " frees, want 1",
-				  a->name, n, got);
+			cr_assert(ok, "%s: realloc(malloc(%zu), 0) did %" PRIu64 " frees, want 1", a->name, n, got);
 		}
 	}
 	cr_assert_eq(sa_check_heap(), 0);
@@ -343,7 +337,7 @@ Test(api, realloc_to_zero_frees)
 Test(api, realloc_preserves_contents_across_tiers, .timeout = 120)
 {
 	uint64_t id = 1000;
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < NTIER; i++) {
 			for (size_t j = 0; j < NTIER; j++) {
 				size_t from = tier_sizes[i], to = tier_sizes[j];
@@ -359,9 +353,8 @@ Test(api, realloc_preserves_contents_across_tiers, .timeout = 120)
 				cr_assert_not_null(q, "%s: realloc(%zu -> %zu)", a->name, from, to);
 				size_t keep = from < to ? from : to;
 				size_t bad = tu_check(q, keep, id);
-				cr_assert_eq(bad, keep,
-					     "%s: realloc %zu -> %zu lost byte %zu of the contents",
-					     a->name, from, to, bad);
+				cr_assert_eq(bad, keep, "%s: realloc %zu -> %zu lost byte %zu of the contents", a->name,
+					     from, to, bad);
 				cr_assert_geq(a->usable(q), to);
 				/* The new block is fully writable and overlaps nothing. */
 				tu_fill(q, to, id + 3);
@@ -387,7 +380,7 @@ Test(api, realloc_preserves_contents_across_tiers, .timeout = 120)
 #ifdef SA_DEBUG
 Test(api, realloc_always_moves_in_debug)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		void *p = a->malloc(100);
 		cr_assert_not_null(p);
 		tu_fill(p, 100, 5);
@@ -400,7 +393,7 @@ Test(api, realloc_always_moves_in_debug)
 #else
 Test(api, realloc_same_class_in_place)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		void *p = a->malloc(100);
 		cr_assert_not_null(p);
 		tu_fill(p, 100, 5);
@@ -420,11 +413,10 @@ Test(api, realloc_same_class_in_place)
 			cr_assert_not_null(p);
 			tu_fill(p, lo, c);
 			q = a->realloc(p, hi);
-			cr_assert_eq(q, p, "%s: realloc %zu -> %zu (class %u, %u B) moved", a->name,
-				     lo, hi, c, tu_class_size[c]);
+			cr_assert_eq(q, p, "%s: realloc %zu -> %zu (class %u, %u B) moved", a->name, lo, hi, c,
+				     tu_class_size[c]);
 			q = a->realloc(q, lo);
-			cr_assert_eq(q, p, "%s: realloc %zu -> %zu (class %u) moved", a->name, hi,
-				     lo, c);
+			cr_assert_eq(q, p, "%s: realloc %zu -> %zu (class %u) moved", a->name, hi, lo, c);
 			cr_assert_eq(tu_check(q, lo, c), lo);
 			a->free(q);
 		}
@@ -434,17 +426,15 @@ Test(api, realloc_same_class_in_place)
 
 /* ---- aligned allocation --------------------------------------------------- */
 
-static const size_t align_sizes[] = { 1, 7, 100, 5000, 70000 };
+static const size_t align_sizes[] = {1, 7, 100, 5000, 70000};
 #define NALIGN_SIZES (sizeof align_sizes / sizeof align_sizes[0])
 #define MAX_ALIGN ((size_t)2 << 20)
 
 static void check_aligned(const struct api *a, const char *fn, void *p, size_t al, size_t n)
 {
 	cr_assert_not_null(p, "%s%s(%zu, %zu) returned NULL", a->name, fn, al, n);
-	cr_assert_eq((uintptr_t)p % al, 0, "%s%s(%zu, %zu) = %p is not aligned", a->name, fn,
-		     al, n, p);
-	cr_assert_geq(a->usable(p), n, "%s%s(%zu, %zu): usable size %zu", a->name, fn, al, n,
-		      a->usable(p));
+	cr_assert_eq((uintptr_t)p % al, 0, "%s%s(%zu, %zu) = %p is not aligned", a->name, fn, al, n, p);
+	cr_assert_geq(a->usable(p), n, "%s%s(%zu, %zu): usable size %zu", a->name, fn, al, n, a->usable(p));
 	memset(p, 0xC3, n);
 	((volatile unsigned char *)p)[n - 1] = 0x3C;
 }
@@ -469,14 +459,14 @@ static void all_alignments(const struct api *a, const char *fn, void *(*alloc)(s
 
 Test(api, aligned_alloc_all_alignments, .timeout = 120)
 {
-	FOR_EACH_API(a)
+	FOR_EACH_API (a)
 		all_alignments(a, "aligned_alloc", a->aligned_alloc);
 	cr_assert_eq(sa_check_heap(), 0);
 }
 
 Test(api, posix_memalign_all_alignments, .timeout = 120)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t al = sizeof(void *); al <= MAX_ALIGN; al <<= 1) {
 			for (size_t s = 0; s < NALIGN_SIZES; s++) {
 				size_t n = align_sizes[s];
@@ -498,7 +488,7 @@ Test(api, posix_memalign_all_alignments, .timeout = 120)
 
 Test(api, memalign_all_alignments, .timeout = 120)
 {
-	FOR_EACH_API(a)
+	FOR_EACH_API (a)
 		all_alignments(a, "memalign", a->memalign);
 	cr_assert_eq(sa_check_heap(), 0);
 }
@@ -510,7 +500,7 @@ Test(api, aligned_blocks_do_not_overlap)
 	static void *p[N];
 	static size_t len[N];
 	uint64_t rng = 42;
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (int i = 0; i < N; i++) {
 			size_t al = (size_t)1 << (tu_rand(&rng) % 17); /* up to 64 KiB */
 			len[i] = 1 + tu_rand(&rng) % 9000;
@@ -520,8 +510,7 @@ Test(api, aligned_blocks_do_not_overlap)
 		}
 		for (int i = 0; i < N; i++) {
 			cr_assert_eq(tu_check(p[i], len[i], (uint64_t)i), len[i],
-				     "%s: aligned block %d (%p, %zu B) was overwritten", a->name, i,
-				     p[i], len[i]);
+				     "%s: aligned block %d (%p, %zu B) was overwritten", a->name, i, p[i], len[i]);
 			a->free(p[i]);
 		}
 	}
@@ -533,15 +522,14 @@ Test(api, posix_memalign_bad_alignment_is_einval)
 	static const size_t bad[] = {
 		0, 1, 2, 3, 4, 12, 24, 48, 100, 4097, 12288, SIZE_MAX, SIZE_MAX / 2 + 2,
 	};
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			void *sentinel = (void *)(uintptr_t)0xdeadbeef;
 			void *p = sentinel;
 			int rc = a->posix_memalign(&p, bad[i], 64);
-			cr_assert_eq(rc, EINVAL, "%sposix_memalign(alignment %zu) = %d, want EINVAL",
-				     a->name, bad[i], rc);
-			cr_assert_eq(p, sentinel, "%sposix_memalign(alignment %zu) touched *memptr",
-				     a->name, bad[i]);
+			cr_assert_eq(rc, EINVAL, "%sposix_memalign(alignment %zu) = %d, want EINVAL", a->name, bad[i],
+				     rc);
+			cr_assert_eq(p, sentinel, "%sposix_memalign(alignment %zu) touched *memptr", a->name, bad[i]);
 		}
 	}
 }
@@ -549,19 +537,19 @@ Test(api, posix_memalign_bad_alignment_is_einval)
 /* 0 is not a power of two either: C17 says aligned_alloc fails for it. */
 Test(api, aligned_alloc_memalign_bad_alignment_is_einval)
 {
-	static const size_t bad[] = { 3, 5, 24, 48, 100, 4097, 12288, SIZE_MAX, SIZE_MAX / 2 + 2 };
-	FOR_EACH_API(a) {
+	static const size_t bad[] = {3, 5, 24, 48, 100, 4097, 12288, SIZE_MAX, SIZE_MAX / 2 + 2};
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			errno = 0;
 			void *p = a->aligned_alloc(bad[i], 64);
 			cr_assert_null(p, "%saligned_alloc(%zu, 64) = %p", a->name, bad[i], p);
-			cr_assert_eq(errno, EINVAL, "%saligned_alloc(%zu, 64): errno %d, want EINVAL",
-				     a->name, bad[i], errno);
+			cr_assert_eq(errno, EINVAL, "%saligned_alloc(%zu, 64): errno %d, want EINVAL", a->name, bad[i],
+				     errno);
 			errno = 0;
 			p = a->memalign(bad[i], 64);
 			cr_assert_null(p, "%smemalign(%zu, 64) = %p", a->name, bad[i], p);
-			cr_assert_eq(errno, EINVAL, "%smemalign(%zu, 64): errno %d, want EINVAL",
-				     a->name, bad[i], errno);
+			cr_assert_eq(errno, EINVAL, "%smemalign(%zu, 64): errno %d, want EINVAL", a->name, bad[i],
+				     errno);
 		}
 		errno = 0;
 		void *p = a->aligned_alloc(0, 64);
@@ -572,25 +560,23 @@ Test(api, aligned_alloc_memalign_bad_alignment_is_einval)
 
 Test(api, aligned_huge_is_enomem)
 {
-	static const size_t als[] = { 8, 64, 4096, MAX_ALIGN };
-	FOR_EACH_API(a) {
+	static const size_t als[] = {8, 64, 4096, MAX_ALIGN};
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof als / sizeof als[0]; i++) {
 			for (size_t h = 0; h < NHUGE; h++) {
 				void *sentinel = (void *)(uintptr_t)0xdeadbeef;
 				void *p = sentinel;
 				int rc = a->posix_memalign(&p, als[i], huge_sizes[h]);
-				cr_assert_eq(rc, ENOMEM, "%sposix_memalign(%zu, %zu) = %d, want ENOMEM",
-					     a->name, als[i], huge_sizes[h], rc);
+				cr_assert_eq(rc, ENOMEM, "%sposix_memalign(%zu, %zu) = %d, want ENOMEM", a->name,
+					     als[i], huge_sizes[h], rc);
 				errno = 0;
 				p = a->aligned_alloc(als[i], huge_sizes[h]);
-				cr_assert(p == NULL && errno == ENOMEM,
-					  "%saligned_alloc(%zu, %zu) = %p errno %d", a->name, als[i],
-					  huge_sizes[h], p, errno);
+				cr_assert(p == NULL && errno == ENOMEM, "%saligned_alloc(%zu, %zu) = %p errno %d",
+					  a->name, als[i], huge_sizes[h], p, errno);
 				errno = 0;
 				p = a->memalign(als[i], huge_sizes[h]);
-				cr_assert(p == NULL && errno == ENOMEM,
-					  "%smemalign(%zu, %zu) = %p errno %d", a->name, als[i],
-					  huge_sizes[h], p, errno);
+				cr_assert(p == NULL && errno == ENOMEM, "%smemalign(%zu, %zu) = %p errno %d", a->name,
+					  als[i], huge_sizes[h], p, errno);
 			}
 		}
 		/* A valid but unsatisfiable alignment. */
@@ -605,8 +591,8 @@ Test(api, valloc_pvalloc_page_aligned)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	cr_assert_eq(page, 4096);
-	static const size_t sizes[] = { 1, 100, 4095, 4096, 4097, 5000, 70000, 1 << 20 };
-	FOR_EACH_API(a) {
+	static const size_t sizes[] = {1, 100, 4095, 4096, 4097, 5000, 70000, 1 << 20};
+	FOR_EACH_API (a) {
 		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 			size_t n = sizes[i];
 			void *p = a->valloc(n);
@@ -620,12 +606,12 @@ Test(api, valloc_pvalloc_page_aligned)
 		for (size_t h = 0; h < NHUGE; h++) {
 			errno = 0;
 			void *p = a->valloc(huge_sizes[h]);
-			cr_assert(p == NULL && errno == ENOMEM, "%svalloc(%zu) = %p errno %d", a->name,
-				  huge_sizes[h], p, errno);
+			cr_assert(p == NULL && errno == ENOMEM, "%svalloc(%zu) = %p errno %d", a->name, huge_sizes[h],
+				  p, errno);
 			errno = 0;
 			p = a->pvalloc(huge_sizes[h]); /* rounding up must not wrap */
-			cr_assert(p == NULL && errno == ENOMEM, "%spvalloc(%zu) = %p errno %d",
-				  a->name, huge_sizes[h], p, errno);
+			cr_assert(p == NULL && errno == ENOMEM, "%spvalloc(%zu) = %p errno %d", a->name, huge_sizes[h],
+				  p, errno);
 		}
 	}
 	cr_assert_eq(sa_check_heap(), 0);
@@ -649,7 +635,7 @@ Test(api, usable_size_is_writable_and_private, .timeout = 120)
 	enum { N = 400 };
 	static void *p[N];
 	static size_t us[N];
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t base = 0; base < 70000; base = base < 600 ? base + 1 : base * 5 / 4) {
 			for (int i = 0; i < N; i++) {
 				/* the same size (packed neighbours) and mixed sizes */
@@ -659,8 +645,7 @@ Test(api, usable_size_is_writable_and_private, .timeout = 120)
 				p[i] = a->malloc(n);
 				cr_assert_not_null(p[i]);
 				us[i] = a->usable(p[i]);
-				cr_assert_geq(us[i], n, "%s: usable_size(malloc(%zu)) = %zu", a->name, n,
-					      us[i]);
+				cr_assert_geq(us[i], n, "%s: usable_size(malloc(%zu)) = %zu", a->name, n, us[i]);
 				tu_fill(p[i], us[i], (uint64_t)(base * N + i));
 			}
 			for (int i = 0; i < N; i++) {
@@ -689,7 +674,7 @@ static size_t natural_align(size_t n)
 
 Test(api, malloc_alignment)
 {
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (size_t n = 1; n <= 70000; n = n < 1100 ? n + 1 : n + 97) {
 			void *p[3];
 			for (int k = 0; k < 3; k++) {
@@ -712,7 +697,7 @@ Test(api, tiny_mixed_sizes_alignment)
 	static void *p[N];
 	static size_t len[N];
 	uint64_t rng = 7;
-	FOR_EACH_API(a) {
+	FOR_EACH_API (a) {
 		for (int i = 0; i < N; i++) {
 			len[i] = 1 + tu_rand(&rng) % 15;
 			p[i] = a->malloc(len[i]);
@@ -724,8 +709,7 @@ Test(api, tiny_mixed_sizes_alignment)
 		}
 		for (int i = 0; i < N; i++) {
 			cr_assert_eq(tu_check(p[i], len[i], (uint64_t)i), len[i],
-				     "%s: tiny block %d (%p, %zu B) overwritten", a->name, i, p[i],
-				     len[i]);
+				     "%s: tiny block %d (%p, %zu B) overwritten", a->name, i, p[i], len[i]);
 			/* free every other one first: partial tiny blocks */
 			if (i & 1)
 				a->free(p[i]);
@@ -766,9 +750,8 @@ Test(api, live_blocks_never_overlap, .timeout = 120)
 	qsort(b, (size_t)n, sizeof b[0], tu_cmp_ptr); /* sorts by addr, the first field */
 	for (int i = 1; i < n; i++)
 		cr_assert_leq(b[i - 1].addr + b[i - 1].len, b[i].addr,
-			      "live blocks overlap: %#lx (+%zu) and %#lx (+%zu)",
-			      (unsigned long)b[i - 1].addr, b[i - 1].len, (unsigned long)b[i].addr,
-			      b[i].len);
+			      "live blocks overlap: %#lx (+%zu) and %#lx (+%zu)", (unsigned long)b[i - 1].addr,
+			      b[i - 1].len, (unsigned long)b[i].addr, b[i].len);
 	for (int i = 0; i < n; i++)
 		free((void *)b[i].addr);
 	cr_assert_eq(sa_check_heap(), 0);
@@ -777,8 +760,8 @@ Test(api, live_blocks_never_overlap, .timeout = 120)
 /* Aligned blocks are ordinary blocks: realloc, usable size and free work. */
 Test(api, aligned_blocks_realloc_and_free)
 {
-	static const size_t grow[] = { 1, 100, 5000, 70000, 3 << 20 };
-	FOR_EACH_API(a) {
+	static const size_t grow[] = {1, 100, 5000, 70000, 3 << 20};
+	FOR_EACH_API (a) {
 		for (size_t al = 16; al <= MAX_ALIGN; al <<= 1) {
 			for (size_t s = 0; s < NALIGN_SIZES; s++) {
 				size_t n = align_sizes[s];
@@ -789,8 +772,8 @@ Test(api, aligned_blocks_realloc_and_free)
 				for (size_t g = 0; g < sizeof grow / sizeof grow[0]; g++) {
 					size_t m = grow[g];
 					void *q = a->realloc(p, m);
-					cr_assert_not_null(q, "%s: realloc of a %zu-aligned block to %zu",
-							   a->name, al, m);
+					cr_assert_not_null(q, "%s: realloc of a %zu-aligned block to %zu", a->name, al,
+							   m);
 					size_t keep = n < m ? n : m;
 					cr_assert_eq(tu_check(q, keep, al + s), keep,
 						     "%s: realloc of a %zu-aligned %zu B block to %zu lost "
@@ -818,8 +801,8 @@ Test(api, aligned_blocks_realloc_and_free)
 /* Objects larger than a 64 MiB heapArena, fresh and reused. */
 Test(api, objects_larger_than_an_arena, .timeout = 120)
 {
-	static const size_t sizes[] = { (size_t)65 << 20, ((size_t)130 << 20) + 12345 };
-	FOR_EACH_API(a) {
+	static const size_t sizes[] = {(size_t)65 << 20, ((size_t)130 << 20) + 12345};
+	FOR_EACH_API (a) {
 		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 			size_t n = sizes[s];
 			for (int round = 0; round < 2; round++) {
@@ -827,8 +810,8 @@ Test(api, objects_larger_than_an_arena, .timeout = 120)
 				cr_assert_not_null(p, "%s: calloc(1, %zu)", a->name, n);
 				cr_assert_geq(a->usable(p), n);
 				for (size_t i = 0; i < n; i += 4096)
-					cr_assert_eq(p[i], 0, "%s: calloc(%zu) round %d: byte %zu not zero",
-						     a->name, n, round, i);
+					cr_assert_eq(p[i], 0, "%s: calloc(%zu) round %d: byte %zu not zero", a->name, n,
+						     round, i);
 				cr_assert_eq(p[n - 1], 0);
 				memset(p, 0xEE, n); /* dirty for the next round */
 				a->free(p);

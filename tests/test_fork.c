@@ -32,7 +32,7 @@ static _Atomic int stop_busy;
 static void *busy(void *arg)
 {
 	uint64_t rng = (uintptr_t)arg * 7919 + 1;
-	void *live[64] = { 0 };
+	void *live[64] = {0};
 	while (!atomic_load_explicit(&stop_busy, memory_order_relaxed)) {
 		unsigned i = (unsigned)(tu_rand(&rng) % 64);
 		free(live[i]);
@@ -142,8 +142,7 @@ static void check_child(pid_t pid, int k)
 			       strsignal(WTERMSIG(status)),
 			       WTERMSIG(status) == SIGALRM ? ": deadlocked after fork" : "");
 	cr_assert(WIFEXITED(status));
-	cr_assert_eq(WEXITSTATUS(status), 0, "fork %d: child failed with code %d", k,
-		     WEXITSTATUS(status));
+	cr_assert_eq(WEXITSTATUS(status), 0, "fork %d: child failed with code %d", k, WEXITSTATUS(status));
 }
 
 static void make_inherited(void)
@@ -222,8 +221,7 @@ static void *forker_thread(void *arg)
 		if (pid == 0)
 			_exit(child_work((unsigned)k + 100));
 		int status = 0;
-		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-		    WEXITSTATUS(status) != 0) {
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			f->failed_at = k;
 			f->status = status;
 			return NULL;
@@ -238,7 +236,7 @@ Test(fork, fork_from_a_thread, .timeout = 300)
 	pthread_t t[NBUSY], ft;
 	make_inherited();
 	start_busy(t);
-	struct forker f = { 20, -1, 0 };
+	struct forker f = {20, -1, 0};
 	cr_assert_eq(pthread_create(&ft, NULL, forker_thread, &f), 0);
 	/* main allocates too while the forker forks */
 	uint64_t rng = 3;
@@ -251,8 +249,8 @@ Test(fork, fork_from_a_thread, .timeout = 300)
 	stop_busy_threads(t);
 	if (f.failed_at >= 0) {
 		if (f.status != -1 && WIFSIGNALED(f.status))
-			cr_assert_fail("fork %d from a thread: child killed by signal %d (%s)",
-				       f.failed_at, WTERMSIG(f.status), strsignal(WTERMSIG(f.status)));
+			cr_assert_fail("fork %d from a thread: child killed by signal %d (%s)", f.failed_at,
+				       WTERMSIG(f.status), strsignal(WTERMSIG(f.status)));
 		cr_assert_fail("fork %d from a thread: child status %#x", f.failed_at, f.status);
 	}
 	free_inherited();

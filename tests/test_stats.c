@@ -29,8 +29,8 @@ Test(stats, bysize_sizes_are_the_class_table)
 {
 	struct sa_memstats m = tu_stats();
 	for (unsigned c = 0; c < SA_NUM_SIZE_CLASSES; c++)
-		cr_assert_eq(m.BySize[c].Size, tu_class_size[c], "BySize[%u].Size = %u, want %u", c,
-			     m.BySize[c].Size, tu_class_size[c]);
+		cr_assert_eq(m.BySize[c].Size, tu_class_size[c], "BySize[%u].Size = %u, want %u", c, m.BySize[c].Size,
+			     tu_class_size[c]);
 }
 
 /*
@@ -59,41 +59,34 @@ static void check_counts(size_t n, unsigned N)
 			cr_assert_not_null(p[i]);
 
 		ok = 1;
-#define WANT(cond, ...)                                                        \
-	do {                                                                   \
-		if (ok && !(cond)) {                                           \
-			ok = 0;                                                \
-			snprintf(why, sizeof why, __VA_ARGS__);                \
-		}                                                              \
+#define WANT(cond, ...)                                                                                                \
+	do {                                                                                                           \
+		if (ok && !(cond)) {                                                                                   \
+			ok = 0;                                                                                        \
+			snprintf(why, sizeof why, __VA_ARGS__);                                                        \
+		}                                                                                                      \
 	} while (0)
-		WANT(s1.Mallocs - s0.Mallocs == N, "Mallocs +%" PRIu64 " after %u malloc(%zu)",
-		     s1.Mallocs - s0.Mallocs, N, n);
-		WANT(s1.Frees == s0.Frees, "Frees +%" PRIu64 " with no free",
-		     s1.Frees - s0.Frees);
+		WANT(s1.Mallocs - s0.Mallocs == N, "Mallocs +%" PRIu64 " after %u malloc(%zu)", s1.Mallocs - s0.Mallocs,
+		     N, n);
+		WANT(s1.Frees == s0.Frees, "Frees +%" PRIu64 " with no free", s1.Frees - s0.Frees);
 		WANT(s1.BySize[cls].Mallocs - s0.BySize[cls].Mallocs == N,
-		     "BySize[%u] (%u B).Mallocs +%" PRIu64 " after %u malloc(%zu)", cls,
-		     s1.BySize[cls].Size, s1.BySize[cls].Mallocs - s0.BySize[cls].Mallocs, N, n);
+		     "BySize[%u] (%u B).Mallocs +%" PRIu64 " after %u malloc(%zu)", cls, s1.BySize[cls].Size,
+		     s1.BySize[cls].Mallocs - s0.BySize[cls].Mallocs, N, n);
 		WANT(s1.HeapObjects - s0.HeapObjects == N, "HeapObjects +%" PRIu64 ", want +%u",
 		     s1.HeapObjects - s0.HeapObjects, N);
-		WANT(s1.Alloc + slack >= s0.Alloc + (uint64_t)N * n,
-		     "Alloc grew by %" PRId64 " after %u malloc(%zu)",
+		WANT(s1.Alloc + slack >= s0.Alloc + (uint64_t)N * n, "Alloc grew by %" PRId64 " after %u malloc(%zu)",
 		     (int64_t)(s1.Alloc - s0.Alloc), N, n);
 		WANT(s1.TotalAlloc + slack >= s0.TotalAlloc + (uint64_t)N * n,
-		     "TotalAlloc grew by %" PRIu64 " after %u malloc(%zu)",
-		     s1.TotalAlloc - s0.TotalAlloc, N, n);
-		WANT(s2.Frees - s1.Frees == N, "Frees +%" PRIu64 " after %u free of %zu B",
-		     s2.Frees - s1.Frees, N, n);
-		WANT(s2.Mallocs == s1.Mallocs, "Mallocs +%" PRIu64 " with no malloc",
-		     s2.Mallocs - s1.Mallocs);
+		     "TotalAlloc grew by %" PRIu64 " after %u malloc(%zu)", s1.TotalAlloc - s0.TotalAlloc, N, n);
+		WANT(s2.Frees - s1.Frees == N, "Frees +%" PRIu64 " after %u free of %zu B", s2.Frees - s1.Frees, N, n);
+		WANT(s2.Mallocs == s1.Mallocs, "Mallocs +%" PRIu64 " with no malloc", s2.Mallocs - s1.Mallocs);
 		WANT(s2.BySize[cls].Frees - s1.BySize[cls].Frees == N,
 		     "BySize[%u].Frees +%" PRIu64 " after %u free of %zu B", cls,
 		     s2.BySize[cls].Frees - s1.BySize[cls].Frees, N, n);
-		WANT(s2.HeapObjects == s0.HeapObjects,
-		     "HeapObjects %" PRIu64 " after freeing all, was %" PRIu64, s2.HeapObjects,
-		     s0.HeapObjects);
+		WANT(s2.HeapObjects == s0.HeapObjects, "HeapObjects %" PRIu64 " after freeing all, was %" PRIu64,
+		     s2.HeapObjects, s0.HeapObjects);
 		WANT(s2.Alloc + (uint64_t)N * n <= s1.Alloc + slack,
-		     "Alloc fell by %" PRId64 " after freeing %u x %zu B",
-		     (int64_t)(s1.Alloc - s2.Alloc), N, n);
+		     "Alloc fell by %" PRId64 " after freeing %u x %zu B", (int64_t)(s1.Alloc - s2.Alloc), N, n);
 		WANT(s2.TotalAlloc == s1.TotalAlloc, "TotalAlloc moved on free");
 #undef WANT
 	}
@@ -124,49 +117,43 @@ Test(stats, malloc64_counts_in_64_byte_class)
 static void check_invariants(const struct sa_memstats *m, const char *when)
 {
 	cr_assert_eq(m->HeapObjects, m->Mallocs - m->Frees,
-		     "%s: HeapObjects %" PRIu64 " != Mallocs %" PRIu64 " - Frees %" PRIu64, when,
-		     m->HeapObjects, m->Mallocs, m->Frees);
+		     "%s: HeapObjects %" PRIu64 " != Mallocs %" PRIu64 " - Frees %" PRIu64, when, m->HeapObjects,
+		     m->Mallocs, m->Frees);
 	cr_assert_eq(m->Alloc, m->HeapAlloc, "%s: Alloc != HeapAlloc", when);
-	cr_assert_geq(m->HeapSys, m->HeapInuse, "%s: HeapSys %" PRIu64 " < HeapInuse %" PRIu64,
-		      when, m->HeapSys, m->HeapInuse);
-	cr_assert_geq(m->Sys, m->HeapSys, "%s: Sys %" PRIu64 " < HeapSys %" PRIu64, when, m->Sys,
-		      m->HeapSys);
-	cr_assert_geq(m->HeapInuse, m->HeapAlloc,
-		      "%s: HeapInuse %" PRIu64 " < HeapAlloc %" PRIu64, when, m->HeapInuse,
+	cr_assert_geq(m->HeapSys, m->HeapInuse, "%s: HeapSys %" PRIu64 " < HeapInuse %" PRIu64, when, m->HeapSys,
+		      m->HeapInuse);
+	cr_assert_geq(m->Sys, m->HeapSys, "%s: Sys %" PRIu64 " < HeapSys %" PRIu64, when, m->Sys, m->HeapSys);
+	cr_assert_geq(m->HeapInuse, m->HeapAlloc, "%s: HeapInuse %" PRIu64 " < HeapAlloc %" PRIu64, when, m->HeapInuse,
 		      m->HeapAlloc);
 	cr_assert_geq(m->TotalAlloc, m->Alloc, "%s: TotalAlloc < Alloc", when);
 	cr_assert_geq(m->Mallocs, m->Frees, "%s: Frees > Mallocs", when);
-	cr_assert_geq(m->HeapIdle, m->HeapReleased, "%s: HeapReleased %" PRIu64 " > HeapIdle %" PRIu64,
-		      when, m->HeapReleased, m->HeapIdle);
+	cr_assert_geq(m->HeapIdle, m->HeapReleased, "%s: HeapReleased %" PRIu64 " > HeapIdle %" PRIu64, when,
+		      m->HeapReleased, m->HeapIdle);
 	cr_assert_geq(m->MSpanSys, m->MSpanInuse, "%s: MSpanInuse > MSpanSys", when);
 	cr_assert_geq(m->MCacheSys, m->MCacheInuse, "%s: MCacheInuse > MCacheSys", when);
 	cr_assert_geq(m->Sys, m->HeapSys + m->MSpanSys + m->MCacheSys,
 		      "%s: Sys %" PRIu64 " < HeapSys + MSpanSys + MCacheSys", when, m->Sys);
 	cr_assert_geq(m->NumArenas, 1, "%s: NumArenas 0 with a heap in use", when);
-	cr_assert_leq(m->HeapSys, m->NumArenas * 64 * MiB,
-		      "%s: HeapSys %" PRIu64 " > NumArenas %" PRIu64 " x 64 MiB", when, m->HeapSys,
-		      m->NumArenas);
+	cr_assert_leq(m->HeapSys, m->NumArenas * 64 * MiB, "%s: HeapSys %" PRIu64 " > NumArenas %" PRIu64 " x 64 MiB",
+		      when, m->HeapSys, m->NumArenas);
 	cr_assert_gt(m->MSpanInuse, 0, "%s: MSpanInuse 0 with spans in use", when);
 	cr_assert_gt(m->MCacheInuse, 0, "%s: MCacheInuse 0 with a thread allocating", when);
 	uint64_t bm = 0, bf = 0;
 	for (unsigned c = 0; c < SA_NUM_SIZE_CLASSES; c++) {
 		bm += m->BySize[c].Mallocs;
 		bf += m->BySize[c].Frees;
-		cr_assert_geq(m->BySize[c].Mallocs, m->BySize[c].Frees,
-			      "%s: BySize[%u] Frees > Mallocs", when, c);
+		cr_assert_geq(m->BySize[c].Mallocs, m->BySize[c].Frees, "%s: BySize[%u] Frees > Mallocs", when, c);
 	}
-	cr_assert_eq(bm, m->Mallocs, "%s: sum of BySize Mallocs %" PRIu64 " != Mallocs %" PRIu64,
-		     when, bm, m->Mallocs);
-	cr_assert_eq(bf, m->Frees, "%s: sum of BySize Frees %" PRIu64 " != Frees %" PRIu64, when,
-		     bf, m->Frees);
+	cr_assert_eq(bm, m->Mallocs, "%s: sum of BySize Mallocs %" PRIu64 " != Mallocs %" PRIu64, when, bm, m->Mallocs);
+	cr_assert_eq(bf, m->Frees, "%s: sum of BySize Frees %" PRIu64 " != Frees %" PRIu64, when, bf, m->Frees);
 }
 
 /* Go's identity: HeapSys = HeapIdle + HeapInuse. */
 static void check_go_identity(const struct sa_memstats *m, const char *when)
 {
 	cr_assert_eq(m->HeapIdle + m->HeapInuse, m->HeapSys,
-		     "%s: HeapIdle %" PRIu64 " + HeapInuse %" PRIu64 " != HeapSys %" PRIu64, when,
-		     m->HeapIdle, m->HeapInuse, m->HeapSys);
+		     "%s: HeapIdle %" PRIu64 " + HeapInuse %" PRIu64 " != HeapSys %" PRIu64, when, m->HeapIdle,
+		     m->HeapInuse, m->HeapSys);
 }
 
 /* A snapshot with nothing else going on (retried for Criterion's thread). */
@@ -238,18 +225,15 @@ Test(stats, large_counts_in_class0_and_alloc)
 		struct sa_memstats s1 = tu_stats();
 		for (int i = 0; i < N; i++)
 			cr_assert_not_null(p[i]);
-		ok = s1.BySize[0].Mallocs - s0.BySize[0].Mallocs == N &&
-		     s1.Alloc - s0.Alloc >= N * MiB && s1.HeapInuse - s0.HeapInuse >= N * MiB &&
-		     s1.HeapSys >= s1.HeapInuse;
-		snprintf(why, sizeof why,
-			 "BySize[0].Mallocs +%" PRIu64 ", Alloc +%" PRId64 ", HeapInuse +%" PRId64,
+		ok = s1.BySize[0].Mallocs - s0.BySize[0].Mallocs == N && s1.Alloc - s0.Alloc >= N * MiB &&
+		     s1.HeapInuse - s0.HeapInuse >= N * MiB && s1.HeapSys >= s1.HeapInuse;
+		snprintf(why, sizeof why, "BySize[0].Mallocs +%" PRIu64 ", Alloc +%" PRId64 ", HeapInuse +%" PRId64,
 			 s1.BySize[0].Mallocs - s0.BySize[0].Mallocs, (int64_t)(s1.Alloc - s0.Alloc),
 			 (int64_t)(s1.HeapInuse - s0.HeapInuse));
 		for (int i = 0; i < N; i++)
 			do_free(p[i]);
 		struct sa_memstats s2 = tu_stats();
-		ok = ok && s2.BySize[0].Frees - s1.BySize[0].Frees == N &&
-		     s1.Alloc - s2.Alloc >= N * MiB;
+		ok = ok && s2.BySize[0].Frees - s1.BySize[0].Frees == N && s1.Alloc - s2.Alloc >= N * MiB;
 		if (ok)
 			break;
 		snprintf(why + strlen(why), sizeof why - strlen(why),
@@ -270,10 +254,8 @@ Test(stats, scavenge_releases_idle_pages)
 	struct sa_memstats before = quiet_stats();
 	sa_scavenge();
 	struct sa_memstats after = quiet_stats();
-	cr_assert_geq(after.HeapReleased, before.HeapReleased,
-		      "HeapReleased fell on sa_scavenge");
-	cr_assert_geq(after.HeapReleased, 32 * MiB,
-		      "HeapReleased %" PRIu64 " after freeing 32 MiB and sa_scavenge",
+	cr_assert_geq(after.HeapReleased, before.HeapReleased, "HeapReleased fell on sa_scavenge");
+	cr_assert_geq(after.HeapReleased, 32 * MiB, "HeapReleased %" PRIu64 " after freeing 32 MiB and sa_scavenge",
 		      after.HeapReleased);
 	cr_assert_geq(after.HeapIdle, after.HeapReleased);
 	/* Released memory comes back usable (and zero-safe for calloc). */
@@ -372,10 +354,9 @@ Test(stats, print_stats_to_file)
 	sa_print_stats(f);
 	fclose(f);
 	cr_assert_gt(len, 0, "sa_print_stats wrote nothing");
-	static const char *const want[] = { "HeapAlloc", "Mallocs", "Frees", "HeapSys", "Sys" };
+	static const char *const want[] = {"HeapAlloc", "Mallocs", "Frees", "HeapSys", "Sys"};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		cr_assert_not_null(strstr(text, want[i]), "sa_print_stats output lacks \"%s\":\n%s",
-				   want[i], text);
+		cr_assert_not_null(strstr(text, want[i]), "sa_print_stats output lacks \"%s\":\n%s", want[i], text);
 	int lines = 0;
 	for (char *s = text; *s; s++)
 		lines += *s == '\n';

@@ -62,8 +62,7 @@ static int check_blk(struct stress_arg *a, const struct blk *b, const char *when
 {
 	size_t bad = tu_check(b->p, b->len, b->id);
 	if (bad != b->len) {
-		snprintf(a->why, sizeof a->why,
-			 "thread %u: block id %#" PRIx64 " at %p (%zu B) corrupted at +%zu %s",
+		snprintf(a->why, sizeof a->why, "thread %u: block id %#" PRIx64 " at %p (%zu B) corrupted at +%zu %s",
 			 a->tid, b->id, b->p, b->len, bad, when);
 		a->failed = 1;
 		return 0;
@@ -259,9 +258,8 @@ static void *consumer(void *arg)
 			size_t bad = b->p ? tu_check(b->p, b->len, b->id) : b->len;
 			if (bad != b->len && !atomic_load(&pc->failed)) {
 				atomic_store(&pc->failed, 1);
-				snprintf(pc->why, sizeof pc->why,
-					 "block %" PRIu64 " at %p (%zu B) corrupted at +%zu", b->id,
-					 b->p, b->len, bad);
+				snprintf(pc->why, sizeof pc->why, "block %" PRIu64 " at %p (%zu B) corrupted at +%zu",
+					 b->id, b->p, b->len, bad);
 			}
 			free(b->p);
 			atomic_store_explicit(&pc->ring.tail, t + 1, memory_order_release);
@@ -296,8 +294,7 @@ Test(threads, producer_consumer_memory_is_reused, .timeout = 300)
 	uint64_t per_round = (tu_stats().TotalAlloc - total0) / ROUNDS;
 	char hist[600] = "";
 	for (unsigned r = 0; r < ROUNDS; r++)
-		snprintf(hist + strlen(hist), sizeof hist - strlen(hist), " %" PRIu64,
-			 heapsys[r] / MiB);
+		snprintf(hist + strlen(hist), sizeof hist - strlen(hist), " %" PRIu64, heapsys[r] / MiB);
 	/* Each round allocates (and frees, in the other thread) hundreds of MiB;
 	 * the live set is at most RING blocks.  After the warm-up, the heap must
 	 * stop growing. */
@@ -306,9 +303,8 @@ Test(threads, producer_consumer_memory_is_reused, .timeout = 300)
 		      "HeapSys keeps growing with cross-thread frees (MiB per round:%s; each "
 		      "round allocates %" PRIu64 " MiB)",
 		      hist, per_round / MiB);
-	cr_assert_leq(sys[ROUNDS - 1], sys[WARMUP - 1] + 24 * MiB,
-		      "Sys keeps growing: %" PRIu64 " -> %" PRIu64 " MiB", sys[WARMUP - 1] / MiB,
-		      sys[ROUNDS - 1] / MiB);
+	cr_assert_leq(sys[ROUNDS - 1], sys[WARMUP - 1] + 24 * MiB, "Sys keeps growing: %" PRIu64 " -> %" PRIu64 " MiB",
+		      sys[WARMUP - 1] / MiB, sys[ROUNDS - 1] / MiB);
 	cr_assert_eq(sa_check_heap(), 0);
 }
 
@@ -380,7 +376,7 @@ Test(threads, exiting_threads_return_their_caches, .timeout = 300)
 {
 	enum { ITERS = 150, WARM = 15, NT = 4, KEEP_ITERS = 8 };
 	static struct exit_arg arg[ITERS][NT];
-	struct sa_memstats warm = { 0 };
+	struct sa_memstats warm = {0};
 
 	/* First NT + 1 threads alive at once: the most caches the churn below
 	 * can ever need at a time (it runs NT threads at once).  Whether dead
@@ -409,10 +405,9 @@ Test(threads, exiting_threads_return_their_caches, .timeout = 300)
 			struct exit_arg *a = &arg[it][i];
 			cr_assert(!a->failed, "iteration %u thread %u failed", it, i);
 			for (unsigned k = 0; k < a->nkept; k++)
-				cr_assert_eq(tu_check(a->kept[k].p, a->kept[k].len, a->kept[k].id),
-					     a->kept[k].len,
-					     "block %p (%zu B) of a dead thread corrupted",
-					     a->kept[k].p, a->kept[k].len);
+				cr_assert_eq(tu_check(a->kept[k].p, a->kept[k].len, a->kept[k].id), a->kept[k].len,
+					     "block %p (%zu B) of a dead thread corrupted", a->kept[k].p,
+					     a->kept[k].len);
 		}
 		/* Free what dead threads left, except the last few iterations'
 		 * blocks, which stay live in spans whose owner died. */
@@ -433,20 +428,19 @@ Test(threads, exiting_threads_return_their_caches, .timeout = 300)
 	cr_assert_eq(sa_check_heap(), 0, "sa_check_heap with blocks of dead threads live");
 	/* The live blocks: KEEP_ITERS iterations' worth, as after the warm-up. */
 	cr_assert_leq(llabs(diff_u64(end.HeapObjects, warm.HeapObjects)), LIBC_SLACK_OBJECTS,
-		      "HeapObjects %" PRIu64 " after warm-up, %" PRIu64 " at the end (same live set)",
-		      warm.HeapObjects, end.HeapObjects);
+		      "HeapObjects %" PRIu64 " after warm-up, %" PRIu64 " at the end (same live set)", warm.HeapObjects,
+		      end.HeapObjects);
 	cr_assert_eq(end.HeapObjects, end.Mallocs - end.Frees);
 	cr_assert_leq(end.MCacheInuse, peak.MCacheInuse,
 		      "MCacheInuse %" PRIu64 " B with %d threads alive, %" PRIu64 " B after %d "
 		      "threads came and went (at most %d at a time): exited threads' mcaches are "
 		      "not returned",
 		      peak.MCacheInuse, NT + 2, end.MCacheInuse, ITERS * NT, NT);
-	cr_assert_leq(end.MCacheSys, peak.MCacheSys + 256 * 1024,
-		      "MCacheSys grew from %" PRIu64 " to %" PRIu64 " B", peak.MCacheSys,
-		      end.MCacheSys);
+	cr_assert_leq(end.MCacheSys, peak.MCacheSys + 256 * 1024, "MCacheSys grew from %" PRIu64 " to %" PRIu64 " B",
+		      peak.MCacheSys, end.MCacheSys);
 	cr_assert_leq(end.HeapSys, warm.HeapSys + 16 * MiB,
-		      "HeapSys grew from %" PRIu64 " to %" PRIu64 " MiB over %d dead threads",
-		      warm.HeapSys / MiB, end.HeapSys / MiB, (ITERS - WARM) * NT);
+		      "HeapSys grew from %" PRIu64 " to %" PRIu64 " MiB over %d dead threads", warm.HeapSys / MiB,
+		      end.HeapSys / MiB, (ITERS - WARM) * NT);
 	/* Free the rest: the count returns to the start (minus glibc noise). */
 	for (unsigned it = 0; it < ITERS; it++)
 		for (unsigned i = 0; i < NT; i++)
@@ -486,7 +480,7 @@ static void remote_free_reuse(size_t size)
 			memset(p[i], (int)(r + 1), size);
 		}
 		heapsys[r] = tu_stats().HeapSys;
-		struct freer_arg f = { p, n };
+		struct freer_arg f = {p, n};
 		pthread_t t;
 		xpthread_create(&t, freer, &f);
 		pthread_join(t, NULL);
@@ -496,8 +490,7 @@ static void remote_free_reuse(size_t size)
 		      "size %zu: HeapSys %" PRIu64 " MiB after round 1, %" PRIu64
 		      " MiB after round %d: blocks freed by another thread are not reused "
 		      "(each round allocates %zu MiB)",
-		      size, heapsys[0] / MiB, heapsys[ROUNDS - 1] / MiB, ROUNDS,
-		      n * size / (size_t)MiB);
+		      size, heapsys[0] / MiB, heapsys[ROUNDS - 1] / MiB, ROUNDS, n * size / (size_t)MiB);
 	cr_assert_eq(sa_check_heap(), 0);
 }
 
@@ -551,8 +544,7 @@ Test(threads, concurrent_remote_frees_heap_stable, .timeout = 300)
 	uint64_t sys_end = tu_stats().HeapSys;
 	atomic_store(&m.done, 1);
 	pthread_join(t, NULL);
-	cr_assert_leq(sys_end, sys_warm + 16 * MiB,
-		      "HeapSys %" PRIu64 " MiB after warm-up, %" PRIu64 " MiB at the end",
+	cr_assert_leq(sys_end, sys_warm + 16 * MiB, "HeapSys %" PRIu64 " MiB after warm-up, %" PRIu64 " MiB at the end",
 		      sys_warm / MiB, sys_end / MiB);
 	cr_assert_eq(sa_check_heap(), 0);
 }
@@ -671,7 +663,7 @@ Test(threads, tsd_destructors_that_allocate, .timeout = 120)
 	enum { ITERS = 300, WARM = 20, NT = 2 };
 	free(tu_escape(malloc(1))); /* spanalloc's key exists before ours */
 	cr_assert_eq(pthread_key_create(&late_key, late_destructor), 0);
-	struct sa_memstats warm = { 0 };
+	struct sa_memstats warm = {0};
 	for (unsigned it = 0; it < ITERS; it++) {
 		pthread_t t[NT];
 		for (unsigned i = 0; i < NT; i++)
@@ -695,7 +687,7 @@ Test(threads, tsd_destructors_that_allocate, .timeout = 120)
 		      "made in late TSD destructors leak",
 		      warm.MCacheInuse, end.MCacheInuse, (ITERS - WARM) * NT);
 	cr_assert_leq(end.HeapSys, warm.HeapSys + 8 * MiB,
-		      "HeapSys grew from %" PRIu64 " to %" PRIu64 " MiB over %d threads",
-		      warm.HeapSys / MiB, end.HeapSys / MiB, (ITERS - WARM) * NT);
+		      "HeapSys grew from %" PRIu64 " to %" PRIu64 " MiB over %d threads", warm.HeapSys / MiB,
+		      end.HeapSys / MiB, (ITERS - WARM) * NT);
 	pthread_key_delete(late_key);
 }

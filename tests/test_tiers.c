@@ -11,10 +11,7 @@
 #include "internal.h"
 #include "spanalloc.h"
 
-static void init(void)
-{
-	free(malloc(1)); /* initializes the heap and this thread's cache */
-}
+static void init(void) { free(malloc(1)); /* initializes the heap and this thread's cache */ }
 
 TestSuite(tiers, .init = init);
 

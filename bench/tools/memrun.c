@@ -81,8 +81,8 @@ int main(int argc, char **argv)
 		perror("memrun: result file");
 		return 125;
 	}
-	fprintf(f, "wall_ns %lld\nmaxrss_kb %ld\nstatus %d\nuser_s %.6f\nsys_s %.6f\n", ns,
-		ru.ru_maxrss, status, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6,
+	fprintf(f, "wall_ns %lld\nmaxrss_kb %ld\nstatus %d\nuser_s %.6f\nsys_s %.6f\n", ns, ru.ru_maxrss, status,
+		(double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6,
 		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6);
 	fclose(f);
 	return status;

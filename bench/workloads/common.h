@@ -91,10 +91,7 @@ static inline long scaled(long base, long min)
 
 /* Keep the compiler from proving an allocation dead (gcc and clang elide
  * malloc/free pairs whose result is never used otherwise). */
-static inline void escape(void *p)
-{
-	__asm__ volatile("" : : "g"(p) : "memory");
-}
+static inline void escape(void *p) { __asm__ volatile("" : : "g"(p) : "memory"); }
 
 /* Touch a block: write its first bytes (and one byte per page when
  * pages != 0), as a program that uses its memory would. */

@@ -102,8 +102,7 @@ int main(void)
 	for (size_t i = 0; i < nobjs; i++)
 		free(objs[i].p);
 	free(objs);
-	printf("peak_live_bytes %zu\nsurvivors %zu\nsurvivor_bytes %zu\n", peak_live, survivors,
-	       surv_bytes);
+	printf("peak_live_bytes %zu\nsurvivors %zu\nsurvivor_bytes %zu\n", peak_live, survivors, surv_bytes);
 	report("frag", secs * 1e9 / (double)ops, ops, secs);
 	return 0;
 }

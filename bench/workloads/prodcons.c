@@ -88,8 +88,7 @@ int main(void)
 	total = scaled(4000000, 10000);
 	pthread_t pt, ct;
 	double t0 = now_sec();
-	if (pthread_create(&ct, NULL, consumer, NULL) ||
-	    pthread_create(&pt, NULL, producer, NULL)) {
+	if (pthread_create(&ct, NULL, consumer, NULL) || pthread_create(&pt, NULL, producer, NULL)) {
 		fprintf(stderr, "pthread_create failed\n");
 		return 2;
 	}

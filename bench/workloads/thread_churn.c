@@ -43,8 +43,7 @@ int main(int argc, char **argv)
 	double t0 = now_sec();
 	for (long r = 0; r < rounds; r++) {
 		for (int t = 0; t < nthreads; t++)
-			if (pthread_create(&th[t], NULL, worker,
-					   (void *)(uintptr_t)(r * nthreads + t + 1))) {
+			if (pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)(r * nthreads + t + 1))) {
 				fprintf(stderr, "pthread_create failed\n");
 				return 2;
 			}

@@ -129,7 +129,7 @@ static size_t slot_size(const mspan *s)
 	return (s->npages - s->dbg->guard) * PAGE_SIZE;
 }
 
-#define REDZONE 16 /* bytes of CANARY before each small block */
+#define REDZONE 16         /* bytes of CANARY before each small block */
 #define LARGE_REDZONE 1024 /* at least as many before a large one */
 
 /* The start of object idx's slot. */
@@ -152,10 +152,10 @@ static uintptr_t slot_end(mspan *s, uintptr_t idx)
  */
 struct finding {
 	enum sa_bug bug;
-	uintptr_t p, idx;  /* the block the report names, and its index */
-	size_t off;        /* the detail's offset */
-	const char *what;  /* the detail, before the offset */
-	const char *tail;  /* and after it */
+	uintptr_t p, idx; /* the block the report names, and its index */
+	size_t off;       /* the detail's offset */
+	const char *what; /* the detail, before the offset */
+	const char *tail; /* and after it */
 };
 
 static bool slot_live(mspan *s, uintptr_t idx)
@@ -194,7 +194,11 @@ static bool overflow_from_prev(mspan *s, uintptr_t idx, struct finding *f)
 		return false; /* (a freed exact fit or a never-used slot: no evidence) */
 	if (!all_not(pp + req, end - (pp + req), CANARY))
 		return false;
-	*f = (struct finding){BUG_OVERFLOW, pp, prev, req, "bytes after the requested size overwritten, first at offset ",
+	*f = (struct finding){BUG_OVERFLOW,
+			      pp,
+			      prev,
+			      req,
+			      "bytes after the requested size overwritten, first at offset ",
 			      ", on into the next slot"};
 	return true;
 }
@@ -217,7 +221,8 @@ static bool slot_check(mspan *s, uintptr_t idx, bool freed, struct finding *f)
 	if (bad != rz) {
 		if (bad == 0 && overflow_from_prev(s, idx, f))
 			return false;
-		*f = (struct finding){BUG_UNDERFLOW, p, idx, rz - bad, "bytes before the block overwritten, from offset -", ""};
+		*f = (struct finding){
+			BUG_UNDERFLOW, p, idx, rz - bad, "bytes before the block overwritten, from offset -", ""};
 		return false;
 	}
 	if (freed && s->spanclass != 0) {
@@ -235,8 +240,8 @@ static bool slot_check(mspan *s, uintptr_t idx, bool freed, struct finding *f)
 	bad = first_not(p + req, end - req, CANARY);
 	if (bad == end - req)
 		return true;
-	*f = (struct finding){BUG_OVERFLOW, p, idx, req + bad, "bytes after the requested size overwritten, first at offset ",
-			      ""};
+	*f = (struct finding){
+		BUG_OVERFLOW, p, idx, req + bad, "bytes after the requested size overwritten, first at offset ", ""};
 	return false;
 }
 
@@ -266,9 +271,9 @@ static void report_finding(const struct finding *f, const char *call, mspan *s)
 struct pending {
 	struct finding f;
 	const char *call;
-	mspan span;          /* copy; span.dbg is NULL */
-	struct dbg_obj obj;  /* copy of the named block's record */
-	mspan *s;            /* for verify: the span, where it was, the slot checked */
+	mspan span;         /* copy; span.dbg is NULL */
+	struct dbg_obj obj; /* copy of the named block's record */
+	mspan *s;           /* for verify: the span, where it was, the slot checked */
 	uintptr_t start, slot;
 	bool verify;
 };
@@ -351,8 +356,7 @@ static bool verify(struct pending *r)
 		lock(&mheap_.lock);
 		heapArena *ha = arena_of(r->start);
 		mspan *s = ha ? span_of(ha, r->start) : NULL;
-		if (s == r->s && s->startAddr == r->start && s->dbg &&
-		    span_state(s) == mSpanInUse &&
+		if (s == r->s && s->startAddr == r->start && s->dbg && span_state(s) == mSpanInUse &&
 		    !(s->spanclass == 0 && quarantined(s, 0))) {
 			struct finding f;
 			bad = !slot_check(s, r->slot, slot_freed(s, r->slot), &f) && f.bug == r->f.bug && f.p == r->f.p;
@@ -387,7 +391,8 @@ unsigned debug_report_deferred(void)
 				strbuf b = {buf, 0, sizeof buf};
 				sb_str(&b, "spanalloc: ");
 				sb_dec(&b, lost);
-				sb_str(&b, " more damaged blocks found under a lock were not reported (each is reported when next checked)\n");
+				sb_str(&b,
+				       " more damaged blocks found under a lock were not reported (each is reported when next checked)\n");
 				os_write(report_fd, b.buf, b.len);
 			}
 			return n;
@@ -513,10 +518,7 @@ bool debug_check_span(mspan *s, const char *where)
 	return check_blocks(s, "sweep", false) == 0;
 }
 
-void debug_check_blocks(mspan *s, bool others)
-{
-	check_blocks(s, "sa_check_heap", others);
-}
+void debug_check_blocks(mspan *s, bool others) { check_blocks(s, "sa_check_heap", others); }
 
 /* ---- quarantine --------------------------------------------------------------- */
 
@@ -675,7 +677,7 @@ static mspan *dbg_lookup(uintptr_t p, uintptr_t *idxp, const char *call, enum sa
 	/* (a freed large span may wait in a thread's largeCache: not in use) */
 	bool live = s->spanclass == 0 ? span_state(s) == mSpanInUse
 				      : (LOAD_RELAXED(&s->gcmarkBits[idx / 64]) & bit) &&
-					    !(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
+						!(LOAD_RELAXED(&s->remoteBits[idx / 64]) & bit);
 	if (quarantined(s, idx) || !live) {
 		sa_report(freed_bug, call, p, s, NULL);
 		return NULL;
@@ -816,10 +818,7 @@ void debug_fork_prepare(void)
 		sched_yield();
 }
 
-void debug_fork_done(void)
-{
-	__atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
-}
+void debug_fork_done(void) { __atomic_store_n(&forking, 0, __ATOMIC_RELEASE); }
 
 /* The malloc limit and the engine's hooks (sanitizer.c) are outside the operation. */
 void *dbg_alloc(size_t size, size_t align, bool zero, uintptr_t fp)

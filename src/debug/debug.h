@@ -31,28 +31,28 @@ struct mcache;
 #define FREE_POISON 0xdd  /* freed memory */
 #define ALLOC_POISON 0xbe /* new memory (not calloc) */
 #define CANARY 0xca       /* slack after the requested size */
-#define STACK_DEPTH 64 /* the most frames malloc_context can keep */
+#define STACK_DEPTH 64    /* the most frames malloc_context can keep */
 
 struct dbg_obj {
 	size_t reqsize;      /* bytes the program asked for (a large block may pass 4 GiB) */
 	uint32_t allocStack; /* stack depot ids, 0: none */
 	uint32_t freeStack;
-	uint16_t offset;     /* the block's start in its slot (the redzone) */
-	uint8_t leakIgnore;  /* leak.c: never a leak, and a root (__lsan_disable, __lsan_ignore_object) */
-	uint8_t kind;        /* how it was allocated: enum dbg_kind, and above KIND_ALIGN_SHIFT */
+	uint16_t offset;    /* the block's start in its slot (the redzone) */
+	uint8_t leakIgnore; /* leak.c: never a leak, and a root (__lsan_disable, __lsan_ignore_object) */
+	uint8_t kind;       /* how it was allocated: enum dbg_kind, and above KIND_ALIGN_SHIFT */
 };
 
 /* The family a block was allocated by (C++: cxx.c), in dbg_obj.kind. */
 enum dbg_kind { KIND_MALLOC = 0, KIND_NEW = 1, KIND_NEW_ARRAY = 2 };
 #define KIND_MASK 3
-#define KIND_ALIGN_SHIFT 2 /* above: 1 + log2 of an aligned new's alignment, 0: none */
+#define KIND_ALIGN_SHIFT 2       /* above: 1 + log2 of an aligned new's alignment, 0: none */
 #define DBG_NO_SIZE ((size_t)-1) /* an unsized delete */
 
 struct span_debug {
 	uint64_t qbits[MAX_OBJS_PER_SPAN / 64]; /* quarantined objects (atomic) */
-	uint8_t guard;        /* large span: its last page is PROT_NONE */
-	uint64_t *leakBits;   /* leak.c: mark bits during a leak check, else NULL */
-	struct dbg_obj obj[]; /* nelems entries */
+	uint8_t guard;                          /* large span: its last page is PROT_NONE */
+	uint64_t *leakBits;                     /* leak.c: mark bits during a leak check, else NULL */
+	struct dbg_obj obj[];                   /* nelems entries */
 };
 
 /* Per-thread quarantine ring, in the mcache. */
@@ -63,9 +63,9 @@ struct quarantine {
 };
 
 void debug_init(void);
-bool debug_span_alloc(struct mspan *s);   /* heap lock held */
-void debug_span_made(struct mspan *s);    /* heap lock held */
-void debug_span_gone(struct mspan *s);    /* heap lock held */
+bool debug_span_alloc(struct mspan *s); /* heap lock held */
+void debug_span_made(struct mspan *s);  /* heap lock held */
+void debug_span_gone(struct mspan *s);  /* heap lock held */
 bool debug_check_span(struct mspan *s, const char *where);
 /*
  * Reports found by checks that run under a lock wait in a pending list
@@ -109,11 +109,10 @@ void debug_fork_done(void);
  * the API function (malloc, free, ...): a stack starts at its caller.
  */
 void stack_init(void);
-void stack_warm_unwinder(void);                         /* constructor: backtrace()'s first call */
-uint32_t stack_here(uintptr_t fp);                      /* depot id, 0: none */
-void print_depot_stack(const char *title, uint32_t id); /* symbolized, to report_fd */
+void stack_warm_unwinder(void);                              /* constructor: backtrace()'s first call */
+uint32_t stack_here(uintptr_t fp);                           /* depot id, 0: none */
+void print_depot_stack(const char *title, uint32_t id);      /* symbolized, to report_fd */
 unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none */
-
 
 /* The sanitizer allocator interface and malloc_limit_mb (sanitizer.c). */
 extern unsigned san_nhooks; /* engine hooks installed */

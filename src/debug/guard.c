@@ -83,7 +83,7 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
 	strbuf b = {buf, 0, sizeof buf};
 	heapArena *ha = guarded_owns(a) ? NULL : arena_of(a);
 	if (guarded_owns(a)) {
-		opts.abort_on_error = 1; /* there is no going on from a fault of ours */
+		opts.abort_on_error = 1;  /* there is no going on from a fault of ours */
 		guarded_fault(a, access); /* reports, aborts */
 	} else if (!ha) {
 		/* The guard page right below an arena. */

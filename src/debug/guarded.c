@@ -79,23 +79,23 @@ extern int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) __attribute_
 enum { SLOT_UNUSED, SLOT_TAKEN, SLOT_LIVE, SLOT_FREEING, SLOT_FREED };
 
 struct gslot {
-	uintptr_t ptr;        /* the block */
-	uintptr_t first;      /* its first page: [first, slot end) was read/write */
-	size_t size;          /* requested */
-	uint32_t allocStack;  /* stack depot ids */
+	uintptr_t ptr;       /* the block */
+	uintptr_t first;     /* its first page: [first, slot end) was read/write */
+	size_t size;         /* requested */
+	uint32_t allocStack; /* stack depot ids */
 	uint32_t freeStack;
-	uint32_t state;       /* SLOT_*, atomic */
-	uint8_t cls;          /* the size class it counts in */
-	uint8_t leakIgnore;   /* leak.c: never a leak, and a root */
-	uint8_t kind;         /* debug.c: the C++ family (struct dbg_obj's kind) */
+	uint32_t state;     /* SLOT_*, atomic */
+	uint8_t cls;        /* the size class it counts in */
+	uint8_t leakIgnore; /* leak.c: never a leak, and a root */
+	uint8_t kind;       /* debug.c: the C++ family (struct dbg_obj's kind) */
 };
 
-static uintptr_t pool;        /* slot 0 */
+static uintptr_t pool; /* slot 0 */
 static uint32_t nslots;
-static uint32_t fill_limit;   /* slots the first blocks may take; the rest are for sampled ones */
+static uint32_t fill_limit; /* slots the first blocks may take; the rest are for sampled ones */
 static size_t slot_bytes, stride;
 static struct gslot *slots;
-static uint32_t rate;         /* one in rate after the fill; 0: none */
+static uint32_t rate; /* one in rate after the fill; 0: none */
 static bool efence_mode;
 
 /*
@@ -110,12 +110,12 @@ static bool efence_mode;
  * such calls) the whole run is the input: the fill, then the rate.
  */
 static bool fuzz_mode;
-static bool engine_inputs;    /* the engine says where inputs start and end */
-static int input_running;     /* atomic: between guarded_input_begin and _end */
+static bool engine_inputs; /* the engine says where inputs start and end */
+static int input_running;  /* atomic: between guarded_input_begin and _end */
 
 static mutex pool_lock = MUTEX_INIT(LOCK_POOL);
-static uint32_t next_unused;  /* slots [0, next_unused) were used; atomic reads */
-static uint32_t *fifo;        /* freed slots, oldest at fifo_head */
+static uint32_t next_unused; /* slots [0, next_unused) were used; atomic reads */
+static uint32_t *fifo;       /* freed slots, oldest at fifo_head */
 static uint32_t fifo_head, fifo_n;
 static bool said_full, said_commit;
 
@@ -126,12 +126,12 @@ static uint64_t live_cls[NUM_SIZE_CLASSES]; /* atomic */
 #define ZERO_SLOTS (1u << 20)
 #define ZERO_STRIDE 16
 static uintptr_t zlo, zhi;
-static uint64_t *zbits;       /* live zero-size blocks, atomic */
+static uint64_t *zbits;        /* live zero-size blocks, atomic */
 static uint32_t (*zstacks)[2]; /* allocation and free stack of each */
 static mutex zlock = MUTEX_INIT(LOCK_ZERO_REGION);
 static uint32_t zcursor;
 static bool said_zero_full;
-static unsigned zcls;         /* the class a malloc(0) counts in */
+static unsigned zcls; /* the class a malloc(0) counts in */
 
 /* The size class the normal debug path would count this request in, so
  * that the statistics do not depend on which blocks were sampled. */
@@ -233,7 +233,8 @@ void guarded_init(void)
 	fill_limit = opts.efence ? nslots : nslots / 2;
 	efence_mode = opts.efence;
 	rate = efence_mode ? 1 : opts.sample_rate > 0 ? (uint32_t)opts.sample_rate : 0;
-	fuzz_mode = !efence_mode && (opts.fuzz > 0 || (opts.fuzz < 0 && (LLVMFuzzerTestOneInput || getenv("__AFL_SHM_ID"))));
+	fuzz_mode = !efence_mode &&
+		    (opts.fuzz > 0 || (opts.fuzz < 0 && (LLVMFuzzerTestOneInput || getenv("__AFL_SHM_ID"))));
 	if (fuzz_mode) {
 		rate = opts.fuzz_sample_rate > 0 ? (uint32_t)opts.fuzz_sample_rate : 0;
 		if (LLVMFuzzerTestOneInput) {
@@ -376,9 +377,8 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 		__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELAXED);
 		put_freed(i);
 		if (!__atomic_exchange_n(&said_commit, true, __ATOMIC_RELAXED))
-			say("spanalloc: guarded pool: mprotect failed with ", nslots,
-			    " slots (vm.max_map_count ", (uint64_t)os_max_map_count(),
-			    "); blocks it cannot guard get the normal debug checks\n");
+			say("spanalloc: guarded pool: mprotect failed with ", nslots, " slots (vm.max_map_count ",
+			    (uint64_t)os_max_map_count(), "); blocks it cannot guard get the normal debug checks\n");
 		return NULL;
 	}
 	g->ptr = p;
@@ -562,8 +562,8 @@ void guarded_free(uintptr_t p, uintptr_t fp, const char *call)
 		sa_report(BUG_INVALID_FREE, call, p, NULL, "not the start of a guarded block");
 		return;
 	}
-	if (st != SLOT_LIVE || !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_SEQ_CST,
-							    __ATOMIC_ACQUIRE)) {
+	if (st != SLOT_LIVE ||
+	    !__atomic_compare_exchange_n(&g->state, &st, SLOT_FREEING, false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
 		sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
 		return;
 	}
@@ -614,10 +614,7 @@ void *guarded_zero_alloc(uintptr_t fp)
 	return (void *)(zlo + (uintptr_t)idx * ZERO_STRIDE);
 }
 
-static bool zero_live(uint32_t idx)
-{
-	return (__atomic_load_n(&zbits[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1;
-}
+static bool zero_live(uint32_t idx) { return (__atomic_load_n(&zbits[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1; }
 
 static void zero_free(uintptr_t p, uintptr_t fp, const char *call)
 {

@@ -92,16 +92,16 @@ struct work_chunk {
 /* The state of one check: only the checking thread touches it. */
 struct check {
 	struct work_chunk *top, *spare;
-	bool oom;            /* a work chunk or a bitmap could not be had */
-	mspan **spans;       /* in-use spans at the stop */
+	bool oom;      /* a work chunk or a bitmap could not be had */
+	mspan **spans; /* in-use spans at the stop */
 	size_t nspans;
-	uint64_t *bits;      /* their leakBits, one allocation */
+	uint64_t *bits; /* their leakBits, one allocation */
 	size_t nbits;
-	uintptr_t *maps;     /* readable mappings: lo, hi pairs, address order */
+	uintptr_t *maps; /* readable mappings: lo, hi pairs, address order */
 	size_t nmaps, mapcap;
-	bool indirect;       /* second pass: marks go to the indirect half */
-	uint64_t *gbits;     /* the guarded pool's and zero-size blocks' marks: */
-	size_t gwords;       /* reachable words, then as many indirect words */
+	bool indirect;   /* second pass: marks go to the indirect half */
+	uint64_t *gbits; /* the guarded pool's and zero-size blocks' marks: */
+	size_t gwords;   /* reachable words, then as many indirect words */
 };
 
 static void work_push(struct check *c, uintptr_t p)
@@ -149,7 +149,7 @@ static inline bool qbit(const mspan *s, uintptr_t idx)
 static inline bool block_live(const mspan *s, uintptr_t idx)
 {
 	if (qbit(s, idx))
-		return false; /* in a quarantine: freed */
+		return false;  /* in a quarantine: freed */
 	if (s->spanclass == 0) /* (a freed large span may wait in a large cache) */
 		return span_state(s) == mSpanInUse;
 	uint64_t bit = 1ull << (idx % 64);
@@ -359,10 +359,10 @@ static void scan_root(struct check *c, uintptr_t lo, uintptr_t hi)
 struct roots {
 	uintptr_t seg[2 * MAX_SEGMENTS]; /* writable segments: lo, hi */
 	size_t nseg;
-	size_t tls;                      /* sum of the modules' PT_TLS sizes */
+	size_t tls; /* sum of the modules' PT_TLS sizes */
 	bool truncated;
-	const char *interp;              /* the program's PT_INTERP: the dynamic linker */
-	uintptr_t linker[2 * 8];         /* its PT_LOAD segments */
+	const char *interp;      /* the program's PT_INTERP: the dynamic linker */
+	uintptr_t linker[2 * 8]; /* its PT_LOAD segments */
 	size_t nlinker;
 };
 
@@ -490,7 +490,7 @@ struct stopped {
 
 static struct stopped *threads; /* MAX_THREADS slots, during a check */
 static size_t nthreads;
-static uint32_t world_stopped;  /* futex: 1 while stopped threads wait */
+static uint32_t world_stopped; /* futex: 1 while stopped threads wait */
 static uint32_t arrived, left;
 static int stop_sig;
 
@@ -591,7 +591,8 @@ static bool stop_world(void)
 		fresh = false;
 		long n = os_list_threads(tids, sizeof tids / sizeof *tids);
 		if (n < 0 || n > (long)(sizeof tids / sizeof *tids)) {
-			say(n < 0 ? "cannot read /proc/self/task: no check" : "more than 1024 threads: no check", NULL, 0);
+			say(n < 0 ? "cannot read /proc/self/task: no check" : "more than 1024 threads: no check", NULL,
+			    0);
 			resume_world();
 			return false;
 		}
@@ -631,7 +632,8 @@ static bool stop_world(void)
 			if (waited > 100000) { /* ~ 5 s: it blocks the signal */
 				for (size_t j = 0; j < nthreads; j++)
 					if (threads[j].state == 0)
-						say("thread ", " does not take the stop signal (blocked?): no check", (uint64_t)threads[j].tid);
+						say("thread ", " does not take the stop signal (blocked?): no check",
+						    (uint64_t)threads[j].tid);
 				resume_world();
 				return false;
 			}
@@ -645,7 +647,7 @@ static bool stop_world(void)
 
 struct group {
 	uint32_t stack;
-	uint32_t kind;   /* 0 empty, 1 direct, 2 indirect */
+	uint32_t kind; /* 0 empty, 1 direct, 2 indirect */
 	uint64_t bytes, count;
 };
 
@@ -729,8 +731,8 @@ static bool make_bits(struct check *c)
 }
 
 struct frame_ctx {
-	uintptr_t sp;         /* the checking thread's stack, from its caller */
-	ucontext_t *uc;       /* and its registers */
+	uintptr_t sp;   /* the checking thread's stack, from its caller */
+	ucontext_t *uc; /* and its registers */
 	struct result *res;
 	bool done;
 };
@@ -918,7 +920,7 @@ static int check_locked(struct dl_phdr_info *info, size_t size, void *arg)
 extern const char *__lsan_default_suppressions(void) __attribute__((weak));
 extern int __lsan_is_turned_off(void) __attribute__((weak));
 
-static char *supp_text;   /* the file, then __lsan_default_suppressions's */
+static char *supp_text; /* the file, then __lsan_default_suppressions's */
 static size_t supp_len;
 #define MAX_SUPP 256
 static const char *supp[MAX_SUPP]; /* the patterns (NUL-ended, in supp_text) */
@@ -1185,7 +1187,8 @@ static NOINLINE int leak_check(void)
 		if (!supp_hits[k])
 			continue;
 		if (!used) {
-			sb_str(&b, "\n-----------------------------------------------------\nSuppressions used:\n  count      bytes template\n");
+			sb_str(&b,
+			       "\n-----------------------------------------------------\nSuppressions used:\n  count      bytes template\n");
 			line(&b);
 			used = true;
 		}
@@ -1324,7 +1327,8 @@ EXPORT void __lsan_register_root_region(const void *p, size_t size)
 	}
 	unlock(&check_lock);
 	if (full) /* (said with no lock held) */
-		say("__lsan_register_root_region: more than 256 regions at once; further ones are not scanned", NULL, 0);
+		say("__lsan_register_root_region: more than 256 regions at once; further ones are not scanned", NULL,
+		    0);
 }
 
 EXPORT void __lsan_unregister_root_region(const void *p, size_t size)

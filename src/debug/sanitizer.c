@@ -62,7 +62,8 @@ static void (*death_callback)(void);
  * 16).  Our own table serves an engine linked without a runtime
  * (-fsanitize=fuzzer-no-link plus libFuzzer.a, or another engine).
  */
-extern void rt_malloc_hooks_a(const void *, size_t) __asm__("_ZN11__sanitizer14RunMallocHooksEPKvm") __attribute__((weak));
+extern void rt_malloc_hooks_a(const void *, size_t) __asm__("_ZN11__sanitizer14RunMallocHooksEPKvm")
+	__attribute__((weak));
 extern void rt_malloc_hooks_b(void *, size_t) __asm__("_ZN11__sanitizer14RunMallocHooksEPvm") __attribute__((weak));
 extern void rt_free_hooks_a(const void *) __asm__("_ZN11__sanitizer12RunFreeHooksEPKv") __attribute__((weak));
 extern void rt_free_hooks_b(void *) __asm__("_ZN11__sanitizer12RunFreeHooksEPv") __attribute__((weak));
@@ -84,7 +85,8 @@ static int install_hooks(malloc_hook_fn m, free_hook_fn f)
 	return ok;
 }
 
-WEAK_EXPORT int __sanitizer_install_malloc_and_free_hooks(malloc_hook_fn m, free_hook_fn f) __attribute__((alias("install_hooks")));
+WEAK_EXPORT int __sanitizer_install_malloc_and_free_hooks(malloc_hook_fn m, free_hook_fn f)
+	__attribute__((alias("install_hooks")));
 
 /* Before main, long before an engine installs hooks. */
 __attribute__((constructor)) static void san_at_start(void)

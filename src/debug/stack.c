@@ -182,11 +182,11 @@ struct rule_slot {
 	uintptr_t pc, rule;
 };
 static struct rule_slot rule_cache[RULE_CACHE];
-#define R_CFA_RBP 1u        /* CFA = rbp + off, else rsp + off */
-#define R_RBP_SAVED 2u      /* rbp saved at CFA - rbpoff */
-#define R_END 4u            /* the return address is undefined: the outermost frame */
-#define R_OFF_SHIFT 3       /* 20 bits of CFA offset */
-#define R_RBPOFF_SHIFT 23   /* 12 bits */
+#define R_CFA_RBP 1u      /* CFA = rbp + off, else rsp + off */
+#define R_RBP_SAVED 2u    /* rbp saved at CFA - rbpoff */
+#define R_END 4u          /* the return address is undefined: the outermost frame */
+#define R_OFF_SHIFT 3     /* 20 bits of CFA offset */
+#define R_RBPOFF_SHIFT 23 /* 12 bits */
 #define R_HASH_SHIFT 40
 
 static uintptr_t pc_hash(uintptr_t pc) { return ((pc * 0x9e3779b97f4a7c15ull) >> 40) | 1; }
@@ -233,11 +233,43 @@ static bool read_ptr(const uint8_t **p, uint8_t enc, uintptr_t *out)
 		return false;
 	int64_t v;
 	switch (enc & 0x0f) {
-	case 0x03: { uint32_t x; memcpy(&x, q, 4); v = x; *p += 4; break; }
-	case 0x0b: { int32_t x; memcpy(&x, q, 4); v = x; *p += 4; break; }
-	case 0x00: case 0x04: case 0x0c: { int64_t x; memcpy(&x, q, 8); v = x; *p += 8; break; }
-	case 0x02: { uint16_t x; memcpy(&x, q, 2); v = x; *p += 2; break; }
-	case 0x0a: { int16_t x; memcpy(&x, q, 2); v = x; *p += 2; break; }
+	case 0x03: {
+		uint32_t x;
+		memcpy(&x, q, 4);
+		v = x;
+		*p += 4;
+		break;
+	}
+	case 0x0b: {
+		int32_t x;
+		memcpy(&x, q, 4);
+		v = x;
+		*p += 4;
+		break;
+	}
+	case 0x00:
+	case 0x04:
+	case 0x0c: {
+		int64_t x;
+		memcpy(&x, q, 8);
+		v = x;
+		*p += 8;
+		break;
+	}
+	case 0x02: {
+		uint16_t x;
+		memcpy(&x, q, 2);
+		v = x;
+		*p += 2;
+		break;
+	}
+	case 0x0a: {
+		int16_t x;
+		memcpy(&x, q, 2);
+		v = x;
+		*p += 2;
+		break;
+	}
 	default: return false;
 	}
 	*out = base + (uintptr_t)v;
@@ -251,8 +283,8 @@ struct cfa_state {
 
 /* Run CFA instructions [p, end) from loc while loc <= pc.  False for
  * what this unwinder does not do. */
-static bool run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t pc, uint64_t calign,
-		    int64_t dalign, struct cfa_state *st, const struct cfa_state *initial)
+static bool run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t pc, uint64_t calign, int64_t dalign,
+		    struct cfa_state *st, const struct cfa_state *initial)
 {
 	struct cfa_state saved[4];
 	unsigned nsaved = 0;
@@ -286,8 +318,7 @@ static bool run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr
 			continue;
 		}
 		switch (op) {
-		case 0x00:
-			break;
+		case 0x00: break;
 		case 0x02:
 		case 0x03:
 		case 0x04: {
@@ -349,19 +380,13 @@ static bool run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr
 			st->cfa_reg = (uint8_t)uleb(&p, end);
 			st->cfa_off = (int64_t)uleb(&p, end);
 			break;
-		case 0x0d:
-			st->cfa_reg = (uint8_t)uleb(&p, end);
-			break;
-		case 0x0e:
-			st->cfa_off = (int64_t)uleb(&p, end);
-			break;
+		case 0x0d: st->cfa_reg = (uint8_t)uleb(&p, end); break;
+		case 0x0e: st->cfa_off = (int64_t)uleb(&p, end); break;
 		case 0x12: /* def_cfa_sf */
 			st->cfa_reg = (uint8_t)uleb(&p, end);
 			st->cfa_off = sleb(&p, end) * dalign;
 			break;
-		case 0x13:
-			st->cfa_off = sleb(&p, end) * dalign;
-			break;
+		case 0x13: st->cfa_off = sleb(&p, end) * dalign; break;
 		case 0x10: /* expression */
 		case 0x14: /* val_offset */
 		case 0x15: /* val_offset_sf */
@@ -376,11 +401,8 @@ static bool run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr
 				uleb(&p, end);
 			}
 			break;
-		case 0x2e: /* GNU_args_size */
-			uleb(&p, end);
-			break;
-		default: /* set_loc, def_cfa_expression, ... */
-			return false;
+		case 0x2e: /* GNU_args_size */ uleb(&p, end); break;
+		default: /* set_loc, def_cfa_expression, ... */ return false;
 		}
 	}
 	return true;

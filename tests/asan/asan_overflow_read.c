@@ -11,7 +11,7 @@ int main(void)
 	memset(p, 1, 100);
 	printf("%p\n", (void *)p);
 	fflush(stdout);
-	volatile char c = p[100];               /* @bug */
+	volatile char c = p[100]; /* @bug */
 	sa_free(p);
 	return c;
 }

@@ -9,7 +9,7 @@ int main(void)
 	char *p = sa_malloc(64);
 	printf("%p\n", (void *)p);
 	fflush(stdout);
-	p[-1] = 'x';                            /* @bug */
+	p[-1] = 'x'; /* @bug */
 	sa_free(p);
 	return 0;
 }

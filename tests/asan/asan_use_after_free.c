@@ -12,6 +12,6 @@ int main(void)
 	printf("%p\n", (void *)p);
 	fflush(stdout);
 	sa_free(p);
-	volatile char c = p[10];                /* @bug */
+	volatile char c = p[10]; /* @bug */
 	return c;
 }

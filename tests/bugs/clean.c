@@ -13,12 +13,11 @@
 static void *work(void *arg)
 {
 	uintptr_t seed = (uintptr_t)arg;
-	void *slot[256] = { 0 };
+	void *slot[256] = {0};
 	for (unsigned i = 0; i < 200000; i++) {
 		seed = seed * 6364136223846793005u + 1442695040888963407u;
 		unsigned k = (unsigned)(seed >> 33) % 256;
-		size_t n = (seed >> 20) % 100 < 3 ? 32769 + (seed >> 40) % 200000
-						    : 1 + (seed >> 40) % 2000;
+		size_t n = (seed >> 20) % 100 < 3 ? 32769 + (seed >> 40) % 200000 : 1 + (seed >> 40) % 2000;
 		if (slot[k] && (seed & 3) == 0) {
 			void *q = realloc(slot[k], n);
 			if (!q)

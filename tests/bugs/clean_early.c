@@ -17,23 +17,13 @@ static void preinit(int argc, char **argv, char **envp)
 		memset(early, 'e', 100);
 	free(strdup("preinit"));
 }
-__attribute__((section(".preinit_array"), used))
-static void (*const preinit_entry)(int, char **, char **) = preinit;
+__attribute__((section(".preinit_array"), used)) static void (*const preinit_entry)(int, char **, char **) = preinit;
 
-__attribute__((constructor(101))) static void early_ctor(void)
-{
-	free(calloc(10, 10));
-}
+__attribute__((constructor(101))) static void early_ctor(void) { free(calloc(10, 10)); }
 
-__attribute__((destructor)) static void late_dtor(void)
-{
-	free(realloc(malloc(50), 5000));
-}
+__attribute__((destructor)) static void late_dtor(void) { free(realloc(malloc(50), 5000)); }
 
-static void at_exit(void)
-{
-	free(malloc(70000));
-}
+static void at_exit(void) { free(malloc(70000)); }
 
 int main(void)
 {

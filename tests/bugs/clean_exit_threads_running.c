@@ -19,7 +19,7 @@ static void *worker(void *arg)
 {
 	unsigned id = (unsigned)(size_t)arg, x = id * 2654435761u + 1;
 	char *slot[SLOTS] = {0};
-	size_t (*check)(void) = (size_t (*)(void))dlsym(RTLD_DEFAULT, "sa_check_heap");
+	size_t (*check)(void) = (size_t(*)(void))dlsym(RTLD_DEFAULT, "sa_check_heap");
 	for (unsigned long n = 0;; n++) {
 		x = x * 1103515245u + 12345u;
 		unsigned i = (x >> 8) % SLOTS, r = x >> 20;

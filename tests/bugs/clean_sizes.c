@@ -28,7 +28,7 @@ static int one_size(size_t size)
 	size_t u = malloc_usable_size(p);
 	if (u < size)
 		return fail("malloc_usable_size below the request", size);
-	memset(p, 0xa5, u);                     /* the whole usable size is ours */
+	memset(p, 0xa5, u); /* the whole usable size is ours */
 	free(p);
 	/* calloc, likely in the slot just dirtied: zero all the same */
 	unsigned char *z = calloc(1, size);
@@ -75,7 +75,7 @@ int main(void)
 		r = q;
 	}
 	free(r);
-	volatile size_t huge = SIZE_MAX / 2;    /* (volatile: no compile-time warning) */
+	volatile size_t huge = SIZE_MAX / 2; /* (volatile: no compile-time warning) */
 	if (reallocarray(NULL, huge, 3) != NULL || errno != ENOMEM)
 		return fail("reallocarray overflow", 0);
 	/* every alignment */

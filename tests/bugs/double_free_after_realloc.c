@@ -8,10 +8,10 @@ int main(void)
 	void *volatile p = malloc(64);
 	void *q = realloc(p, 100 * 1024);
 	if (q == p)
-		return 3;        /* did not move: the test cannot run */
+		return 3; /* did not move: the test cannot run */
 	printf("%p\n", p);
 	fflush(stdout);
-	free(p);                 /* bug: realloc freed it */
+	free(p); /* bug: realloc freed it */
 	free(q);
 	free(keep);
 	return 0;

@@ -10,7 +10,7 @@ int main(void)
 	fflush(stdout);
 	if (realloc(p, 0) != NULL)
 		return 3;
-	free(p);                 /* bug */
+	free(p); /* bug */
 	free(keep);
 	return 0;
 }

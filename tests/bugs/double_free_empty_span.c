@@ -12,8 +12,8 @@ int main(void)
 	printf("%p\n", p);
 	fflush(stdout);
 	free(p);
-	for (int i = 0; i < 1000; i++)  /* churn other classes, let sweeps happen */
+	for (int i = 0; i < 1000; i++) /* churn other classes, let sweeps happen */
 		free(malloc(16 + (size_t)i * 2));
-	free(p);                 /* bug */
+	free(p); /* bug */
 	return 0;
 }

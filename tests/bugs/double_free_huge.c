@@ -13,6 +13,6 @@ int main(void)
 	fflush(stdout);
 	free(p);
 	free(malloc(100));
-	free(p);                 /* bug */
+	free(p); /* bug */
 	return 0;
 }

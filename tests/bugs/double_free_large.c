@@ -4,10 +4,10 @@
 
 int main(void)
 {
-	void *volatile p = malloc(100 * 1024);  /* @alloc */
+	void *volatile p = malloc(100 * 1024); /* @alloc */
 	printf("%p\n", p);
 	fflush(stdout);
-	free(p);                                /* @free */
-	free(p);                 /* bug */ /* @report */
+	free(p);           /* @free */
+	free(p); /* bug */ /* @report */
 	return 0;
 }

@@ -4,12 +4,12 @@
 
 int main(void)
 {
-	void *keep = malloc(64); /* the span stays in use */
-	void *volatile p = malloc(64);          /* @alloc */
+	void *keep = malloc(64);       /* the span stays in use */
+	void *volatile p = malloc(64); /* @alloc */
 	printf("%p\n", p);
 	fflush(stdout);
-	free(p);                                /* @free */
-	free(p);                 /* bug */ /* @report */
+	free(p);           /* @free */
+	free(p); /* bug */ /* @report */
 	free(keep);
 	return 0;
 }

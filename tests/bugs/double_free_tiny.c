@@ -5,12 +5,12 @@
 
 int main(void)
 {
-	void *keep = malloc(4);  /* with tiny=1, a neighbour in the same 16-byte block */
+	void *keep = malloc(4); /* with tiny=1, a neighbour in the same 16-byte block */
 	void *volatile p = malloc(8);
 	printf("%p\n", p);
 	fflush(stdout);
 	free(p);
-	free(p);                 /* bug */
+	free(p); /* bug */
 	free(keep);
 	return 0;
 }

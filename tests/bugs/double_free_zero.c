@@ -7,10 +7,10 @@
 
 int main(void)
 {
-	void *volatile p = malloc(0);           /* @alloc */
+	void *volatile p = malloc(0); /* @alloc */
 	printf("%p\n", p);
 	fflush(stdout);
-	free(p);                                /* @free */
-	free(p);                                /* bug */ /* @report */
+	free(p);           /* @free */
+	free(p); /* bug */ /* @report */
 	return 0;
 }

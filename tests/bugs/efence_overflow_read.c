@@ -8,12 +8,12 @@
 
 int main(void)
 {
-	char *volatile p = malloc(128);         /* @alloc */
+	char *volatile p = malloc(128); /* @alloc */
 	memset(p, 1, 128);
 	printf("%p\n", p);
 	printf("expect: read at %p: 0 bytes past the block of size 128\n", (void *)(p + 128));
 	fflush(stdout);
-	volatile char c = p[128];               /* bug: faults in efence mode */
+	volatile char c = p[128]; /* bug: faults in efence mode */
 	free(p);
 	return c;
 }

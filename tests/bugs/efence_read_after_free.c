@@ -14,14 +14,14 @@ int main(void)
 	static void *keep[1000];
 	for (int i = 0; i < 1000; i++)
 		keep[i] = malloc(48);
-	char *volatile p = malloc(100);         /* @alloc */
+	char *volatile p = malloc(100); /* @alloc */
 	for (int i = 0; i < 100; i++)
 		p[i] = (char)i;
 	printf("%p\n", p);
 	printf("expect: read at %p: 10 bytes into a freed block of size 100\n", (void *)(p + 10));
 	fflush(stdout);
-	free(p);                                /* @free */
-	volatile char c = p[10];                /* bug: faults in efence mode */
+	free(p);                 /* @free */
+	volatile char c = p[10]; /* bug: faults in efence mode */
 	for (int i = 0; i < 1000; i++)
 		free(keep[i]);
 	return c == 10 ? 0 : 1;

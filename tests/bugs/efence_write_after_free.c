@@ -8,12 +8,12 @@
 
 int main(void)
 {
-	char *volatile p = malloc(100);         /* @alloc */
+	char *volatile p = malloc(100); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: write at %p: 10 bytes into a freed block of size 100\n", (void *)(p + 10));
 	fflush(stdout);
-	free(p);                                /* @free */
-	p[10] = 'x';                            /* bug: faults in efence mode */
+	free(p);     /* @free */
+	p[10] = 'x'; /* bug: faults in efence mode */
 	puts("not reached in efence mode");
 	return 0;
 }

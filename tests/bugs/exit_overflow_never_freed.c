@@ -11,10 +11,10 @@ char *volatile leak;
 
 int main(void)
 {
-	leak = malloc(100);                     /* @alloc */
+	leak = malloc(100); /* @alloc */
 	printf("%p\n", (void *)leak);
 	printf("expect: in exit()\n");
 	fflush(stdout);
-	((volatile char *)leak)[100] = 'x';     /* bug */
+	((volatile char *)leak)[100] = 'x'; /* bug */
 	return 0;
 }

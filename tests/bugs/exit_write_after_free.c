@@ -13,12 +13,12 @@ char *volatile p;
 
 int main(void)
 {
-	p = malloc(200);                        /* @alloc */
+	p = malloc(200); /* @alloc */
 	printf("%p\n", (void *)p);
 	printf("expect: freed block modified at offset 24\n");
 	printf("expect: in exit()\n");
 	fflush(stdout);
-	free(p);                                /* @free */
-	((volatile char *)p)[24] = 'x';         /* bug */
+	free(p);                        /* @free */
+	((volatile char *)p)[24] = 'x'; /* bug */
 	return 0;
 }

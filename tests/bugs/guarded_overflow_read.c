@@ -11,12 +11,12 @@
 
 int main(void)
 {
-	char *volatile p = malloc(32);          /* @alloc */
+	char *volatile p = malloc(32); /* @alloc */
 	memset(p, 'b', 32);
 	printf("%p\n", p);
 	printf("expect: read at %p: 0 bytes past the block of size 32\n", (void *)(p + 32));
 	fflush(stdout);
-	volatile char c = p[32];                /* bug */ /* @report */
+	volatile char c = p[32]; /* bug */ /* @report */
 	free(p);
 	(void)c;
 	return 0;

@@ -11,14 +11,14 @@
 
 int main(void)
 {
-	char *volatile p = malloc(24);          /* @alloc */
+	char *volatile p = malloc(24); /* @alloc */
 	memset(p, 'a', 24);
 	printf("%p\n", p);
 	printf("expect: read at %p: 8 bytes into a freed block of size 24\n", (void *)(p + 8));
 	printf("expect-debug: guarded block\n");
 	fflush(stdout);
-	free(p);                                /* @free */
-	volatile char c = p[8];                 /* bug */ /* @report */
+	free(p);                          /* @free */
+	volatile char c = p[8]; /* bug */ /* @report */
 	(void)c;
 	return 0;
 }

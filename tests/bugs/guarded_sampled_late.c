@@ -19,7 +19,7 @@ int main(void)
 	for (int i = 0; i < 1000; i++)
 		keep[i] = malloc(48);
 	for (long i = 0; i < 200000; i++) {
-		char *volatile p = malloc(96);  /* @alloc */
+		char *volatile p = malloc(96); /* @alloc */
 		if (((uintptr_t)p + 96) % 4096) {
 			free(p);
 			continue;
@@ -28,8 +28,8 @@ int main(void)
 		printf("%p\n", p);
 		printf("expect: read at %p: 10 bytes into a freed block of size 96\n", (void *)(p + 10));
 		fflush(stdout);
-		free(p);                        /* @free */
-		volatile char c = p[10];        /* bug */
+		free(p);                 /* @free */
+		volatile char c = p[10]; /* bug */
 		(void)c;
 		return 0;
 	}

@@ -9,6 +9,6 @@ int main(void)
 	void *volatile bad = global_buf;
 	printf("%p\n", bad);
 	fflush(stdout);
-	free(bad);               /* bug */
+	free(bad); /* bug */
 	return 0;
 }

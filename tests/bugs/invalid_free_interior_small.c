@@ -8,7 +8,7 @@ int main(void)
 	void *volatile bad = p + 8;
 	printf("%p\n", bad);
 	fflush(stdout);
-	free(bad);               /* bug */
+	free(bad); /* bug */
 	free(p);
 	return 0;
 }

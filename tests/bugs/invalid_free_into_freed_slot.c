@@ -10,7 +10,7 @@ int main(void)
 	free(p);
 	printf("%p\n", bad);
 	fflush(stdout);
-	free(bad);               /* bug */
+	free(bad); /* bug */
 	free(keep);
 	return 0;
 }

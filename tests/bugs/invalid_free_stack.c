@@ -4,10 +4,10 @@
 
 int main(void)
 {
-	char local[64] = { 1 };
+	char local[64] = {1};
 	void *volatile bad = local;
 	printf("%p\n", bad);
 	fflush(stdout);
-	free(bad);               /* bug */
+	free(bad); /* bug */
 	return local[0] == 7;
 }

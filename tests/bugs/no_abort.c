@@ -13,7 +13,7 @@ int main(void)
 	printf("%p\n", p);
 	fflush(stdout);
 	free(p);
-	free(p);                                /* bug: reported, then ignored */
+	free(p); /* bug: reported, then ignored */
 	/* The heap is still usable. */
 	for (int i = 0; i < 1000; i++) {
 		char *volatile q = malloc(64);

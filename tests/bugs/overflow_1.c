@@ -7,12 +7,12 @@
 
 int main(void)
 {
-	char *volatile p = malloc(20);          /* @alloc */
+	char *volatile p = malloc(20); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: first at offset 20\n");
 	printf("expect-debug: requested size 20\n");
 	fflush(stdout);
-	p[20] = 'x';                            /* bug */
-	free(p);                                /* @report */
+	p[20] = 'x'; /* bug */
+	free(p);     /* @report */
 	return 0;
 }

@@ -8,13 +8,13 @@
 
 int main(void)
 {
-	char *volatile p = malloc(1000);        /* @alloc */
+	char *volatile p = malloc(1000); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: first at offset 1000\n");
 	printf("expect-debug: requested size 1000\n");
 	fflush(stdout);
 	memset(p, 'a', 1000);
 	memcpy(p + 1000, "sixteen bytes!!", 16); /* bug */
-	free(p);                                /* @report */
+	free(p);                                 /* @report */
 	return 0;
 }

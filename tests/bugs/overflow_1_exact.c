@@ -12,12 +12,12 @@
 int main(void)
 {
 	char *volatile keep = malloc(32);
-	char *volatile p = malloc(32);          /* @alloc */
+	char *volatile p = malloc(32); /* @alloc */
 	char *volatile q = malloc(32);
 	printf("%p\n", (void *)p);
 	printf("%p\n", (void *)q);
 	fflush(stdout);
-	((volatile char *)p)[32] = 'x';         /* bug */
+	((volatile char *)p)[32] = 'x'; /* bug */
 	free(q);
 	free(p);
 	free(keep);

@@ -10,12 +10,12 @@
 int main(void)
 {
 	size_t n = 1024 * 1024;
-	char *volatile p = malloc(n);           /* @alloc */
+	char *volatile p = malloc(n); /* @alloc */
 	printf("%p\n", (void *)p);
 	printf("expect: write at \n");
 	printf("expect: 0 bytes past the block of size 1048576\n");
 	fflush(stdout);
-	((volatile char *)p)[n] = 'x';          /* bug */
+	((volatile char *)p)[n] = 'x'; /* bug */
 	free(p);
 	return 0;
 }

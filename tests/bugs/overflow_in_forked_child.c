@@ -18,7 +18,7 @@ int main(void)
 	if (pid < 0)
 		return 2;
 	if (pid == 0) {
-		char *volatile p = malloc(40);  /* @alloc */
+		char *volatile p = malloc(40); /* @alloc */
 		printf("%p\n", (void *)p);
 		fflush(stdout);
 		((volatile char *)p)[40] = 'x'; /* bug */

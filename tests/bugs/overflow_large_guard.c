@@ -10,7 +10,7 @@
 int main(void)
 {
 	size_t n = 128 * 1024;
-	char *volatile p = malloc(n);           /* @alloc */
+	char *volatile p = malloc(n); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: write at \n");
 	printf("expect: bytes past the block of size 131072\n");

@@ -5,10 +5,10 @@
 int main(void)
 {
 	void *keep = malloc(64);
-	void *volatile p = malloc(64);          /* @alloc */
+	void *volatile p = malloc(64); /* @alloc */
 	printf("%p\n", p);
 	fflush(stdout);
-	free(p);                                /* @free */
+	free(p);                             /* @free */
 	void *q = realloc(p, 128); /* bug */ /* @report */
 	printf("realloc returned %p\n", q);
 	free(keep);

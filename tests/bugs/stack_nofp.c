@@ -37,7 +37,7 @@ int main(void)
 	memset(p, 1, 40);
 	printf("%p\n", (void *)p);
 	fflush(stdout);
-	drop(p); /* @free.1 main */
+	drop(p);       /* @free.1 main */
 	drop_again(p); /* @report.1 main */
 	return 0;
 }

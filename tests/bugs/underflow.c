@@ -8,13 +8,13 @@
 
 int main(void)
 {
-	char *volatile keep = malloc(64);       /* p is not its span's first */
-	char *volatile p = malloc(64);          /* @alloc */
+	char *volatile keep = malloc(64); /* p is not its span's first */
+	char *volatile p = malloc(64);    /* @alloc */
 	printf("%p\n", p);
 	printf("expect-debug: requested size 64\n");
 	fflush(stdout);
-	p[-1] = 'x';                            /* bug */
-	free(p);                                /* @report */
+	p[-1] = 'x'; /* bug */
+	free(p);     /* @report */
 	free(keep);
 	return 0;
 }

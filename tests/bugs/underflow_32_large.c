@@ -10,11 +10,11 @@
 int main(void)
 {
 	size_t n = 256 * 1024;
-	char *volatile p = malloc(n);           /* @alloc */
+	char *volatile p = malloc(n); /* @alloc */
 	printf("%p\n", (void *)p);
 	printf("expect: bytes before the block overwritten, from offset -32\n");
 	fflush(stdout);
-	((volatile char *)p)[-32] ^= 'A';       /* bug */
-	free(p);                                /* @report */
+	((volatile char *)p)[-32] ^= 'A'; /* bug */
+	free(p);                          /* @report */
 	return 0;
 }

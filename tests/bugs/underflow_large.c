@@ -9,10 +9,10 @@
 int main(void)
 {
 	char *volatile neighbour = malloc(100 * 1024);
-	char *volatile p = malloc(100 * 1024);  /* @alloc */
+	char *volatile p = malloc(100 * 1024); /* @alloc */
 	printf("%p\n", p);
 	fflush(stdout);
-	p[-1] = 'x';                            /* bug */
+	p[-1] = 'x'; /* bug */
 	free(p);
 	free(neighbour);
 	return 0;

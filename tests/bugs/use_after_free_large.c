@@ -9,12 +9,12 @@
 
 int main(void)
 {
-	char *volatile p = malloc(100 * 1024);  /* @alloc */
+	char *volatile p = malloc(100 * 1024); /* @alloc */
 	memset(p, 7, 100 * 1024);
 	printf("%p\n", p);
 	printf("expect: read at %p: 50 bytes into a freed block of size 102400\n", (void *)(p + 50));
 	fflush(stdout);
-	free(p);                                /* @free */
-	volatile char c = p[50];                /* bug: faults in the debug build */
+	free(p);                 /* @free */
+	volatile char c = p[50]; /* bug: faults in the debug build */
 	return c == 7 ? 0 : 1;
 }

@@ -12,7 +12,7 @@
 
 int main(void)
 {
-	char *volatile p = malloc(100);         /* @alloc */
+	char *volatile p = malloc(100); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: freed block modified at offset 10\n");
 	printf("expect-debug: requested size 100\n");

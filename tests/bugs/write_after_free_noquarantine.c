@@ -11,14 +11,14 @@ void *volatile sink;
 
 int main(void)
 {
-	char *volatile p = malloc(100);         /* @alloc */
+	char *volatile p = malloc(100); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: freed block modified at offset 10\n");
 	printf("expect: in malloc()\n");
 	fflush(stdout);
-	free(p);                                /* @free */
-	p[10] = 'x';                            /* bug */
-	for (int i = 0; i < 1000; i++) {        /* kept: the slot must come back */
+	free(p);                         /* @free */
+	p[10] = 'x';                     /* bug */
+	for (int i = 0; i < 1000; i++) { /* kept: the slot must come back */
 		sink = malloc(100);
 		if (!sink)
 			return 2;

@@ -8,11 +8,11 @@
 
 int main(void)
 {
-	char *volatile p = malloc(0);           /* @alloc */
+	char *volatile p = malloc(0); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: read at %p: 0 bytes past the block of size 0\n", (void *)p);
 	fflush(stdout);
-	volatile char c = p[0];                 /* bug */ /* @report */
+	volatile char c = p[0]; /* bug */ /* @report */
 	free(p);
 	(void)c;
 	return 0;

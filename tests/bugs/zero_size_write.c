@@ -7,11 +7,11 @@
 
 int main(void)
 {
-	char *volatile p = malloc(0);           /* @alloc */
+	char *volatile p = malloc(0); /* @alloc */
 	printf("%p\n", p);
 	printf("expect: write at %p: 5 bytes past the block of size 0\n", (void *)(p + 5));
 	fflush(stdout);
-	p[5] = 1;                               /* bug */ /* @report */
+	p[5] = 1; /* bug */ /* @report */
 	free(p);
 	return 0;
 }

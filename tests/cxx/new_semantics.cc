@@ -17,12 +17,12 @@ static const size_t impossible = SIZE_MAX / 2 + 1; // over PTRDIFF_MAX: never sa
 static volatile size_t huge = impossible;
 static int failures;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                        \
-		}                                                          \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                    \
+			failures++;                                                                                    \
+		}                                                                                                      \
 	} while (0)
 
 static int calls;

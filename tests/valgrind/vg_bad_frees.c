@@ -18,12 +18,12 @@ int main(void)
 	printf("%p\n%p\n%p\n%p\n", (void *)a, (void *)b, (void *)(c + 8), (void *)d);
 	fflush(stdout);
 	free(a);
-	free(a);              /* double free, small */ /* @report */
+	free(a); /* double free, small */ /* @report */
 	free(b);
-	free(b);                                /* double free, large */
-	free(c + 8);                            /* interior pointer */
+	free(b);     /* double free, large */
+	free(c + 8); /* interior pointer */
 	free(d);
-	void *r = realloc(d, 100);              /* realloc of a freed block */
+	void *r = realloc(d, 100); /* realloc of a freed block */
 	free(c);
 	free(keep);
 	puts(r ? "realloc returned a block" : "done");

@@ -7,10 +7,10 @@ static void *volatile sink;
 
 static void leak(void)
 {
-	char *p = malloc(4000);                 /* @alloc */
+	char *p = malloc(4000); /* @alloc */
 	memset(p, 'x', 4000);
 	sink = p;
-	sink = NULL;                            /* the only pointer is gone */
+	sink = NULL; /* the only pointer is gone */
 }
 
 int main(void)

@@ -8,10 +8,10 @@ static void *volatile sink;
 
 static void leak(void)
 {
-	char *p = malloc(100000);               /* @alloc */
+	char *p = malloc(100000); /* @alloc */
 	memset(p, 'x', 100000);
 	sink = p;
-	sink = NULL;                            /* the only pointer is gone */
+	sink = NULL; /* the only pointer is gone */
 }
 
 int main(void)

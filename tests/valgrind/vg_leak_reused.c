@@ -20,10 +20,10 @@ static void churn(void)
 
 static void leak(void)
 {
-	char *p = malloc(100);                  /* @alloc */
+	char *p = malloc(100); /* @alloc */
 	memset(p, 'x', 100);
 	sink = p;
-	sink = NULL;                            /* the only pointer is gone */
+	sink = NULL; /* the only pointer is gone */
 }
 
 int main(void)

@@ -7,9 +7,9 @@
 
 int main(void)
 {
-	char *p = malloc(100000);               /* @alloc */
+	char *p = malloc(100000); /* @alloc */
 	memset(p, 1, 100000);
-	volatile char c = p[100000];            /* @bug */
+	volatile char c = p[100000]; /* @bug */
 	printf("%d\n", c);
 	free(p);
 	return 0;

@@ -5,8 +5,8 @@
 
 int main(void)
 {
-	char *volatile p = malloc(32);          /* @alloc */
-	p[32] = 'x';                            /* @bug */
+	char *volatile p = malloc(32); /* @alloc */
+	p[32] = 'x';                   /* @bug */
 	puts("written");
 	free(p);
 	return 0;

@@ -5,11 +5,11 @@
 
 int main(void)
 {
-	char *p = malloc(100);                  /* @alloc */
+	char *p = malloc(100); /* @alloc */
 	for (int i = 0; i < 100; i++)
 		p[i] = (char)i;
-	free(p);                                /* @free */
-	volatile char c = p[10];                /* @bug */
+	free(p);                 /* @free */
+	volatile char c = p[10]; /* @bug */
 	printf("%d\n", c == 10);
 	return 0;
 }

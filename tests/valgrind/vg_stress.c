@@ -33,10 +33,10 @@ static size_t pick_size(uint64_t *s)
 {
 	uint64_t r = next(s) % 100;
 	if (r < 30)
-		return 1 + next(s) % 15;        /* tiny */
+		return 1 + next(s) % 15; /* tiny */
 	if (r < 95)
-		return 16 + next(s) % 4000;     /* small */
-	return 32769 + next(s) % 100000;        /* large */
+		return 16 + next(s) % 4000; /* small */
+	return 32769 + next(s) % 100000;    /* large */
 }
 
 static unsigned checksum(const unsigned char *p, size_t n)
@@ -77,8 +77,8 @@ static void *pop(void)
 static void *producer(void *arg)
 {
 	uint64_t seed = (uintptr_t)arg;
-	void *slot[32] = { 0 };
-	size_t len[32] = { 0 };
+	void *slot[32] = {0};
+	size_t len[32] = {0};
 	unsigned sum = 0;
 	for (unsigned i = 0; i < ROUNDS; i++) {
 		unsigned k = next(&seed) % 32;

@@ -8,9 +8,9 @@
 
 int main(void)
 {
-	char *p = malloc(100);                  /* @alloc */
+	char *p = malloc(100); /* @alloc */
 	memset(p, 1, 100);
-	volatile char c = p[4000];              /* @bug */
+	volatile char c = p[4000]; /* @bug */
 	printf("%d\n", c);
 	free(p);
 	return 0;

@@ -8,7 +8,7 @@ int main(void)
 {
 	char *volatile keep = malloc(64);
 	char *volatile p = malloc(64);
-	p[-1] = 'x';                            /* @bug */
+	p[-1] = 'x'; /* @bug */
 	puts("written");
 	free(p);
 	free(keep);

@@ -6,9 +6,9 @@
 
 int main(void)
 {
-	int *v = malloc(10 * sizeof *v);        /* @alloc */
+	int *v = malloc(10 * sizeof *v); /* @alloc */
 	v[0] = 1;
-	if (v[5] > 0)                           /* @bug */
+	if (v[5] > 0) /* @bug */
 		puts("positive");
 	else
 		puts("not positive");

@@ -9,10 +9,10 @@ int main(void)
 {
 	char *p = malloc(40);
 	memset(p, 7, 40);
-	char *q = realloc(p, 4000);             /* @alloc */
-	if (q[39] != 7)                         /* copied: defined */
+	char *q = realloc(p, 4000); /* @alloc */
+	if (q[39] != 7)             /* copied: defined */
 		return 1;
-	if (q[100] == 7)                        /* @bug */
+	if (q[100] == 7) /* @bug */
 		puts("seven");
 	free(q);
 	return 0;

@@ -5,9 +5,9 @@
 
 int main(void)
 {
-	char *volatile p = malloc(24);          /* @alloc */
-	free(p);                                /* @free */
-	p[3] = 'x';                             /* @bug */
+	char *volatile p = malloc(24); /* @alloc */
+	free(p);                       /* @free */
+	p[3] = 'x';                    /* @bug */
 	puts("written");
 	return 0;
 }

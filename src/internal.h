@@ -718,10 +718,22 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 	s->freeindex = (uint16_t)nf;
 	/* At a word's end this leaves allocCache 0 (the shift takes the
 	 * word's last bit out): span_next_free loads the next word. */
-	s->allocCache = (cache >> tz) >> 1;
+	uint64_t next = (cache >> tz) >> 1;
+	s->allocCache = next;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
-	*p = s->startAddr + idx * s->elemsize;
+	uintptr_t size = s->elemsize, obj = s->startAddr + idx * size;
+	*p = obj;
+	/*
+	 * Start fetching the object the next malloc of this class takes
+	 * (allocCache's next bit; with none, 64 past this one: harmless).
+	 * Allocation goes in address order, not LIFO, so in a span that frees
+	 * made reusable it hands out objects freed long ago, whose lines have
+	 * left the cache: mimalloc-bench's larson spent 75% of its time in the
+	 * program's first write to a new block.
+	 */
+	__builtin_prefetch((const void *)(obj + (1 + (uintptr_t)(unsigned)__builtin_ctzll(next | (1ull << 63))) * size),
+			   1, 3);
 	return true;
 }
 

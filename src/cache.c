@@ -100,7 +100,7 @@ mcache *cache_get_slow(void)
  * Objects a span must have free to be worth allocating from: an eighth,
  * but at least REUSE_MIN (or half the span, for spans of fewer objects).
  * Every switch of span costs a refill (a few hundred instructions); with
- * only an eighth, a span of 8 or 16 objects (classes of 512 B and up)
+ * only an eighth, a span of 8 or 16 objects (Go's spans of 512 B and up)
  * was refilled every one or two mallocs under random frees (mimalloc-bench
  * larson: 42 000 refills for about 100 000 mallocs).
  */

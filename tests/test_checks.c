@@ -82,23 +82,28 @@ Test(checks, calloc_after_free_of_the_last_malloc_is_zero)
 }
 
 /*
- * Allocate blocks of n bytes until one is the last object of the span the
- * first one came from; returns it, the others in *others (count *nothers).
+ * Allocate blocks of n bytes until one is the last object of a span all
+ * of whose objects came from here (so that freeing the others empties
+ * it); returns it, the others in *others (count *nothers).  The first
+ * span may be one that blocks of the test process hold objects of (its
+ * last object may be one of them): counting starts over at each span.
  */
 static void *last_of_span(size_t n, void **others, size_t max, size_t *nothers)
 {
-	void *first = malloc(n);
-	cr_assert_not_null(first);
-	mspan *s = span_at(first);
-	void *p = first;
+	mspan *s = NULL;
+	size_t mine = 0; /* objects of s allocated here */
 	*nothers = 0;
 	for (;;) {
-		if (span_at(p) == s && span_object_index(s, (uintptr_t)p) == (uintptr_t)s->nelems - 1u)
-			return p;
-		cr_assert_lt(*nothers, max, "size %zu: no last object of the span after %zu blocks", n, max);
-		others[(*nothers)++] = p;
-		p = malloc(n);
+		void *p = malloc(n);
 		cr_assert_not_null(p);
+		if (span_at(p) != s) {
+			s = span_at(p);
+			mine = 0;
+		}
+		if (++mine == s->nelems && span_object_index(s, (uintptr_t)p) == (uintptr_t)s->nelems - 1u)
+			return p;
+		cr_assert_lt(*nothers, max, "size %zu: no span's last object after %zu blocks", n, max);
+		others[(*nothers)++] = p;
 	}
 }
 

@@ -156,11 +156,14 @@ install-tests: all
 # Every C and C++ source of the tree follows .clang-format, except the
 # generated size-class table (tools/mksizeclasses.c writes it; its rows are
 # laid out as Go's table is, and check-sizeclasses diffs it byte for byte).
+# Every file git tracks follows .editorconfig (tools/editorconfig-check.py:
+# line ends, final newline, trailing white space, spaces where it says so).
 FORMAT_DIRS := include src src/debug fuzz tests tests/* tests/tsan/criterion tools bench bench/tools bench/workloads
 FORMAT_FILES := $(filter-out src/sizeclasses.c,$(sort $(foreach d,$(FORMAT_DIRS),$(wildcard $(d)/*.c $(d)/*.h $(d)/*.cc))))
 
 format-check:
 	@clang-format --dry-run --Werror --style=file $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files conform"
+	@python3 tools/editorconfig-check.py
 
 # clang-tidy (.clang-tidy: bugprone and the static analyzer, warnings are
 # errors) on the library, both builds, and the size-class generator;

@@ -252,16 +252,16 @@ void op_fail(fdp *d)
 		a = b = (size_t)1 << 32;
 		p = sa_calloc(a, b);
 		break;
-	case 4:
-		name = "aligned_alloc";
-		a = ARENA_SIZE << (1 + fdp_u8(d) % 20);
-		b = fdp_u8(d);
-		p = sa_aligned_alloc(a, b);
-		break;
+	case 4: /* an alignment past any arena, or a size near SIZE_MAX */
 	case 5:
 		name = "aligned_alloc";
-		a = (size_t)16 << (fdp_u8(d) % 10);
-		b = SIZE_MAX - fdp_u8(d);
+		if (k % 12 == 4) {
+			a = ARENA_SIZE << (1 + fdp_u8(d) % 20);
+			b = fdp_u8(d);
+		} else {
+			a = (size_t)16 << (fdp_u8(d) % 10);
+			b = SIZE_MAX - fdp_u8(d);
+		}
 		p = sa_aligned_alloc(a, b);
 		break;
 	case 6: {

@@ -33,38 +33,61 @@ static void wait_child_ok(pid_t pid, const char *what)
 }
 
 /*
+ * Run body(arg) in a forked child, which exits with status 0 when body
+ * returns (stdio is flushed first, so that the child does not write the
+ * engine's buffered output again).  The child's pid, or -1 when fork
+ * failed: the case is skipped.
+ */
+static pid_t fork_child(void (*body)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		body(arg);
+		child_exit(0);
+	}
+	return pid;
+}
+
+/* fork_child, and the child must exit with status 0. */
+static void run_child_ok(void (*body)(void *), void *arg, const char *what)
+{
+	pid_t pid = fork_child(body, arg);
+	if (pid >= 0)
+		wait_child_ok(pid, what);
+}
+
+/*
  * fork(): in the child only this thread lives (the other thread's cache is
  * retired by the library's fork handler); the child checks and frees every
  * block, the heap must then check clean, and the parent's heap is
  * untouched.
  */
+static void free_all_in_child(void *arg)
+{
+	uint8_t how = *(const uint8_t *)arg;
+	fuzz_log("t%d forked child: freeing %u blocks", cur_tid, nlive);
+	if (how & 1)
+		sa_free(sa_malloc(how)); /* allocate first, in the fresh child */
+	while (nlive > 0) {
+		blk b = live[nlive - 1];
+		check_block(&b, "in a forked child");
+		nlive--;
+		sa_free(b.p);
+	}
+	if (cache_current())
+		cache_flush(cache_current(), false);
+	size_t bad = skip_check_heap ? 0 : sa_check_heap();
+	if (bad)
+		fuzz_fail("forked child: sa_check_heap() found %zu problems", bad);
+}
+
 void op_fork(fdp *d)
 {
 	uint8_t how = fdp_u8(d);
 	if (nforks++ >= 2)
 		return;
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return;
-	if (pid == 0) {
-		fuzz_log("t%d forked child: freeing %u blocks", cur_tid, nlive);
-		if (how & 1)
-			sa_free(sa_malloc(how)); /* allocate first, in the fresh child */
-		while (nlive > 0) {
-			blk b = live[nlive - 1];
-			check_block(&b, "in a forked child");
-			nlive--;
-			sa_free(b.p);
-		}
-		if (cache_current())
-			cache_flush(cache_current(), false);
-		size_t bad = skip_check_heap ? 0 : sa_check_heap();
-		if (bad)
-			fuzz_fail("forked child: sa_check_heap() found %zu problems", bad);
-		child_exit(0);
-	}
-	wait_child_ok(pid, "forked child");
+	run_child_ok(free_all_in_child, &how, "forked child");
 }
 
 /*
@@ -75,88 +98,89 @@ void op_fork(fdp *d)
  * the block, and afterwards every block frees and the heap checks clean.
  * Not under ASan, whose shadow memory cannot live under RLIMIT_AS.
  */
-void op_oom(fdp *d)
+static void exhaust_memory_in_child(void *arg)
 {
-	uint8_t how = fdp_u8(d), room_mib = fdp_u8(d);
-	if (ASAN_BUILD || nooms++ >= 1)
-		return;
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return;
-	if (pid == 0) {
-		static void *held[4096];
-		unsigned nheld = 0, fails = 0;
-		long pages = 0, pagesz = sysconf(_SC_PAGESIZE);
-		FILE *f = fopen("/proc/self/statm", "r");
-		if (!f || fscanf(f, "%ld", &pages) != 1)
-			child_exit(0);
-		fclose(f);
-		struct rlimit rl;
-		rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)pagesz + ((rlim_t)(room_mib % 32) << 20);
-		if (setrlimit(RLIMIT_AS, &rl) != 0)
-			child_exit(0);
-		for (unsigned i = 0; i < 4096 && fails < 64; i++) {
-			size_t size;
-			switch ((how + i) % 5) {
-			case 0: size = 1 + i % 15; break;
-			case 1: size = class_to_size[1 + i % (NUM_SIZE_CLASSES - 1)]; break;
-			case 2: size = MAX_SMALL_SIZE + 1 + (size_t)(i % 64) * PAGE_SIZE; break;
-			case 3: size = ARENA_SIZE + 1; break;
-			default: size = (size_t)(1 + i % 8) << 20; break;
+	const uint8_t *a = arg;
+	uint8_t how = a[0], room_mib = a[1];
+	static void *held[4096];
+	unsigned nheld = 0, fails = 0;
+	long pages = 0, pagesz = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%ld", &pages) != 1)
+		child_exit(0);
+	fclose(f);
+	struct rlimit rl;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)pagesz + ((rlim_t)(room_mib % 32) << 20);
+	if (setrlimit(RLIMIT_AS, &rl) != 0)
+		child_exit(0);
+	for (unsigned i = 0; i < 4096 && fails < 64; i++) {
+		size_t size;
+		switch ((how + i) % 5) {
+		case 0: size = 1 + i % 15; break;
+		case 1: size = class_to_size[1 + i % (NUM_SIZE_CLASSES - 1)]; break;
+		case 2: size = MAX_SMALL_SIZE + 1 + (size_t)(i % 64) * PAGE_SIZE; break;
+		case 3: size = ARENA_SIZE + 1; break;
+		default: size = (size_t)(1 + i % 8) << 20; break;
+		}
+		void *p;
+		errno = 0;
+		int rc = 0, saved = 4242;
+		switch (i % 4) {
+		case 0: p = sa_malloc(size); break;
+		case 1: p = sa_calloc(1, size); break;
+		case 2:
+			p = (void *)0x5;
+			errno = saved;
+			rc = sa_posix_memalign(&p, 64, size);
+			if (rc) {
+				if (rc != ENOMEM || p != (void *)0x5 || errno != saved)
+					fuzz_fail("out of memory: posix_memalign = %d, pointer %p, errno %d", rc, p,
+						  errno);
+				p = NULL;
+				errno = ENOMEM;
 			}
-			void *p;
-			errno = 0;
-			int rc = 0, saved = 4242;
-			switch (i % 4) {
-			case 0: p = sa_malloc(size); break;
-			case 1: p = sa_calloc(1, size); break;
-			case 2:
-				p = (void *)0x5;
-				errno = saved;
-				rc = sa_posix_memalign(&p, 64, size);
-				if (rc) {
-					if (rc != ENOMEM || p != (void *)0x5 || errno != saved)
-						fuzz_fail("out of memory: posix_memalign = %d, pointer %p, errno %d",
-							  rc, p, errno);
-					p = NULL;
-					errno = ENOMEM;
-				}
-				break;
-			default:
-				if (nheld) {
-					void *q = sa_realloc(held[nheld - 1], size);
-					if (q)
-						held[nheld - 1] = q;
-					else if (errno != ENOMEM)
-						fuzz_fail("out of memory: realloc(%zu) = NULL, errno %d", size, errno);
-					else
-						fails++;
-					continue;
-				}
-				p = sa_malloc(size);
-				break;
-			}
-			if (!p) {
-				if (errno != ENOMEM)
-					fuzz_fail("out of memory: allocation of %zu = NULL with errno %d, not ENOMEM",
-						  size, errno);
-				fails++;
+			break;
+		default:
+			if (nheld) {
+				void *q = sa_realloc(held[nheld - 1], size);
+				if (q)
+					held[nheld - 1] = q;
+				else if (errno != ENOMEM)
+					fuzz_fail("out of memory: realloc(%zu) = NULL, errno %d", size, errno);
+				else
+					fails++;
 				continue;
 			}
-			held[nheld++] = p;
+			p = sa_malloc(size);
+			break;
 		}
-		fuzz_log("out of memory: %u blocks held, %u failures", nheld, fails);
-		rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
-		setrlimit(RLIMIT_AS, &rl);
-		while (nheld > 0)
-			sa_free(held[--nheld]);
-		size_t bad = skip_check_heap ? 0 : sa_check_heap();
-		if (bad)
-			fuzz_fail("out of memory: sa_check_heap() found %zu problems after freeing everything", bad);
-		child_exit(0);
+		if (!p) {
+			if (errno != ENOMEM)
+				fuzz_fail("out of memory: allocation of %zu = NULL with errno %d, not ENOMEM", size,
+					  errno);
+			fails++;
+			continue;
+		}
+		held[nheld++] = p;
 	}
-	wait_child_ok(pid, "out-of-memory child");
+	fuzz_log("out of memory: %u blocks held, %u failures", nheld, fails);
+	rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+	setrlimit(RLIMIT_AS, &rl);
+	while (nheld > 0)
+		sa_free(held[--nheld]);
+	size_t bad = skip_check_heap ? 0 : sa_check_heap();
+	if (bad)
+		fuzz_fail("out of memory: sa_check_heap() found %zu problems after freeing everything", bad);
+}
+
+void op_oom(fdp *d)
+{
+	uint8_t a[2];
+	a[0] = fdp_u8(d);
+	a[1] = fdp_u8(d);
+	if (ASAN_BUILD || nooms++ >= 1)
+		return;
+	run_child_ok(exhaust_memory_in_child, a, "out-of-memory child");
 }
 
 /*
@@ -184,6 +208,68 @@ static __attribute__((unused)) void abort_with_profile(int sig)
 	raise(sig);
 }
 
+#if DEBUG_BUGS
+struct bug_child {
+	uint8_t kind;
+	uint16_t v;
+	size_t size;
+	int pfd[2];
+};
+
+/* The child of op_debug_bug: commit bug c->kind, which must kill it. */
+static void commit_bug_in_child(void *arg)
+{
+	const struct bug_child *c = arg;
+	uint8_t kind = c->kind;
+	uint16_t v = c->v;
+	size_t size = c->size;
+	dup2(c->pfd[1], 2);
+	close(c->pfd[0]);
+	close(c->pfd[1]);
+	report_fd = 2;
+	opts.abort_on_error = 1;
+	opts.quarantine_kb = 0;
+	/* The engine's handler would turn the abort into an exit; a
+	 * coverage build writes its profile first. */
+	signal(SIGABRT, __llvm_profile_write_file ? abort_with_profile : SIG_DFL);
+	debug_guard_init(); /* ahead of the engine's SIGSEGV handler */
+	/* Kinds 0-2 test the span blocks' canaries and poison, 3 and 4
+	 * the guarded pool: this thread's next blocks are sampled or not. */
+	guarded_countdown = kind >= 3 ? 1 : UINT32_MAX;
+	volatile uint8_t *p = sa_malloc(size);
+	if (!p)
+		child_exit(5);
+	if (kind >= 3 && !guarded_owns((uintptr_t)p))
+		child_exit(CHILD_POOL_FULL); /* every slot holds a live block */
+	dprintf(2, "\nspanalloc-fuzz-child: block %#lx\n", (unsigned long)p);
+	switch (kind) {
+	case 0:
+		p[size + v % 15] ^= 0xff;
+		sa_free((void *)p);
+		break;
+	case 1:
+		p[-1 - (int)(v % 16)] ^= 0xff;
+		sa_free((void *)p);
+		break;
+	case 2:
+		sa_free((void *)p);
+		/* Only the first 256 bytes of a freed block hold the poison
+		 * (debug.c FREE_FILL_MAX): where stale pointers write. */
+		p[v % (size < 256 ? size : 256)] ^= 0xff;
+		for (int i = 0; i < 64; i++)
+			(void)sa_malloc(size);
+		break;
+	case 3: p[size] = 1; break;
+	default:
+		sa_free((void *)p);
+		(void)p[v % size];
+		break;
+	}
+	dprintf(2, "spanalloc-fuzz-child: still alive: not reported\n");
+	child_exit(9);
+}
+#endif
+
 void op_debug_bug(fdp *d)
 {
 	uint8_t kind = fdp_u8(d) % 5;
@@ -197,68 +283,19 @@ void op_debug_bug(fdp *d)
 					   "use after free of the block at "};
 	/* Sizes = 1 (mod 16): at least 15 bytes of canary after the block. */
 	size_t size = kind >= 3 ? (size_t)16 * (1 + v % 512) : 17 + (size_t)16 * (v % 256);
+	/* Kinds 3 and 4 need the guarded pool (guarded.c, made at start-up):
+	 * not when the run turned it off. */
+	if (kind >= 3 && ((opts.guarded_slots <= 0 && !opts.efence) || opts.sample_rate <= 0))
+		return;
 	int pfd[2];
 	if (pipe(pfd) != 0)
 		return;
-	/* Kinds 3 and 4 need the guarded pool (guarded.c, made at start-up):
-	 * not when the run turned it off. */
-	if (kind >= 3 && ((opts.guarded_slots <= 0 && !opts.efence) || opts.sample_rate <= 0)) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return;
-	}
-	fflush(NULL);
-	pid_t pid = fork();
+	struct bug_child c = {kind, v, size, {pfd[0], pfd[1]}};
+	pid_t pid = fork_child(commit_bug_in_child, &c);
 	if (pid < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
 		return;
-	}
-	if (pid == 0) {
-		dup2(pfd[1], 2);
-		close(pfd[0]);
-		close(pfd[1]);
-		report_fd = 2;
-		opts.abort_on_error = 1;
-		opts.quarantine_kb = 0;
-		/* The engine's handler would turn the abort into an exit; a
-		 * coverage build writes its profile first. */
-		signal(SIGABRT, __llvm_profile_write_file ? abort_with_profile : SIG_DFL);
-		debug_guard_init(); /* ahead of the engine's SIGSEGV handler */
-		/* Kinds 0-2 test the span blocks' canaries and poison, 3 and 4
-		 * the guarded pool: this thread's next blocks are sampled or not. */
-		guarded_countdown = kind >= 3 ? 1 : UINT32_MAX;
-		volatile uint8_t *p = sa_malloc(size);
-		if (!p)
-			child_exit(5);
-		if (kind >= 3 && !guarded_owns((uintptr_t)p))
-			child_exit(CHILD_POOL_FULL); /* every slot holds a live block */
-		dprintf(2, "\nspanalloc-fuzz-child: block %#lx\n", (unsigned long)p);
-		switch (kind) {
-		case 0:
-			p[size + v % 15] ^= 0xff;
-			sa_free((void *)p);
-			break;
-		case 1:
-			p[-1 - (int)(v % 16)] ^= 0xff;
-			sa_free((void *)p);
-			break;
-		case 2:
-			sa_free((void *)p);
-			/* Only the first 256 bytes of a freed block hold the poison
-			 * (debug.c FREE_FILL_MAX): where stale pointers write. */
-			p[v % (size < 256 ? size : 256)] ^= 0xff;
-			for (int i = 0; i < 64; i++)
-				(void)sa_malloc(size);
-			break;
-		case 3: p[size] = 1; break;
-		default:
-			sa_free((void *)p);
-			(void)p[v % size];
-			break;
-		}
-		dprintf(2, "spanalloc-fuzz-child: still alive: not reported\n");
-		child_exit(9);
 	}
 	close(pfd[1]);
 	static char out[65536];

@@ -360,6 +360,7 @@ static void wait_unpinned(mspan *const *pin, const mspan *s)
 
 void cache_wait_remote_frees(const mspan *s)
 {
+	DCHECK(!lock_held(&mcentral_[s->spanclass].lock)); /* a pinned freer may wait for it */
 	bool mine = caches_locked;
 	if (!mine)
 		lock_caches();

@@ -31,11 +31,13 @@ void central_init(void)
 	}
 }
 
-/* (its reports wait until the class lock is released: unlock_central) */
+/* Class lock held (the blocks' reports wait until it is released:
+ * unlock_central). */
 static void check_span(mspan *s, bool swept, const char *where)
 {
 	if (!SA_DEBUG_BUILD)
 		return;
+	DCHECK(lock_held(&mcentral_[s->spanclass].lock));
 	if (span_validate(s, swept, where))
 		sa_fatal("span invariants broken at an mcentral transfer");
 	debug_check_span(s, where);
@@ -76,8 +78,8 @@ mspan *central_cache_span(mcentral *c, mcache *owner)
 		return NULL;
 	s->needsweep = 1;
 	s->owner = owner;
-	check_span(s, true, "cacheSpan (fresh)");
 	lock(&c->lock);
+	check_span(s, true, "cacheSpan (fresh)");
 	c->nspans++;
 	unlock_central(c);
 	return s;

@@ -47,9 +47,17 @@
  * Lock order: caches_lock -> mcentral.lock -> mheap.lock (every lock, the
  * debug build's too, is listed in docs/design.md, "The locks"; the ranks,
  * checked by the debug build, are enum lock_rank below).  No lock
- * is held while a report is printed (the debug build's checks that run
- * under a lock record what they find and print it once the lock is
- * released: debug.c, "reports found under a lock").
+ * is held while a heap bug's report is printed (sa_report; the debug
+ * build asserts it there): the debug build's checks that run under a
+ * lock record what they find and print it once the lock is released
+ * (debug.c, "reports found under a lock").  Written with locks held, on
+ * purpose: the lines of the invariant checks (span.c problem(), stats.c
+ * heap_problem(): span_validate at an mcentral transfer, under the class
+ * lock, and sa_check_heap, under every class lock and the heap lock),
+ * where the allocator's own state is corrupt and a transfer then stops;
+ * fatal errors (sa_fatal, CHECK, a lock order), which abort; and the leak
+ * check's report, under its own check_lock (debug/leak.c), which ranks
+ * below every allocator lock.
  */
 #ifndef SA_INTERNAL_H
 #define SA_INTERNAL_H
@@ -176,9 +184,11 @@ void os_sleep_us(unsigned us) INTERNAL;
  * only take a lock of a higher rank than every lock it holds, but for
  * the mcentral locks, of which it may take several in class order (the
  * fork handler, sa_check_heap).  The debug build checks it: a per-thread
- * record of the locks held (debug/lockrank.c), and a fatal report naming
- * both locks on an acquire out of order; lock_held() asserts the locks a
- * function's comment requires (DCHECK).  The production build has no
+ * record of every lock held (debug/lockrank.c: the mcentral locks as a
+ * set over the classes, the others in a list), and a fatal report naming
+ * both locks on an acquire out of order, a lock taken twice or released
+ * unheld; lock_held() asserts the locks a function's comment requires
+ * (DCHECK), and no_lock_held() that a report is printed with none.  The production build has no
  * rank in its mutex and checks nothing.  docs/design.md, "The locks",
  * says what each lock guards.
  */
@@ -211,6 +221,7 @@ void lockrank_acquire(const mutex *m) INTERNAL;
 void lockrank_release(const mutex *m) INTERNAL;
 void lockrank_forget(const mutex *m) INTERNAL;
 bool lockrank_held(const mutex *m) INTERNAL;
+bool lockrank_none_held(void) INTERNAL;
 #define LOCKRANK_HOOK(f, m) f(m)
 #else
 #define MUTEX_INIT(r)                                                                                                  \
@@ -263,6 +274,17 @@ static inline bool lock_held(const mutex *m)
 	return lockrank_held(m);
 #else
 	(void)m;
+	return true;
+#endif
+}
+
+/* Whether this thread holds no spanalloc lock (debug build; true in
+ * production, like lock_held). */
+static inline bool no_lock_held(void)
+{
+#ifdef SA_DEBUG
+	return lockrank_none_held();
+#else
 	return true;
 #endif
 }
@@ -699,6 +721,13 @@ extern bool counters_exact INTERNAL;
 /* The allocating thread's cache, or NULL when it has none yet. */
 static inline mcache *cache_current(void) { return tls_mcache; }
 
+/* Whether this thread may change s's allocation state: its mcache owns
+ * s, or it holds s's class lock (for DCHECK: true in production). */
+static inline bool span_owned(const mspan *s)
+{
+	return (tls_mcache && LOAD_RELAXED(&s->owner) == tls_mcache) || lock_held(&mcentral_[s->spanclass].lock);
+}
+
 /* ---- small objects (malloc.c helpers shared with tiny.c) ---------------- */
 
 /*
@@ -872,7 +901,7 @@ extern int report_fd INTERNAL;    /* stderr, or the log_path file */
 extern unsigned reports INTERNAL; /* heap bugs reported so far */
 /*
  * Report a heap bug in the program at p (s: its span, or NULL) and abort
- * unless abort_on_error=0.  Never called with a lock held.
+ * unless abort_on_error=0.  Never called with a lock held (DCHECK).
  */
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail) INTERNAL;
 /* The span of the live block at p (malloc.c), or NULL after reporting. */

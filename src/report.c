@@ -173,6 +173,7 @@ unsigned reports;
 
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail)
 {
+	DCHECK(no_lock_held()); /* internal.h: no lock is held while a report is printed */
 	__atomic_fetch_add(&reports, 1, __ATOMIC_RELAXED);
 	char buf[1024];
 	strbuf b = {buf, 0, sizeof buf};

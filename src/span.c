@@ -50,6 +50,7 @@ void span_init_small(mspan *s, unsigned spc)
  */
 unsigned span_sweep(mspan *s)
 {
+	DCHECK(span_owned(s));
 	size_t words = span_bitmap_words(s);
 	unsigned live = 0;
 	for (size_t i = 0; i < words; i++) {
@@ -148,10 +149,11 @@ static size_t problem(const mspan *s, const char *where, const char *what, uint6
 /*
  * Check the invariants written next to struct mspan; report each broken
  * one and return how many.  swept: the span was just swept.  The caller
- * owns the span.
+ * owns the span (as for span_sweep).
  */
 size_t span_validate(const mspan *s, bool swept, const char *where)
 {
+	DCHECK(span_owned(s));
 	size_t bad = 0;
 	/* A large span may also sit in a thread's largeCache, or be on its
 	 * way back to the heap (its freer waits for the heap lock). */

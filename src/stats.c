@@ -186,8 +186,10 @@ static size_t heap_problem(const char *what, uintptr_t a, uint64_t b)
 	return 1;
 }
 
+/* One of c's lists (c's lock held). */
 static size_t check_list(mcentral *c, spanlist *l, uint8_t which)
 {
+	DCHECK(lock_held(&c->lock));
 	size_t bad = 0, n = 0;
 	for (mspan *s = l->first; s; s = s->next, n++) {
 		if (s->list != which || s->owner != NO_OWNER || s->spanclass != c->spanclass)

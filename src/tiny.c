@@ -100,6 +100,19 @@ void tiny_free(mcache *c, mspan *s, uintptr_t p)
 		sa_report(BUG_INVALID_FREE, "free", p, s, "no tiny object starts there");
 		return;
 	}
+	/*
+	 * The compare-and-swap publishes the free, but unlike remote_free's
+	 * OR it needs no pin (malloc.c): the block stays live in its span's
+	 * gcmarkBits until the one thread whose swap takes count to 0 frees
+	 * it (small_free, itself pinned when remote), so until then no sweep
+	 * can find the span empty and give it back to the heap.  A freer
+	 * whose swap leaves count above 0 must touch neither s nor r after
+	 * it (another freer may bring count to 0 and the span be released
+	 * meanwhile): only its own cache's counters below.  Before the swap,
+	 * r and s are safe to read: this sub-object, not yet freed, holds
+	 * count above 0 (a double free racing with the block's release is
+	 * the program's bug; the report reads the span as any double free's).
+	 */
 	uint32_t old = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE), new;
 	do {
 		if (old & FREED(off)) {

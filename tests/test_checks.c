@@ -264,6 +264,7 @@ Test(checks, span_validate_reports_bits_past_nelems)
 {
 	mspan *s = heap_alloc_span(1, 1, 4); /* class 4: 48 B, 170 objects: word 2 is partly used */
 	cr_assert_not_null(s);
+	lock(&mcentral_[4].lock); /* span_sweep and span_validate: its owner or its class lock */
 	span_sweep(s);
 	cr_assert_eq(span_validate(s, true, "test"), 0);
 	uint64_t stray = 1ull << 63; /* object 191 >= nelems */
@@ -276,5 +277,6 @@ Test(checks, span_validate_reports_bits_past_nelems)
 	s->allocCount = 0;
 	cr_assert_geq(bad, 1, "a consistent stray bit past nelems is not reported");
 	cr_assert_eq(span_validate(s, true, "test"), 0);
+	unlock(&mcentral_[4].lock);
 	heap_free_span(s);
 }

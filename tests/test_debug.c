@@ -295,10 +295,11 @@ Test(debug, sa_check_heap_checks_guarded_blocks_canaries)
 
 /*
  * Run bad() in a child with stderr to a pipe: it must die by SIGABRT with
- * a report naming both locks.  (Delete the check in lockrank_acquire and
- * the child deadlocks or exits: the test fails.)
+ * a report saying want1 and want2 (for a lock order: naming both locks).
+ * (Delete the check in lockrank_acquire and the child deadlocks or exits:
+ * the test fails.)
  */
-static void expect_lock_order_report(void (*bad)(void), const char *want1, const char *want2)
+static void expect_fatal(void (*bad)(void), const char *want1, const char *want2)
 {
 	int fd[2];
 	cr_assert_eq(pipe(fd), 0);
@@ -321,8 +322,8 @@ static void expect_lock_order_report(void (*bad)(void), const char *want1, const
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "child did not abort (status %#x): %s", st, out);
-	cr_assert(strstr(out, "lock order") && strstr(out, want1) && strstr(out, want2),
-		  "report does not name both locks: %s", out);
+	cr_assert(strstr(out, want1) && strstr(out, want2), "the report does not say \"%s\" and \"%s\": %s", want1,
+		  want2, out);
 }
 
 static void heap_then_central(void)
@@ -340,8 +341,51 @@ static void centrals_backwards(void)
 Test(debug, lock_taken_out_of_order_is_reported)
 {
 	free(malloc(1)); /* initialized */
-	expect_lock_order_report(heap_then_central, "taking mcentral.lock", "holding mheap.lock");
-	expect_lock_order_report(centrals_backwards, "taking mcentral.lock", "holding mcentral.lock");
+	expect_fatal(heap_then_central, "lock order: taking mcentral.lock", "holding mheap.lock");
+	expect_fatal(centrals_backwards, "lock order: taking mcentral.lock (central.c) of class 2",
+		     "holding mcentral.lock (central.c) of class 5");
+}
+
+/* What the fork handler and sa_check_heap hold: every central, then the
+ * heap lock.  Each one is known held until it is released. */
+Test(debug, every_central_held_at_once_is_known_held)
+{
+	free(malloc(1));
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		lock(&mcentral_[i].lock);
+	lock(&mheap_.lock);
+	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
+		cr_assert(lock_held(&mcentral_[i].lock), "class %u's lock not known held among all", i);
+	unlock(&mheap_.lock);
+	for (unsigned i = NUM_SPAN_CLASSES; i-- > 0;) {
+		unlock(&mcentral_[i].lock);
+		cr_assert(!lock_held(&mcentral_[i].lock), "class %u's lock known held once released", i);
+		cr_assert(i == 0 || lock_held(&mcentral_[i - 1].lock), "class %u's lock forgotten", i - 1);
+	}
+	cr_assert(no_lock_held());
+}
+
+static void central_released_unheld(void)
+{
+	lock(&mcentral_[2].lock);
+	lock(&mcentral_[4].lock);
+	unlock(&mcentral_[4].lock);
+	unlock(&mcentral_[3].lock); /* never taken */
+}
+
+/* A span's bitmaps are its owner's or, under its class lock, anyone's:
+ * sweeping a span one neither owns nor has the class lock of is a bug. */
+static void sweep_without_the_class_lock(void)
+{
+	mspan *s = heap_alloc_span(1, 1, 4); /* owned by nobody yet */
+	span_sweep(s);
+}
+
+Test(debug, central_lock_rules_are_checked)
+{
+	free(malloc(1));
+	expect_fatal(central_released_unheld, "releasing a lock not held", "mcentral.lock (central.c) of class 3");
+	expect_fatal(sweep_without_the_class_lock, "internal error", "span_owned(s)");
 }
 
 Test(debug, locks_in_order_pass_and_are_held)

@@ -137,6 +137,7 @@ Test(tiers, span_next_free_and_sweep)
 {
 	mspan *s = heap_alloc_span(1, 1, 5); /* class 5: 64 B, 128 objects */
 	cr_assert_not_null(s);
+	lock(&mcentral_[5].lock); /* span_sweep and span_validate: its owner or its class lock */
 	cr_assert_eq(s->nelems, 128);
 	cr_assert_eq(s->elemsize, 64);
 	for (unsigned i = 0; i < 128; i++) {
@@ -157,6 +158,7 @@ Test(tiers, span_next_free_and_sweep)
 	cr_assert(s->needzero, "reused objects are dirty");
 	s->gcmarkBits[0] = s->gcmarkBits[1] = 0;
 	s->allocBits[0] = s->allocBits[1] = 0;
+	unlock(&mcentral_[5].lock);
 	heap_free_span(s);
 }
 
@@ -164,6 +166,7 @@ Test(tiers, span_validate_catches_corruption)
 {
 	mspan *s = heap_alloc_span(1, 1, 4); /* class 4: 48 B, 170 objects */
 	cr_assert_not_null(s);
+	lock(&mcentral_[4].lock); /* span_sweep and span_validate: its owner or its class lock */
 	span_sweep(s);
 	cr_assert_eq(span_validate(s, true, "test"), 0);
 	s->gcmarkBits[2] |= 1ull << 63; /* object 191 >= nelems */
@@ -172,6 +175,7 @@ Test(tiers, span_validate_catches_corruption)
 	s->allocCount = 7; /* no live bits */
 	cr_assert_geq(span_validate(s, true, "test"), 1);
 	s->allocCount = 0;
+	unlock(&mcentral_[4].lock);
 	heap_free_span(s);
 }
 

@@ -511,9 +511,10 @@ static unsigned check_blocks(mspan *s, const char *where, bool others)
 	return bad;
 }
 
-/* At every mcentral transfer (class lock held) and in sa_check_heap. */
+/* At every mcentral transfer (class lock held). */
 bool debug_check_span(mspan *s, const char *where)
 {
+	DCHECK(lock_held(&mcentral_[s->spanclass].lock));
 	(void)where; /* (reported as a sweep: that is what the program sees) */
 	return check_blocks(s, "sweep", false) == 0;
 }

@@ -231,47 +231,22 @@ static bool read_ptr(const uint8_t **p, uint8_t enc, uintptr_t *out)
 	uintptr_t base = (enc & 0x70) == 0x10 ? (uintptr_t)q : 0; /* pcrel */
 	if ((enc & 0x70) != 0 && (enc & 0x70) != 0x10)
 		return false;
-	int64_t v;
+	unsigned n; /* bytes; the 0x08 bit: signed */
 	switch (enc & 0x0f) {
-	case 0x03: {
-		uint32_t x;
-		memcpy(&x, q, 4);
-		v = x;
-		*p += 4;
-		break;
-	}
-	case 0x0b: {
-		int32_t x;
-		memcpy(&x, q, 4);
-		v = x;
-		*p += 4;
-		break;
-	}
+	case 0x02:
+	case 0x0a: n = 2; break;
+	case 0x03:
+	case 0x0b: n = 4; break;
 	case 0x00:
 	case 0x04:
-	case 0x0c: {
-		int64_t x;
-		memcpy(&x, q, 8);
-		v = x;
-		*p += 8;
-		break;
-	}
-	case 0x02: {
-		uint16_t x;
-		memcpy(&x, q, 2);
-		v = x;
-		*p += 2;
-		break;
-	}
-	case 0x0a: {
-		int16_t x;
-		memcpy(&x, q, 2);
-		v = x;
-		*p += 2;
-		break;
-	}
+	case 0x0c: n = 8; break;
 	default: return false;
 	}
+	uint64_t v = 0;
+	memcpy(&v, q, n); /* (little-endian, as the unwinder's x86-64) */
+	if ((enc & 0x08) && n < 8)
+		v = (uint64_t)((int64_t)(v << (64 - 8 * n)) >> (64 - 8 * n));
+	*p += n;
 	*out = base + (uintptr_t)v;
 	return true;
 }

@@ -53,7 +53,12 @@
  * slots are PROT_NONE like the guards and merge with them.  The pool
  * therefore has at most 2 * slots + 1 mappings, and the slot count is
  * capped at max_map_count / 8, so that they take at most a quarter of the
- * kernel's limit.
+ * kernel's limit.  Sampled slots (not efence's) make the last page of the
+ * slot a mapping of its own when first used (os_own_mapping): a block of
+ * up to a page, nearly every sampled one, then costs two mprotects of a
+ * whole mapping, half the kernel's time of splitting the reservation and
+ * merging it back; a bigger block adds one mapping while live (at most
+ * 3 * slots + 1 then).
  *
  * Lock rules: pool_lock guards the unused cursor and the FIFO; a slot's
  * fields belong to whoever moved its state (UNUSED/FREED -> TAKEN ->
@@ -353,8 +358,10 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 #else
 	const uint32_t taken = 1;
 #endif
+	bool fresh = false;
 	if (next_unused < nslots) {
 		i = next_unused;
+		fresh = true;
 		__atomic_store_n(&next_unused, i + taken, __ATOMIC_RELAXED);
 	} else if (fifo_n) {
 		i = fifo[fifo_head];
@@ -376,6 +383,8 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	uintptr_t end = slot_start(i) + slot_bytes;
 	uintptr_t p = (end - size) & ~(uintptr_t)(a - 1);
 	uintptr_t first = p & ~(uintptr_t)(pg - 1);
+	if (fresh && !efence_mode)
+		(void)os_own_mapping((void *)(end - pg), pg); /* (if refused: a split at each commit, as before) */
 	if (!os_commit((void *)first, end - first)) {
 		/* The kernel refused (out of mappings after all): the slot goes
 		 * back to the FIFO, the block to the normal debug path. */

@@ -34,6 +34,7 @@
 # (target, config, bug) (5), CONFIGS="...", BUGS="...", EXEC_BUDGET=seconds
 # of the exec/s campaign (BUDGET), JOBS=campaigns at a time (1).
 # OUT=bench/results (fuzz-compare.md, .tsv, .dat, .png).
+# AFL=1: instead, AFL++ persistent mode's exec/s per configuration (below).
 #
 # usage: bench/fuzz-compare.sh BUILD_DIR   (needs build/libspanalloc-debug.a)
 set -u
@@ -230,6 +231,64 @@ run() {
 }
 export -f run
 export W DISLOCATOR DEBUG_OPTIONS
+
+# ---- AFL=1: AFL++ persistent mode, executions per second -------------------
+#
+# Each target's harness built with afl-clang-fast -fsanitize=fuzzer (AFL++'s
+# libAFLDriver: persistent mode, __AFL_LOOP) without a bug, fuzzed by
+# afl-fuzz for EXEC_BUDGET seconds from the same seeds under
+# plain, asan, dislocator (AFL_PRELOAD) and debug; executions per second
+# as afl-fuzz counts them (fuzzer_stats), and per CPU-second of afl-fuzz
+# and its target together (user + sys: afl-fuzz's own work per execution
+# is in it, as it is in a campaign).  (Not AFL_*: afl-fuzz warns of every
+# AFL_ variable it does not know.)  Table: $OUT/afl-compare.md.
+if [ -n "${AFL:-}" ]; then
+	AFL_CC=${AFL_CC:-afl-clang-fast} AFL_CXX=${AFL_CXX:-afl-clang-fast++}
+	AFL_CONFIGS=${AFL_CONFIGS:-"plain asan dislocator debug"}
+	command -v afl-fuzz >/dev/null && command -v "$AFL_CC" >/dev/null ||
+		{ echo "$0: no afl-fuzz / $AFL_CC (bash ci/install-deps.sh fuzz)" >&2; exit 2; }
+	md=$OUT/afl-compare.md
+	{
+		echo "# AFL++ persistent mode: executions per second under four heap checkers"
+		echo
+		echo "afl-fuzz $(afl-fuzz -h 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g' | grep -o '++[0-9.a-z]*'), each harness built with $AFL_CC -fsanitize=fuzzer (libAFLDriver, persistent mode), no bug, -V $EXEC_BUDGET s from the same seeds under nice, one campaign at a time. Load average before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)."
+		echo
+		echo "| target | config | execs | exec/s (afl-fuzz) | exec per CPU-s (afl-fuzz + target) | 1-min load after |"
+		echo "|---|---|---|---|---|---|"
+	} >"$md"
+	for tg in $TARGETS; do
+		rm -rf "$W/seeds-$tg" && mkdir -p "$W/seeds-$tg" && "seeds_$tg" "$W/seeds-$tg"
+		build "$tg" none || { echo "$0: build of $tg failed" >&2; exit 1; }
+		a=$W/afl src=$W/src-$tg-none && mkdir -p "$a"
+		flags="-g -O1 -fno-omit-frame-pointer -w"
+		# (json-c's objects are keyed by flags: a directory of their own for afl-clang-fast's)
+		(W=$a CLANG=$AFL_CC CLANGXX=$AFL_CXX AFL_QUIET=1
+			"build_$tg" "$src" "$a/$tg-plain" "$flags -fsanitize=fuzzer" "" &&
+			"build_$tg" "$src" "$a/$tg-asan" "$flags -fsanitize=fuzzer,address" "" &&
+			"build_$tg" "$src" "$a/$tg-debug" "$flags -fsanitize=fuzzer" "$B/libspanalloc-debug.a -lpthread") \
+			>"$a/$tg.build" 2>&1 || { echo "$0: afl build of $tg failed: $a/$tg.build" >&2; exit 1; }
+		for cfg in $AFL_CONFIGS; do
+			bin=$a/$tg-$cfg pre=""
+			case $cfg in
+			dislocator) [ -n "$DISLOCATOR" ] || continue; bin=$a/$tg-plain pre=$DISLOCATOR ;;
+			esac
+			o=$a/run-$tg-$cfg && rm -rf "$o"
+			AFL_PRELOAD=$pre SPANALLOC_OPTIONS=$DEBUG_OPTIONS ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0 \
+				AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+				nice /usr/bin/time -o "$o.cpu" -f "%U %S" timeout $((EXEC_BUDGET + 60)) afl-fuzz -V "$EXEC_BUDGET" -m none \
+				-i "$W/seeds-$tg" -o "$o" -- "$bin" >"$o.log" 2>&1
+			st=$o/default/fuzzer_stats
+			n=$(awk '$1 == "execs_done" { print $3 }' "$st" 2>/dev/null)
+			eps=$(awk '$1 == "execs_per_sec" { print $3 }' "$st" 2>/dev/null)
+			cpu=$(tail -1 "$o.cpu" | awk 'NF == 2 { print $1 + $2 }')
+			epc=0
+			[ -n "$n" ] && [ -n "$cpu" ] && epc=$(echo "$n / ($cpu + 0.001)" | bc)
+			grep -q "Persistent mode binary detected" "$o.log" || eps="${eps:-0} (not persistent: $o.log)"
+			echo "| $tg | $cfg | ${n:-0} | ${eps:-0} | $epc | $(cut -d' ' -f1 /proc/loadavg) |" | tee -a "$md"
+		done
+	done
+	exit 0
+fi
 
 tsv=$OUT/fuzz-compare.tsv
 if [ -z "${REPORT_ONLY:-}" ]; then

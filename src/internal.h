@@ -149,6 +149,7 @@ void *os_reserve(size_t size, size_t align) INTERNAL;                       /* P
 bool os_commit(void *p, size_t size) INTERNAL;                              /* reserved -> read/write */
 void *os_reserve_guarded(size_t size, size_t align, size_t guard) INTERNAL; /* keeps guard bytes PROT_NONE below */
 bool os_protect(void *p, size_t size) INTERNAL;                             /* read/write -> PROT_NONE (guard pages) */
+bool os_own_mapping(void *p, size_t size) INTERNAL;                         /* reserved range -> a mapping of its own */
 void os_release(void *p, size_t size) INTERNAL; /* give pages back, keep range (zero on next touch) */
 void *os_alloc(size_t size) INTERNAL;           /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;
@@ -838,7 +839,7 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	  "after the first guarded_slots/2 blocks, one in N goes to a guarded slot (0: none)")                                                                                                   \
 	X(int, fuzz, -1, 1,                                                                                                                                                                      \
 	  "the fuzzing preset: guarded blocks sampled one in fuzz_sample_rate, under libFuzzer only while an input runs (-1: on when the program is a libFuzzer target or runs under afl-fuzz)") \
-	X(int, fuzz_sample_rate, 64, 1,                                                                                                                                                          \
+	X(int, fuzz_sample_rate, 32, 1,                                                                                                                                                          \
 	  "under the fuzzing preset, one allocation in N goes to a guarded slot (1: every one while slots are free)")                                                                            \
 	X(bool, guard_zero, 1, 1,                                                                                                                                                                \
 	  "malloc(0) blocks get unique addresses no access can touch (0: ordinary 1-byte blocks)")                                                                                               \

@@ -26,9 +26,13 @@
  * cannot see: the slack between the block's end and the guard (aligned
  * requests only) and the bytes of the block's first page before it; both
  * hold CANARY, checked at free, as the other debug blocks' redzones.  At
- * free the slot's pages are returned (os_release) and made PROT_NONE, and
- * the slot joins a FIFO of freed slots: a stale read or write faults until
- * the slot is the oldest freed one and a new sampled block takes it.
+ * free the slot's pages are made PROT_NONE, and the slot joins a FIFO of
+ * freed slots: a stale read or write faults until the slot is the oldest
+ * freed one and a new sampled block takes it.  A sampled slot keeps its
+ * pages, the block's bytes overwritten with CANARY (so the next block
+ * rewrites only what differs: one mprotect per allocation and one per
+ * free, no page fault); efence's slots, blocks of more than half a slot
+ * and slots whose canaries were damaged are returned (os_release).
  *
  * Which allocations come here (guarded_sample): every allocation while
  * the first half of the slots was never used (the first guarded_slots / 2
@@ -49,7 +53,12 @@
  * slots are PROT_NONE like the guards and merge with them.  The pool
  * therefore has at most 2 * slots + 1 mappings, and the slot count is
  * capped at max_map_count / 8, so that they take at most a quarter of the
- * kernel's limit.
+ * kernel's limit.  Sampled slots (not efence's) make the last page of the
+ * slot a mapping of its own when first used (os_own_mapping): a block of
+ * up to a page, nearly every sampled one, then costs two mprotects of a
+ * whole mapping, half the kernel's time of splitting the reservation and
+ * merging it back; a bigger block adds one mapping while live (at most
+ * 3 * slots + 1 then).
  *
  * Lock rules: pool_lock guards the unused cursor and the FIFO; a slot's
  * fields belong to whoever moved its state (UNUSED/FREED -> TAKEN ->
@@ -81,6 +90,7 @@ enum { SLOT_UNUSED, SLOT_TAKEN, SLOT_LIVE, SLOT_FREEING, SLOT_FREED };
 struct gslot {
 	uintptr_t ptr;       /* the block */
 	uintptr_t first;     /* its first page: [first, slot end) was read/write */
+	uintptr_t clean;     /* freed, pages kept: [clean, slot end) holds CANARY; 0: the pages read zero */
 	size_t size;         /* requested */
 	uint32_t allocStack; /* stack depot ids */
 	uint32_t freeStack;
@@ -348,8 +358,10 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 #else
 	const uint32_t taken = 1;
 #endif
+	bool fresh = false;
 	if (next_unused < nslots) {
 		i = next_unused;
+		fresh = true;
 		__atomic_store_n(&next_unused, i + taken, __ATOMIC_RELAXED);
 	} else if (fifo_n) {
 		i = fifo[fifo_head];
@@ -371,6 +383,8 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	uintptr_t end = slot_start(i) + slot_bytes;
 	uintptr_t p = (end - size) & ~(uintptr_t)(a - 1);
 	uintptr_t first = p & ~(uintptr_t)(pg - 1);
+	if (fresh && !efence_mode)
+		(void)os_own_mapping((void *)(end - pg), pg); /* (if refused: a split at each commit, as before) */
 	if (!os_commit((void *)first, end - first)) {
 		/* The kernel refused (out of mappings after all): the slot goes
 		 * back to the FIFO, the block to the normal debug path. */
@@ -389,9 +403,20 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	g->freeStack = 0;
 	g->leakIgnore = leak_disabled != 0;
 	g->kind = 0; /* KIND_MALLOC: dbg_new sets its own */
-	/* The pages are new or were released: they read zero already. */
-	memset((void *)first, CANARY, p - first);
-	memset((void *)(p + size), CANARY, end - (p + size));
+	uintptr_t clean = g->clean;
+	if (!clean) {
+		/* The pages are new or were released: they read zero already. */
+		memset((void *)first, CANARY, p - first);
+		memset((void *)(p + size), CANARY, end - (p + size));
+	} else {
+		/* The pages of the last block, all CANARY from clean on. */
+		if (first < clean)
+			memset((void *)first, CANARY, (p < clean ? p : clean) - first);
+		if (p + size < clean)
+			memset((void *)(p + size), CANARY, clean - (p + size));
+		if (zero)
+			memset((void *)p, 0, size);
+	}
 	if (!zero)
 		memset((void *)p, ALLOC_POISON, fill_len(size));
 	count(g->cls, true);
@@ -567,12 +592,24 @@ void guarded_free(uintptr_t p, uintptr_t fp, const char *call)
 		sa_report(BUG_DOUBLE_FREE, call, p, NULL, NULL);
 		return;
 	}
-	check_canaries(g, i, call);
+	bool damaged = check_canaries(g, i, call);
 	g->freeStack = stack_here(fp);
 	for (uint32_t v; (v = __atomic_load_n(&checkers, __ATOMIC_SEQ_CST));)
 		os_futex_wait(&checkers, v); /* guarded_check_live is reading */
 	uintptr_t end = slot_start(i) + slot_bytes;
-	os_release((void *)g->first, end - g->first);
+	/*
+	 * Sampled slots keep their pages (at most guarded_slots of them):
+	 * then the next block in the slot costs one mprotect and no page
+	 * fault, and rewrites only the bytes this block had, which become
+	 * CANARY again here.  efence's thousands of slots give theirs back.
+	 */
+	if (efence_mode || damaged || g->size > slot_bytes / 2) {
+		os_release((void *)g->first, end - g->first);
+		g->clean = 0;
+	} else {
+		memset((void *)g->ptr, CANARY, g->size);
+		g->clean = g->first;
+	}
 	os_protect((void *)g->first, end - g->first);
 	count(g->cls, false);
 	__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELEASE);

@@ -3,8 +3,8 @@
  * blocks of that size, as a program does: the freed block waits in the
  * thread's quarantine (4 MiB by default), then leaves it and its slot is
  * handed out again.  The debug build checks the freed block's poison on
- * the way (when its span is swept, when it leaves the quarantine, or when
- * its slot is handed out) and reports the write.  The production build
+ * the way (when its span is swept or when its slot is handed out) and
+ * reports the write.  The production build
  * keeps no poison: the program runs to the end.
  */
 #include <stdio.h>

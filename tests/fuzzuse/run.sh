@@ -10,6 +10,8 @@
 #     leak          -detect_leaks=1: spanalloc's leak report for that input
 #                   and a leak-* file (hooks count, __lsan_* check)
 #     trace_malloc  -trace_malloc=1 prints the target's mallocs and frees
+#     second report more reports from libFuzzer's own mallocs while it saves
+#                   the crash: they go on, the crash-* is written
 #   AFL++ (afl-fuzz, a seed one bit flip from the bug, until the first crash):
 #     fork server   plain afl-clang-fast target, AFL_PRELOAD=libspanalloc-debug.so
 #     persistent    __AFL_LOOP target linked with libspanalloc-debug.a
@@ -90,6 +92,21 @@ else
 	# block in fuzz_sample_rate of each input is guarded, and libFuzzer's
 	# own start-up and corpus blocks must not have taken the slots.  A
 	# campaign from the clean seed: the fuzzer makes the '!' record.
+	# A second report while the first is aborting: libFuzzer's death
+	# callback and SIGABRT handler save the crash with mallocs of their
+	# own, which find more of the freed blocks the input wrote to.  Those
+	# reports must go on, not abort inside the handler before the crash-*
+	# is written (status 134 and no file, before c956b62).  No guarded
+	# slots, no quarantine: every write lands in a slot handed out next.
+	if lf 7 lf_second; then
+		(cd "$out" && SPANALLOC_OPTIONS=guarded_slots=0,quarantine_kb=0,symbolize=0 timeout 60 ./lf_second -runs=5 \
+			-artifact_prefix=second- bug >lf_second.out 2>&1)
+		rc=$?
+		n=$(grep -c "spanalloc: write after free" "$out/lf_second.out")
+		if [ $rc -ne 77 ] || [ "$n" -lt 2 ] || ! ls "$out"/second-crash-* >/dev/null 2>&1; then
+			bad "libFuzzer: reports inside the crash handler" "status $rc, $n reports, want 77, two or more and a crash-*" "$out/lf_second.out"
+		else ok "libFuzzer: $n reports, the later ones inside libFuzzer's crash handler, and the crash-* is saved"; fi
+	fi
 	if lf 2 lf_raf; then
 		mkdir -p "$out/raf"
 		(cd "$out" && SPANALLOC_OPTIONS=$RAF_OPTIONS timeout 120 ./lf_raf -seed=1 -runs=30000 -artifact_prefix=raf- \

@@ -8,6 +8,10 @@
  *   4 double free     the record is freed twice
  *   5 leak            the record is never freed
  *   6 big malloc      a value of digits N asks for N MiB
+ *   7 many writes after free  blocks of every size up to 16 KiB are
+ *                     freed and written, then one is asked for again:
+ *                     the first report is the target's, and the engine's
+ *                     own mallocs as it saves the crash find the others
  * Built three ways: a libFuzzer target (LLVMFuzzerTestOneInput), and with
  * -DAFL_MAIN a program reading its input on stdin, in persistent mode
  * (__AFL_LOOP) when afl-clang-fast built it (unless -DNO_PERSIST: the fork
@@ -81,6 +85,17 @@ static void release(struct rec *r)
 			r->val[0] = 'W'; /* write after free */
 		if (BUG == 4 && planted)
 			free(r->val); /* double free */
+		if (BUG == 7 && planted) {
+			enum { N = 1024 };
+			static char *q[N];
+			for (int k = 0; k < N; k++)
+				q[k] = malloc((size_t)(k % 512 + 1) * 32);
+			for (int k = 0; k < N; k++)
+				free(q[k]);
+			for (int k = 0; k < N; k++)
+				((volatile char *)q[k])[0] = 'W'; /* writes after free */
+			free(malloc(32));                         /* the slot of one of them */
+		}
 		if (!(BUG == 5 && planted))
 			free(r);
 		r = next;

@@ -63,6 +63,8 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 			c->st.nmalloc[cls]++;
 			return (void *)p;
 		}
+	} else if (c != NULL && size > MAX_SMALL_SIZE) {
+		return large_alloc(c, size, PAGE_SIZE, false); /* (one jump, not through malloc_slow) */
 	}
 	return malloc_slow(size, false);
 }
@@ -244,9 +246,8 @@ static NOINLINE mspan *bad_pointer(uintptr_t p, heapArena *ha, const char *call)
 /*
  * C++'s sized delete (cxx.c) gives the size the block was allocated with:
  * a size its block's class could not have come from is a bug
- * (new-delete-type-mismatch).  NO_SIZE: every other free.
+ * (new-delete-type-mismatch).
  */
-#define NO_SIZE SIZE_MAX
 static NOINLINE void sized_delete_mismatch(uintptr_t p, mspan *s, size_t size, size_t lo, size_t hi)
 {
 	char buf[160];
@@ -258,27 +259,38 @@ static NOINLINE void sized_delete_mismatch(uintptr_t p, mspan *s, size_t size, s
 }
 
 /* Frees that are not a small object start: large, tiny, or a bad pointer. */
-static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p, size_t size)
+static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
+{
+	if (s->spanclass == 0)
+		large_free(c, s, p, true);
+	else if (s->spanclass == TINY_SPAN_CLASS)
+		tiny_free(c, s, p);
+	else
+		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
+}
+
+/*
+ * The same for C++'s sized delete, which first checks the size: apart, so
+ * that free's path to a large block carries no trace of the check.
+ */
+static NOINLINE void free_special_sized(mcache *c, mspan *s, uintptr_t p, size_t size)
 {
 	if (s->spanclass == 0) {
 		/* Large requests of this span's page count (aligned ones too: a
 		 * large aligned span has just the pages its size needs). */
 		size_t hi = s->npages * PAGE_SIZE, lo = hi - PAGE_SIZE + 1;
 		lo = lo > MAX_SMALL_SIZE ? lo : 0;
-		if (UNLIKELY(size != NO_SIZE && p == s->startAddr && size - lo > hi - lo)) {
+		if (UNLIKELY(p == s->startAddr && size - lo > hi - lo)) {
 			sized_delete_mismatch(p, s, size, lo, hi);
 			return;
 		}
-		large_free(c, s, p, true);
 	} else if (s->spanclass == TINY_SPAN_CLASS) {
-		if (UNLIKELY(size != NO_SIZE && size >= TINY_SIZE)) {
+		if (UNLIKELY(size >= TINY_SIZE)) {
 			sized_delete_mismatch(p, s, size, 0, TINY_SIZE - 1);
 			return;
 		}
-		tiny_free(c, s, p);
-	} else {
-		sa_report(BUG_INVALID_FREE, "free", p, s, "not the start of an object");
 	}
+	free_special(c, s, p);
 }
 
 /*
@@ -315,7 +327,10 @@ static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, boo
 	 * check and bad_free reports it.
 	 */
 	if (UNLIKELY(!start)) {
-		free_special(c, s, p, sized ? size : NO_SIZE);
+		if (sized)
+			free_special_sized(c, s, p, size);
+		else
+			free_special(c, s, p);
 		return;
 	}
 	if (sized) {

@@ -253,12 +253,10 @@ void *cache_refill_alloc(mcache *c, unsigned spc)
 	CHECK(!(*w & (1ull << (idx % 64))));
 	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
 	uintptr_t obj = s->startAddr + idx * s->elemsize;
-	/* As take_free_fast does: the next malloc's object (in a span that
-	 * frees made reusable, likely cold), if the rest of the word has one. */
+	/* As take_free_fast does (in a span that frees made reusable, the
+	 * next object is likely cold), if the rest of the word has one. */
 	if (s->allocCache)
-		__builtin_prefetch(
-			(const void *)(obj + (1 + (uintptr_t)(unsigned)__builtin_ctzll(s->allocCache)) * s->elemsize),
-			1, 3);
+		prefetch_next_free(obj, s->allocCache, s->elemsize);
 	return (void *)obj;
 }
 

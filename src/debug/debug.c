@@ -596,6 +596,30 @@ void debug_thread_flush(mcache *c)
 
 /* ---- the debug API layer --------------------------------------------------------- */
 
+/*
+ * The slot the next allocation of s's class will get (the next bit of its
+ * allocCache) is checked then (poison_ok), its record read first: both
+ * cold, since the slot waited out a quarantine's worth of frees (the
+ * record's load was 62% of slot_check's time in json-c's fuzz target).
+ * Fetch them now, while this block is made and the program runs.  (The
+ * core's fast path prefetches the slot's first line only.)  Any span:
+ * a prefetch of a wrong address costs nothing more than a load.
+ */
+static inline void prefetch_next_slot(const mspan *s)
+{
+	uint64_t cache = LOAD_RELAXED(&s->allocCache);
+	if (!cache || s->spanclass == 0)
+		return;
+	uintptr_t next = s->freeindex + (unsigned)__builtin_ctzll(cache);
+	if (next >= s->nelems)
+		return;
+	__builtin_prefetch(&s->dbg->obj[next], 0, 3);
+	uintptr_t b = s->startAddr + next * s->elemsize;
+	size_t n = s->elemsize < REDZONE + FREE_FILL_MAX ? s->elemsize : REDZONE + FREE_FILL_MAX;
+	for (size_t o = 64; o < n; o += 64)
+		__builtin_prefetch((const void *)(b + o), 0, 3);
+}
+
 static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 {
 	/* Zero-size and sampled blocks (every one under efence=1): guarded.c. */
@@ -640,6 +664,7 @@ static void *alloc_op(size_t size, size_t align, bool zero, uintptr_t fp)
 		off = slot_size(s) - ((size + 15) & ~(size_t)15);
 	uintptr_t p = slot + off;
 	poison_ok(s, idx, "malloc");
+	prefetch_next_slot(s);
 	struct dbg_obj *o = obj_of(s, idx);
 	o->offset = (uint16_t)off;
 	o->reqsize = size;

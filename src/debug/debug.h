@@ -109,8 +109,14 @@ void debug_fork_done(void);
  * the API function (malloc, free, ...): a stack starts at its caller.
  */
 void stack_init(void);
-void stack_warm_unwinder(void);                              /* constructor: backtrace()'s first call */
-uint32_t stack_here(uintptr_t fp);                           /* depot id, 0: none */
+void stack_warm_unwinder(void);    /* constructor: backtrace()'s first call */
+uint32_t stack_here(uintptr_t fp); /* depot id, 0: none */
+/* A fuzzing engine starts and ends an input on this thread (sanitizer.c):
+ * stacks taken meanwhile end at the engine's frame.  frame: that of the
+ * hook the engine called, from the function that calls the fuzz target
+ * (so it lies where the target's frame will, or below it). */
+void stack_input_begin(uintptr_t frame);
+void stack_input_end(void);
 void print_depot_stack(const char *title, uint32_t id);      /* symbolized, to report_fd */
 unsigned depot_stack(uint32_t id, const uintptr_t **frames); /* depth, 0: none */
 

@@ -434,7 +434,7 @@ static void report_at(enum sa_bug bug, const char *call, uintptr_t p, const char
 	sa_report(bug, call, p, NULL, buf);
 }
 
-/* The first byte of [q, end) that is not CANARY, or end: a word at a time
+/* The first byte of [q, end) that is not CANARY, or end: 64 bytes at a time
  * (the bytes before a small block are most of a page, checked at every
  * free, which the fuzzing preset makes frequent). */
 static uintptr_t first_not_canary(uintptr_t q, uintptr_t end)
@@ -443,6 +443,18 @@ static uintptr_t first_not_canary(uintptr_t q, uintptr_t end)
 	for (; q < end && (q & 7); q++)
 		if (*(uint8_t *)q != CANARY)
 			return q;
+	/* 64 bytes a step, eight independent compares, and the lines 512 bytes
+	 * on fetched meanwhile: the bytes before the block are most of a page
+	 * nothing else touched since the slot's last block, read at every
+	 * sampled free (a compare and a branch a word, each line a miss in
+	 * turn, took 2.5% of json-c's fuzz target); then the word that differs */
+	for (; q + 64 <= end; q += 64) {
+		const uint64_t *v = (const uint64_t *)q;
+		__builtin_prefetch((const void *)(q + 512), 0, 0);
+		if (((v[0] ^ w) | (v[1] ^ w) | (v[2] ^ w) | (v[3] ^ w) | (v[4] ^ w) | (v[5] ^ w) | (v[6] ^ w) |
+		     (v[7] ^ w)) != 0)
+			break;
+	}
 	for (; q + 8 <= end && *(const uint64_t *)q == w; q += 8)
 		;
 	for (; q < end; q++)

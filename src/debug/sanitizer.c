@@ -169,15 +169,25 @@ bool san_die(void)
  * libFuzzer calls these around every input it runs (its
  * ScopedEnableMsanInterceptorChecks, meant for MSan, which no target
  * linked with spanalloc has): the only per-input calls it makes, so the
- * guarded pool's fuzzing preset hears from them when an input runs.
+ * guarded pool's fuzzing preset hears from them when an input runs, and
+ * the stacks taken meanwhile end at the frame that calls the target
+ * (ExecuteCallback's, where this hook's frame lies: stack.c).
  * (libFuzzer also calls the pair the other way round while it writes a
  * crash file, inside an input: the input is then over anyway.)
  */
 #include "guarded.h"
 WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void);
-WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void) { guarded_input_begin(); }
+WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void)
+{
+	guarded_input_begin();
+	stack_input_begin((uintptr_t)__builtin_frame_address(0));
+}
 WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void);
-WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void) { guarded_input_end(); }
+WEAK_EXPORT void __msan_scoped_disable_interceptor_checks(void)
+{
+	guarded_input_end();
+	stack_input_end();
+}
 
 WEAK_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p);
 WEAK_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p)

@@ -157,21 +157,40 @@ static uintptr_t thread_stack_top(void)
 }
 
 /*
+ * While a fuzzing engine runs an input on this thread, the frame of the
+ * call that started it (stack_input_begin), else UINTPTR_MAX.  Stacks
+ * taken in the input end at the engine's frame that called the fuzz
+ * target (libFuzzer's ExecuteCallback): the frames below it (RunOne,
+ * MutateAndTestOne, Loop, FuzzerDriver, main, libc's) are the same for
+ * every block of every input and were half of each stack's frames, and
+ * of its cost, in the fuzz targets of bench/fuzz-compare.sh.
+ */
+static __thread uintptr_t input_frame = UINTPTR_MAX;
+
+void stack_input_begin(uintptr_t frame) { input_frame = frame; }
+void stack_input_end(void) { input_frame = UINTPTR_MAX; }
+
+/*
  * Walk the frame-pointer chain from fp (an API function's frame).  The
  * first frame, the caller of malloc/free, is always right; the walk goes
  * further only through code built with frame pointers, and stops at the
- * first frame that does not lie above the last one on this stack.
+ * first frame that does not lie above the last one on this stack, or
+ * after the return address into the engine (input_frame; one set above
+ * the walk's start is stale, from a hook called deeper, as libFuzzer's
+ * crash handler does, and is not heeded).
  */
 static unsigned capture_fp(uintptr_t fp, uintptr_t *out, unsigned max)
 {
-	uintptr_t top = thread_stack_top();
+	uintptr_t top = thread_stack_top(), limit = input_frame;
+	if (fp >= limit)
+		limit = UINTPTR_MAX;
 	unsigned n = 0;
 	while (n < max && (fp & 7) == 0 && (n == 0 || (top && fp + 16 <= top))) {
 		uintptr_t *f = (uintptr_t *)fp;
 		if (!f[1])
 			break;
 		out[n++] = f[1];
-		if (n == max)
+		if (n == max || fp >= limit)
 			break;
 		uintptr_t next = f[0];
 		if (next <= fp || next - fp > ((uintptr_t)1 << 22))

@@ -667,7 +667,7 @@ struct mcache {
 	 * frees leave an eighth of it free; the oldest parked span goes back to
 	 * its mcentral when more than PARK_MAX_BYTES are parked in a class.
 	 * A ready span that local frees empty goes back too, but for the
-	 * class's last one (cache_span_reusable).
+	 * class's last one if it is a single page (cache_span_reusable).
 	 */
 	spanlist parked[NUM_SPAN_CLASSES];
 	spanlist ready[NUM_SPAN_CLASSES];

@@ -210,6 +210,11 @@ Test(tiers, span_validate_catches_corruption)
 	s->gcmarkBits[2] |= 1ull << 63; /* object 191 >= nelems */
 	cr_assert_geq(span_validate(s, false, "test"), 1);
 	s->gcmarkBits[2] = 0;
+	/* (a stray gcmarkBit is also past the limit: one in allocBits is
+	 * the nelems check's alone) */
+	s->allocBits[2] |= 1ull << 63;
+	cr_assert_geq(span_validate(s, false, "test"), 1);
+	s->allocBits[2] = 0;
 	s->allocCount = 7; /* no live bits */
 	cr_assert_geq(span_validate(s, true, "test"), 1);
 	s->allocCount = 0;

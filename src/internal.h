@@ -364,13 +364,19 @@ typedef struct tinyrec {
  *     freeindex - 1 and step freeindex back over it), so every object in
  *     [freeindex, the highest freeindex since the sweep) is free;
  *     allocCache bit i set means object freeindex + i is free (its
- *     gcmarkBit is clear), and no bit is set for an index >= nelems;
+ *     gcmarkBit is clear), and no bit is set for an index >= limit;
  *     allocCache covers some of the objects from freeindex on, at most
  *     to the end of the word after freeindex's (the fast path leaves it
  *     0 at a word's end; the owner's frees shift bits in at freeindex),
  *     and once it is 0 the next free object is looked up in allocBits
  *     from freeindex on;
- *   - an object is live iff its gcmarkBit is set and its remoteBit clear.
+ *   - an object is live iff its gcmarkBit is set and its remoteBit clear;
+ *   - limit <= nelems, and no object at index >= limit has been handed
+ *     out since the span left the heap: allocation stays below limit,
+ *     which grows (cache.c, span_grow) only when the objects below it
+ *     are used up, so that a class with few live objects keeps few of
+ *     its span's pages resident (mimalloc's page capacity).  The debug
+ *     build starts at nelems.
  *
  * Ownership: a span is either owned by exactly one mcache (owner == that
  * cache: its alloc[spc], or on its parked or ready list; only that thread
@@ -422,6 +428,7 @@ struct mspan {
 	struct tinyrec *tinyMasks; /* TINY_SPAN_CLASS: one record per 16 B block (tiny.c) */
 	uint32_t needsweep;        /* atomic */
 	uint16_t nelems;           /* immutable; no fast path reads it */
+	uint16_t limit;            /* objects that may be handed out: owner, or the central lock */
 	span_state_box state;      /* enum span_state: span_state(), span_set_state() only */
 	uint8_t list;              /* enum span_list: central lock, or the owner */
 	mspan *next, *prev;        /* central list links, under the central lock */
@@ -461,19 +468,22 @@ static inline size_t span_bitmap_words(const mspan *s) { return ((size_t)s->nele
 
 /*
  * allocCache's value for bitmap word w (w * 64 < nelems): the free objects
- * of the word, without the bits past nelems, so that a set bit of
- * allocCache is always an object of the span (the fast path needs no
- * nelems check).
+ * of the word, without the bits at limit and past it, so that a set bit of
+ * allocCache is always an object of the span that may be handed out (the
+ * fast path needs no nelems or limit check).
  */
 static inline uint64_t span_free_word(const mspan *s, size_t w)
 {
+	if (w * 64 >= s->limit)
+		return 0;
 	uint64_t free = ~s->allocBits[w];
-	size_t left = s->nelems - w * 64;
+	size_t left = s->limit - w * 64;
 	return left >= 64 ? free : free & ((1ull << left) - 1);
 }
 void span_init_small(mspan *s, unsigned spanclass) INTERNAL;
 unsigned span_sweep(mspan *s) INTERNAL;     /* returns free objects */
-unsigned span_next_free(mspan *s) INTERNAL; /* index, or nelems if full */
+unsigned span_next_free(mspan *s) INTERNAL; /* index, or nelems if none below limit */
+void span_grow(mspan *s, unsigned objs) INTERNAL;
 size_t span_validate(const mspan *s, bool swept, const char *where) INTERNAL;
 
 /*
@@ -657,7 +667,7 @@ struct mcache {
 	 * frees leave an eighth of it free; the oldest parked span goes back to
 	 * its mcentral when more than PARK_MAX_BYTES are parked in a class.
 	 * A ready span that local frees empty goes back too, but for the
-	 * class's last one (cache_span_reusable).
+	 * class's last one if it is a single page (cache_span_reusable).
 	 */
 	spanlist parked[NUM_SPAN_CLASSES];
 	spanlist ready[NUM_SPAN_CLASSES];

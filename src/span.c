@@ -39,8 +39,26 @@ void span_init_small(mspan *s, unsigned spc)
 	}
 	s->freeindex = 0;
 	s->allocCount = 0;
-	s->allocCache = s->nelems >= 64 ? ~0ull : (1ull << s->nelems) - 1;
+	/* Production: nothing may be handed out until the first refill
+	 * grows the limit (cache.c); the debug build hands out as Go does. */
+	s->limit = SA_DEBUG_BUILD ? s->nelems : 0;
+	s->allocCache = span_free_word(s, 0);
 	s->reuseIn = NO_REUSE;
+}
+
+/*
+ * Let objs more objects (at most to nelems) be handed out, and point
+ * allocCache at the free ones from freeindex on, which is the old limit
+ * when the objects below it were used up.  The caller owns the span.
+ */
+void span_grow(mspan *s, unsigned objs)
+{
+	DCHECK(span_owned(s));
+	unsigned old = s->limit, lim = old + objs;
+	s->limit = (uint16_t)(lim < s->nelems ? lim : s->nelems);
+	unsigned fi = s->freeindex < old ? s->freeindex : old;
+	s->freeindex = (uint16_t)fi;
+	s->allocCache = span_free_word(s, fi / 64) >> (fi % 64);
 }
 
 /*
@@ -77,21 +95,21 @@ unsigned span_sweep(mspan *s)
 
 /*
  * Go's nextFreeIndex: the index of the next free object at or after
- * freeindex, consuming it, or nelems when the span is exhausted.  When
- * allocCache is empty it is loaded again from allocBits at freeindex (the
- * objects from freeindex to the word's end; every object in
+ * freeindex and below limit, consuming it, or nelems when there is none.
+ * When allocCache is empty it is loaded again from allocBits at freeindex
+ * (the objects from freeindex to the word's end; every object in
  * [freeindex, the highest freeindex since the sweep) is free, see
  * internal.h), and then word by word.
  */
 unsigned span_next_free(mspan *s)
 {
-	unsigned fi = s->freeindex, n = s->nelems;
+	unsigned fi = s->freeindex, n = s->limit;
 	uint64_t cache = s->allocCache;
 	while (!cache) {
 		if (fi >= n) {
 			s->freeindex = (uint16_t)n;
 			s->allocCache = 0;
-			return n;
+			return s->nelems;
 		}
 		cache = span_free_word(s, fi / 64) >> (fi % 64);
 		if (!cache)
@@ -102,7 +120,7 @@ unsigned span_next_free(mspan *s)
 	if (idx >= n) {
 		s->freeindex = (uint16_t)n;
 		s->allocCache = 0;
-		return n;
+		return s->nelems;
 	}
 	s->freeindex = (uint16_t)(idx + 1);
 	s->allocCache = (cache >> tz) >> 1; /* 0 at the word's end, as in take_free_fast */
@@ -183,6 +201,11 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		uint64_t r = LOAD_RELAXED(&s->remoteBits[i]);
 		if ((s->allocBits[i] | g | r) & ~valid)
 			bad += problem(s, where, "bit set beyond nelems in word", i, s->nelems);
+		uint64_t below = i * 64 >= s->limit         ? 0
+				 : (i + 1) * 64 <= s->limit ? ~0ull
+							    : (1ull << (s->limit % 64)) - 1;
+		if (g & ~below)
+			bad += problem(s, where, "object live at or past limit, word", i, s->limit);
 		if (r & ~g)
 			bad += problem(s, where, "remote free of an object not live, word", i, words);
 		marked += (unsigned)__builtin_popcountll(g);
@@ -190,6 +213,8 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		if (swept && s->allocBits[i] != g)
 			bad += problem(s, where, "allocBits differ from gcmarkBits after sweep, word", i, words);
 	}
+	if (s->limit > s->nelems)
+		bad += problem(s, where, "limit beyond nelems", s->limit, s->nelems);
 	if (s->freeindex > s->nelems)
 		bad += problem(s, where, "freeindex beyond nelems", s->freeindex, s->nelems);
 	if (swept && s->allocCount != marked)
@@ -205,9 +230,11 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 		uint64_t free = ~LOAD_RELAXED(&s->gcmarkBits[fi / 64]) >> (fi % 64);
 		if (fi % 64 && fi / 64 + 1 < words)
 			free |= ~LOAD_RELAXED(&s->gcmarkBits[fi / 64 + 1]) << (64 - fi % 64);
-		/* and nothing past nelems: the fast path does not check */
-		if (s->nelems - fi < 64)
-			free &= (1ull << (s->nelems - fi)) - 1;
+		/* and nothing at limit or past it: the fast path does not check */
+		if (fi >= s->limit)
+			free = 0;
+		else if (s->limit - fi < 64)
+			free &= (1ull << (s->limit - fi)) - 1;
 		if ((s->allocCache & ~free) != 0)
 			bad += problem(s, where, "allocCache offers a live object at index",
 				       fi + (unsigned)__builtin_ctzll(s->allocCache & ~free), fi);

@@ -140,6 +140,10 @@ Test(tiers, span_next_free_and_sweep)
 	lock(&mcentral_[5].lock); /* span_sweep and span_validate: its owner or its class lock */
 	cr_assert_eq(s->nelems, 128);
 	cr_assert_eq(s->elemsize, 64);
+	if (s->limit < 128) { /* production: nothing below the limit until it grows */
+		cr_assert_eq(span_next_free(s), 128);
+		span_grow(s, 128);
+	}
 	for (unsigned i = 0; i < 128; i++) {
 		cr_assert_eq(span_next_free(s), i);
 		s->gcmarkBits[i / 64] |= 1ull << (i % 64);
@@ -162,6 +166,40 @@ Test(tiers, span_next_free_and_sweep)
 	heap_free_span(s);
 }
 
+/* Allocation stays below a span's limit, and goes on from it when it
+ * grows: the pages past it stay untouched while the objects below it do. */
+Test(tiers, span_limit_bounds_allocation)
+{
+	mspan *s = heap_alloc_span(1, 1, 5); /* class 5: 64 B, 128 objects */
+	cr_assert_not_null(s);
+	lock(&mcentral_[5].lock);
+	s->limit = 0;
+	s->allocCache = 0;
+	span_grow(s, 40);
+	cr_assert_eq(s->limit, 40);
+	for (unsigned i = 0; i < 40; i++) {
+		cr_assert_eq(span_next_free(s), i);
+		s->gcmarkBits[i / 64] |= 1ull << (i % 64);
+	}
+	cr_assert_eq(span_next_free(s), 128, "nothing past the limit");
+	cr_assert_eq(span_validate(s, false, "test"), 0);
+	span_grow(s, 1000);
+	cr_assert_eq(s->limit, 128, "the limit stops at nelems");
+	for (unsigned i = 40; i < 128; i++) {
+		cr_assert_eq(span_next_free(s), i);
+		s->gcmarkBits[i / 64] |= 1ull << (i % 64);
+	}
+	cr_assert_eq(span_next_free(s), 128);
+	/* A live object past the limit is corruption. */
+	s->limit = 100;
+	cr_assert_geq(span_validate(s, false, "test"), 1);
+	s->limit = 128;
+	s->gcmarkBits[0] = s->gcmarkBits[1] = 0;
+	s->allocBits[0] = s->allocBits[1] = 0;
+	unlock(&mcentral_[5].lock);
+	heap_free_span(s);
+}
+
 Test(tiers, span_validate_catches_corruption)
 {
 	mspan *s = heap_alloc_span(1, 1, 4); /* class 4: 48 B, 170 objects */
@@ -172,6 +210,11 @@ Test(tiers, span_validate_catches_corruption)
 	s->gcmarkBits[2] |= 1ull << 63; /* object 191 >= nelems */
 	cr_assert_geq(span_validate(s, false, "test"), 1);
 	s->gcmarkBits[2] = 0;
+	/* (a stray gcmarkBit is also past the limit: one in allocBits is
+	 * the nelems check's alone) */
+	s->allocBits[2] |= 1ull << 63;
+	cr_assert_geq(span_validate(s, false, "test"), 1);
+	s->allocBits[2] = 0;
 	s->allocCount = 7; /* no live bits */
 	cr_assert_geq(span_validate(s, true, "test"), 1);
 	s->allocCount = 0;

@@ -50,13 +50,14 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 
 /*
  * With tiny=1 the 8-byte class is never cached (its alloc[] stays
- * emptyspan), so sizes 1..8 fall through to malloc_slow and the tiny
- * allocator at no cost to this path.
+ * emptyspan), so sizes 0..8 fall through to malloc_slow and the tiny
+ * allocator at no cost to this path.  Size 0 takes class 1 here
+ * (size_to_class8[0]), as in malloc_slow.
  */
 static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 {
 	mcache *c = cache_current();
-	if (LIKELY(c != NULL && size - 1 <= MAX_SMALL_SIZE - 1)) {
+	if (LIKELY(c != NULL && size <= MAX_SMALL_SIZE)) {
 		unsigned cls = size_to_class(size);
 		uintptr_t p;
 		if (LIKELY(take_free_fast(c, cls, &p))) {

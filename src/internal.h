@@ -338,8 +338,8 @@ typedef struct tinyrec {
 } tinyrec;
 
 /*
- * The owner of a span its mcentral holds: not NULL, so that a thread
- * without an mcache (tls_mcache == NULL) never looks like the owner.
+ * The owner of a span its mcentral holds: neither NULL nor &nocache, so
+ * that a thread without an mcache never looks like the owner.
  */
 #define NO_OWNER ((mcache *)(uintptr_t)1)
 
@@ -693,6 +693,18 @@ struct mcache {
 };
 
 extern mspan emptyspan INTERNAL;
+/*
+ * The cache of a thread that has none yet (or whose cache was retired at
+ * its exit), so that the fast paths need no NULL test: every alloc[] is
+ * emptyspan, so malloc's fast path fails into malloc_slow, which makes
+ * the thread a real cache; it owns no span (no span's owner is ever
+ * &nocache, as none is NO_OWNER's 1), so free's owner test fails into
+ * remote_free, which takes the orphan path.  Nothing writes it.  Only the
+ * fast paths see it (cache_fast); everything else sees NULL
+ * (cache_current).
+ */
+extern mcache nocache INTERNAL;
+/* This thread's mcache, &nocache when it has none. */
 extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-exec")));
 
 mcache *cache_get_slow(void) INTERNAL;
@@ -719,14 +731,21 @@ extern cache_counters orphan INTERNAL;
  * operations those threads were in the middle of. */
 extern bool counters_exact INTERNAL;
 
+/* The calling thread's cache for the fast paths: &nocache when it has none. */
+static inline mcache *cache_fast(void) { return tls_mcache; }
+
+/* The cache of a fast path's c, NULL for nocache. */
+static inline mcache *cache_real(mcache *c) { return c == &nocache ? NULL : c; }
+
 /* The allocating thread's cache, or NULL when it has none yet. */
-static inline mcache *cache_current(void) { return tls_mcache; }
+static inline mcache *cache_current(void) { return cache_real(tls_mcache); }
 
 /* Whether this thread may change s's allocation state: its mcache owns
  * s, or it holds s's class lock (for DCHECK: true in production). */
 static inline bool span_owned(const mspan *s)
 {
-	return (tls_mcache && LOAD_RELAXED(&s->owner) == tls_mcache) || lock_held(&mcentral_[s->spanclass].lock);
+	mcache *c = cache_current();
+	return (c && LOAD_RELAXED(&s->owner) == c) || lock_held(&mcentral_[s->spanclass].lock);
 }
 
 /* ---- small objects (malloc.c helpers shared with tiny.c) ---------------- */
@@ -814,7 +833,7 @@ size_t tiny_usable_size(mspan *s, uintptr_t p) INTERNAL;
 unsigned tiny_live(mspan *s, uintptr_t block) INTERNAL;
 void tiny_retire(mcache *c) INTERNAL;
 
-void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL;
+void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL; /* c may be &nocache */
 void large_free(mcache *c, mspan *s, uintptr_t p, bool count) INTERNAL;
 void large_cache_flush(mcache *c) INTERNAL;
 bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;

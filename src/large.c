@@ -12,6 +12,7 @@
 
 #include "internal.h"
 
+/* c: the thread's cache, or &nocache (malloc's fast path). */
 void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 {
 	if (size > ((size_t)1 << (HEAP_ADDR_BITS - 1))) {
@@ -33,8 +34,13 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 			}
 		}
 	}
-	if (!s)
+	if (!s) {
+		/* malloc's fast path passes nocache (its largeCache is empty):
+		 * a thread whose first malloc is large gets its cache here. */
+		if (UNLIKELY(c == &nocache) && !(c = cache_get_slow()))
+			return NULL;
 		s = heap_alloc_span(npages, alignPages, 0);
+	}
 	if (!s)
 		return NULL;
 	debug_large_alloc(s);

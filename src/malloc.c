@@ -56,18 +56,17 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
  */
 static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 {
-	mcache *c = cache_current();
-	if (LIKELY(c != NULL && size <= MAX_SMALL_SIZE)) {
+	mcache *c = cache_fast(); /* nocache's spans are all empty: no NULL test */
+	if (LIKELY(size <= MAX_SMALL_SIZE)) {
 		unsigned cls = size_to_class(size);
 		uintptr_t p;
 		if (LIKELY(take_free_fast(c, cls, &p))) {
 			c->st.nmalloc[cls]++;
 			return (void *)p;
 		}
-	} else if (c != NULL && size > MAX_SMALL_SIZE) {
-		return large_alloc(c, size, PAGE_SIZE, false); /* (one jump, not through malloc_slow) */
+		return malloc_slow(size, false);
 	}
-	return malloc_slow(size, false);
+	return large_alloc(c, size, PAGE_SIZE, false); /* (one jump, not through malloc_slow) */
 }
 
 /*
@@ -168,12 +167,14 @@ static NOINLINE void orphan_remote_free(mspan *s, size_t w, uint64_t bit, uintpt
 	__atomic_store_n(pin, NULL, __ATOMIC_RELEASE);
 }
 
+/* c: the thread's cache, NULL or &nocache when it has none. */
 static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
 		bad_free(s, (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bit));
 		return;
 	}
+	c = cache_real(c);
 	if (UNLIKELY(!c)) {
 		orphan_remote_free(s, w, bit, p, count);
 		return;
@@ -187,7 +188,8 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
 }
 
 /*
- * Free object idx of small span s: locally when c owns s, else remotely.
+ * Free object idx of small span s: locally when c owns s, else remotely
+ * (c may be NULL or &nocache: neither owns a span).
  * Counts the free in c's stats when count is set.  (The object's address
  * is worked out again where it is needed, off the fast path, which keeps
  * it in the caller-saved registers.)
@@ -259,9 +261,11 @@ static NOINLINE void sized_delete_mismatch(uintptr_t p, mspan *s, size_t size, s
 	sa_report(BUG_SIZED_DELETE, "operator delete", p, s, buf);
 }
 
-/* Frees that are not a small object start: large, tiny, or a bad pointer. */
+/* Frees that are not a small object start: large, tiny, or a bad pointer
+ * (c: cache_fast()'s). */
 static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
 {
+	c = cache_real(c);
 	if (s->spanclass == 0)
 		large_free(c, s, p, true);
 	else if (s->spanclass == TINY_SPAN_CLASS)
@@ -317,7 +321,7 @@ static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, boo
 		bad_pointer(p, ha, "free");
 		return;
 	}
-	mcache *c = cache_current();
+	mcache *c = cache_fast();
 	bool start;
 	uintptr_t idx = span_object_index_start(s, p, &start);
 	/*

@@ -554,12 +554,21 @@ static inline heapArena *arena_of_heap_addr(uintptr_t p)
 #endif
 }
 
-/* The arena holding address p, or NULL when p is in no arena. */
+/* The arena holding address p, or NULL when p is in no arena (NULL for
+ * p == 0: no arena starts at address 0, arena_register checks it). */
 static inline heapArena *arena_of(uintptr_t p)
 {
+#if ARENA_L1_BITS == 0
+	/* (one shift for the test and the index) */
+	uintptr_t i = p >> ARENA_SHIFT;
+	if (UNLIKELY(i >= ((uintptr_t)1 << ARENA_L2_BITS)))
+		return NULL;
+	return LOAD_RELAXED(&arena_l2[i]);
+#else
 	if (UNLIKELY(p >> HEAP_ADDR_BITS))
 		return NULL;
 	return arena_of_heap_addr(p);
+#endif
 }
 
 static inline mspan *span_of(heapArena *ha, uintptr_t p)

@@ -194,7 +194,7 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
  * is worked out again where it is needed, off the fast path, which keeps
  * it in the caller-saved registers.)
  */
-static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx, bool count)
+static inline void free_object(mcache *c, mspan *s, uintptr_t idx, bool count)
 {
 	size_t w = idx / 64;
 	uint64_t bit = 1ull << (idx % 64);
@@ -221,7 +221,7 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 			s->needzero = 1;
 		}
 		if (count)
-			c->st.nfree[spc]++;
+			c->st.nfree[s->spanclass]++;
 		/* Last, so that the common case returns without a frame. */
 		if (UNLIKELY(--s->reuseIn == 0))
 			cache_span_reusable(c, s);
@@ -230,7 +230,7 @@ static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx,
 	remote_free(c, s, w, bit, s->startAddr + idx * s->elemsize, count);
 }
 
-void small_free(mcache *c, mspan *s, uintptr_t p) { free_object(c, s, s->spanclass, span_object_index(s, p), false); }
+void small_free(mcache *c, mspan *s, uintptr_t p) { free_object(c, s, span_object_index(s, p), false); }
 
 /*
  * The span holding heap pointer p for a free-like call, or NULL after
@@ -309,16 +309,12 @@ static NOINLINE void free_special_sized(mcache *c, mspan *s, uintptr_t p, size_t
 static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, bool sized, size_t size)
 {
 	uintptr_t p = (uintptr_t)ptr;
-	/* One compare for NULL and for addresses no arena can hold. */
-	if (UNLIKELY(p - 1 >= ((uintptr_t)1 << HEAP_ADDR_BITS) - 1)) {
-		if (p)
-			bad_pointer(p, NULL, "free");
-		return;
-	}
-	heapArena *ha = arena_of_heap_addr(p);
+	/* NULL's arena is NULL: free(NULL) costs the fast path no test. */
+	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (UNLIKELY(!s)) {
-		bad_pointer(p, ha, "free");
+		if (p)
+			bad_pointer(p, ha, "free");
 		return;
 	}
 	mcache *c = cache_fast();
@@ -347,10 +343,11 @@ static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, boo
 			return;
 		}
 	}
-	free_object(c, s, s->spanclass, idx, true);
+	free_object(c, s, idx, true);
 }
 
-static inline void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
+/* (always inline: sa_free is then the fast path itself, not a jump to it) */
+static inline __attribute__((always_inline)) void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
 
 /* ---- usable size and realloc --------------------------------------------- */
 
@@ -457,7 +454,7 @@ void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
 	if (s->spanclass == 0)
 		large_free(c, s, p, count);
 	else
-		free_object(c, s, s->spanclass, idx, count);
+		free_object(c, s, idx, count);
 }
 
 /* Count a free of the block of s in this thread's stats (debug quarantine). */

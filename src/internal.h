@@ -770,8 +770,8 @@ static inline bool span_owned(const mspan *s)
  */
 static inline void prefetch_next_free(uintptr_t obj, uint64_t next, uintptr_t size)
 {
-	__builtin_prefetch((const void *)(obj + (1 + (uintptr_t)(unsigned)__builtin_ctzll(next | (1ull << 63))) * size),
-			   1, 3);
+	unsigned n = (unsigned)__builtin_ctzll(next | (1ull << 63)) + 1u; /* (unsigned: no sign extension) */
+	__builtin_prefetch((const void *)(obj + (uintptr_t)n * size), 1, 3);
 }
 
 /*

@@ -794,7 +794,9 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 	uint64_t next = (cache >> tz) >> 1;
 	s->allocCache = next;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
-	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
+	/* (relaxed load: gcc then makes load, bts, store, not a mask's
+	 * three instructions and an OR into memory) */
+	STORE_RELAXED(w, LOAD_RELAXED(w) | (1ull << (idx % 64)));
 	uintptr_t obj = s->startAddr + idx * s->elemsize;
 	*p = obj;
 	prefetch_next_free(obj, next, s->elemsize);

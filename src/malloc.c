@@ -197,25 +197,29 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
 static inline void free_object(mcache *c, mspan *s, uintptr_t idx, bool count)
 {
 	size_t w = idx / 64;
-	uint64_t bit = 1ull << (idx % 64);
+	unsigned b = idx % 64;
 	if (LIKELY(LOAD_RELAXED(&s->owner) == c)) {
-		/* Our own span: plain stores, no atomics. */
+		/* Our own span: plain stores, no atomics.  (Bits tested and
+		 * cleared by shifts of the word, not with a mask: gcc makes bt
+		 * and btr of them, three instructions fewer than the mask's.) */
 		uint64_t g = s->gcmarkBits[w];
-		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
+		if (UNLIKELY(!((g >> b) & 1) || ((LOAD_RELAXED(&s->remoteBits[w]) >> b) & 1))) {
 			bad_free(s, idx);
 			return;
 		}
-		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
+		STORE_RELAXED(&s->gcmarkBits[w], g & ~(1ull << b));
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
 		 * use): give it back to allocCache so it is reused while warm.
 		 * Bit i of allocCache is object freeindex + i at any
 		 * freeindex (internal.h), so the shift is right across a word's
 		 * start too; the bit shifted out at the top is found again in
-		 * allocBits once allocCache runs dry.
+		 * allocBits once allocCache runs dry.  (LIKELY for the layout:
+		 * in line, it costs the other frees no instruction, only a
+		 * taken branch; out of line, it cost its own a jump back.)
 		 */
 		unsigned fi = s->freeindex;
-		if (idx + 1 == fi) {
+		if (LIKELY(idx + 1 == fi)) {
 			s->freeindex = (uint16_t)idx;
 			s->allocCache = (s->allocCache << 1) | 1;
 			s->needzero = 1;
@@ -227,7 +231,7 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, bool count)
 			cache_span_reusable(c, s);
 		return;
 	}
-	remote_free(c, s, w, bit, s->startAddr + idx * s->elemsize, count);
+	remote_free(c, s, w, 1ull << b, s->startAddr + idx * s->elemsize, count);
 }
 
 void small_free(mcache *c, mspan *s, uintptr_t p) { free_object(c, s, span_object_index(s, p), false); }

@@ -98,6 +98,27 @@ mcache *cache_get_slow(void)
 	return c;
 }
 
+/* Set when the thread's cache is retired at its exit (thread_exit). */
+static __thread bool cache_retired;
+
+/*
+ * The cache of a thread whose first call is a free (malloc.c,
+ * remote_free), without touching errno; NULL when the OS refuses memory,
+ * and once the thread's cache has been retired at its exit: a free after
+ * the last TSD destructor (glibc's __libc_thread_freeres) would make a
+ * cache that no thread_exit ever retires.  (A malloc there still makes
+ * one, as it always has.)
+ */
+mcache *cache_get_for_free(void)
+{
+	if (cache_retired)
+		return NULL;
+	int saved = errno;
+	mcache *c = cache_get_slow();
+	errno = saved;
+	return c;
+}
+
 /*
  * Objects a span must have free to be worth allocating from: an eighth,
  * but at least REUSE_MIN (or half the span, for spans of fewer objects).
@@ -320,6 +341,7 @@ static void thread_exit(void *arg)
 {
 	mcache *c = arg;
 	tls_mcache = &nocache;
+	cache_retired = true;
 	debug_hold_reports(true); /* the flush checks blocks under caches_lock */
 	lock_caches();
 	retire_locked(c, true);

@@ -90,6 +90,20 @@
 #define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 /*
+ * Add n to a uint64_t counter that only one thread writes and others read
+ * (relaxed): a relaxed load and store, not an atomic add.  clang makes
+ * them one add to memory; gcc makes a load, an add and a store, so with
+ * gcc on x86-64 the add is written in assembly, the same access (an
+ * aligned 8-byte store by the only writer).  ThreadSanitizer builds use
+ * clang and see the atomics.
+ */
+#if defined(__x86_64__) && !defined(__clang__)
+#define COUNTER_ADD(p, n) __asm__("addq %1, %0" : "+m"(*(p)) : "er"((uint64_t)(n)))
+#else
+#define COUNTER_ADD(p, n) STORE_RELAXED((p), LOAD_RELAXED(p) + (uint64_t)(n))
+#endif
+
+/*
  * CHECK is always on; DCHECK only in the debug build but always
  * type-checked.  A failed check is a bug in spanalloc, not in the program.
  */
@@ -634,8 +648,9 @@ void central_remote_freed(mspan *s) INTERNAL;
 #define LARGE_CACHE_TOTAL 64 /* 512 KiB per thread */
 
 /*
- * Allocation counters: each mcache's own (written by its thread only, read
- * by sa_read_memstats with relaxed loads), and their sums.
+ * Allocation counters: each mcache's own (written by its thread only, with
+ * COUNTER_ADD, read by sa_read_memstats with relaxed loads), and their
+ * sums.
  */
 typedef struct cache_counters {
 	uint64_t nmalloc[NUM_SIZE_CLASSES]; /* [0]: large objects */
@@ -717,6 +732,7 @@ extern mcache nocache INTERNAL;
 extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-exec")));
 
 mcache *cache_get_slow(void) INTERNAL;
+mcache *cache_get_for_free(void) INTERNAL; /* NULL: free without one */
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;

@@ -40,7 +40,7 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 		uintptr_t p = small_alloc(c, cls);
 		if (!p)
 			return NULL;
-		c->st.nmalloc[cls]++;
+		COUNTER_ADD(&c->st.nmalloc[cls], 1);
 		if (zero && c->alloc[cls]->needzero)
 			memset((void *)p, 0, size);
 		return (void *)p;
@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 		unsigned cls = size_to_class(size);
 		uintptr_t p;
 		if (LIKELY(take_free_fast(c, cls, &p))) {
-			c->st.nmalloc[cls]++;
+			COUNTER_ADD(&c->st.nmalloc[cls], 1);
 			return (void *)p;
 		}
 		return malloc_slow(size, false);
@@ -98,7 +98,7 @@ static void *aligned_impl(size_t align, size_t size)
 			if (class_to_size[cls] % align == 0) {
 				uintptr_t p = small_alloc(c, cls);
 				if (p)
-					c->st.nmalloc[cls]++;
+					COUNTER_ADD(&c->st.nmalloc[cls], 1);
 				return (void *)p;
 			}
 		}
@@ -167,14 +167,22 @@ static NOINLINE void orphan_remote_free(mspan *s, size_t w, uint64_t bit, uintpt
 	__atomic_store_n(pin, NULL, __ATOMIC_RELEASE);
 }
 
-/* c: the thread's cache, NULL or &nocache when it has none. */
+/*
+ * c: the thread's cache; &nocache from free() itself, when the thread has
+ * none yet: it frees but has not allocated (larson's threads free their
+ * predecessors' blocks), and gets its cache here, so that this free and
+ * its next ones pin in the cache and count in it, not through the orphan
+ * pins' compare-and-swap and atomic adds.  NULL from the allocator's own
+ * frees (tiny_free, the debug build's core_release), which leave it so.
+ */
 static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
 		bad_free(s, (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bit));
 		return;
 	}
-	c = cache_real(c);
+	if (UNLIKELY(c == &nocache))
+		c = cache_get_for_free();
 	if (UNLIKELY(!c)) {
 		orphan_remote_free(s, w, bit, p, count);
 		return;
@@ -182,7 +190,7 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
 	/* (the OR orders this store before itself) */
 	STORE_RELAXED(&c->remoteFreeing, s);
 	if (publish_remote_free(s, w, bit, p) && count)
-		c->st.nfree[s->spanclass]++;
+		COUNTER_ADD(&c->st.nfree[s->spanclass], 1);
 	/* The last access to s: a release waiting on the pin may go on. */
 	__atomic_store_n(&c->remoteFreeing, NULL, __ATOMIC_RELEASE);
 }
@@ -225,7 +233,7 @@ static inline void free_object(mcache *c, mspan *s, uintptr_t idx, bool count)
 			s->needzero = 1;
 		}
 		if (count)
-			c->st.nfree[s->spanclass]++;
+			COUNTER_ADD(&c->st.nfree[s->spanclass], 1);
 		/* Last, so that the common case returns without a frame. */
 		if (UNLIKELY(--s->reuseIn == 0))
 			cache_span_reusable(c, s);
@@ -468,8 +476,8 @@ void core_count_free(mspan *s)
 	unsigned spc = s->spanclass;
 	uint64_t large = spc == 0 ? s->npages * PAGE_SIZE : 0;
 	if (c) {
-		c->st.nfree[spc]++;
-		c->st.largeFree += large;
+		COUNTER_ADD(&c->st.nfree[spc], 1);
+		COUNTER_ADD(&c->st.largeFree, large);
 	} else {
 		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, large, __ATOMIC_RELAXED);

@@ -37,7 +37,8 @@ bool arena_register(heapArena *ha)
 {
 	DCHECK(lock_held(&mheap_.lock));
 	uintptr_t base = ha->base;
-	CHECK((base & (ARENA_SIZE - 1)) == 0 && (base >> HEAP_ADDR_BITS) == 0);
+	/* base != 0: free's fast path finds NULL's arena NULL (arena_of). */
+	CHECK((base & (ARENA_SIZE - 1)) == 0 && (base >> HEAP_ADDR_BITS) == 0 && base != 0);
 	size_t i2 = (base >> ARENA_SHIFT) & ((1u << ARENA_L2_BITS) - 1);
 #if ARENA_L1_BITS == 0
 	heapArena **l2 = arena_l2;

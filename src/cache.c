@@ -11,7 +11,9 @@
 /* Never allocates: nelems == 0, allocCache == 0. */
 mspan emptyspan;
 
-__thread mcache *tls_mcache __attribute__((tls_model("initial-exec")));
+mcache nocache = {.alloc = {[0 ... NUM_SPAN_CLASSES - 1] = &emptyspan}};
+
+__thread mcache *tls_mcache __attribute__((tls_model("initial-exec"))) = &nocache;
 
 /* allcaches: every mcache ever made, live or dead, for stats and fork. */
 static mutex caches_lock = MUTEX_INIT(LOCK_CACHES);
@@ -62,7 +64,7 @@ static void cache_init(mcache *c)
 mcache *cache_get_slow(void)
 {
 	sa_ensure_init();
-	mcache *c = tls_mcache;
+	mcache *c = cache_current();
 	if (c)
 		return c;
 	lock_caches();
@@ -93,6 +95,27 @@ mcache *cache_get_slow(void)
 	pthread_once(&exit_key_once, make_exit_key);
 	if (exit_key_ok)
 		pthread_setspecific(exit_key, c);
+	return c;
+}
+
+/* Set when the thread's cache is retired at its exit (thread_exit). */
+static __thread bool cache_retired;
+
+/*
+ * The cache of a thread whose first call is a free (malloc.c,
+ * remote_free), without touching errno; NULL when the OS refuses memory,
+ * and once the thread's cache has been retired at its exit: a free after
+ * the last TSD destructor (glibc's __libc_thread_freeres) would make a
+ * cache that no thread_exit ever retires.  (A malloc there still makes
+ * one, as it always has.)
+ */
+mcache *cache_get_for_free(void)
+{
+	if (cache_retired)
+		return NULL;
+	int saved = errno;
+	mcache *c = cache_get_slow();
+	errno = saved;
 	return c;
 }
 
@@ -357,7 +380,8 @@ static void retire_locked(mcache *c, bool flush)
 static void thread_exit(void *arg)
 {
 	mcache *c = arg;
-	tls_mcache = NULL;
+	tls_mcache = &nocache;
+	cache_retired = true;
 	debug_hold_reports(true); /* the flush checks blocks under caches_lock */
 	lock_caches();
 	retire_locked(c, true);
@@ -525,7 +549,7 @@ void cache_fork_child(void)
 	mutex_init(&mheap_.lock);
 	for (unsigned i = 0; i < NUM_SPAN_CLASSES; i++)
 		mutex_init(&mcentral_[i].lock);
-	mcache *self = tls_mcache;
+	mcache *self = cache_current();
 	caches_locked = true; /* held since cache_fork_prepare */
 	if (allcaches != self || (self && self->next)) {
 		/* A lost thread's pin would hold up every release for ever

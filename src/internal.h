@@ -90,6 +90,20 @@
 #define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 /*
+ * Add n to a uint64_t counter that only one thread writes and others read
+ * (relaxed): a relaxed load and store, not an atomic add.  clang makes
+ * them one add to memory; gcc makes a load, an add and a store, so with
+ * gcc on x86-64 the add is written in assembly, the same access (an
+ * aligned 8-byte store by the only writer).  ThreadSanitizer builds use
+ * clang and see the atomics.
+ */
+#if defined(__x86_64__) && !defined(__clang__)
+#define COUNTER_ADD(p, n) __asm__("addq %1, %0" : "+m"(*(p)) : "er"((uint64_t)(n)))
+#else
+#define COUNTER_ADD(p, n) STORE_RELAXED((p), LOAD_RELAXED(p) + (uint64_t)(n))
+#endif
+
+/*
  * CHECK is always on; DCHECK only in the debug build but always
  * type-checked.  A failed check is a bug in spanalloc, not in the program.
  */
@@ -338,8 +352,8 @@ typedef struct tinyrec {
 } tinyrec;
 
 /*
- * The owner of a span its mcentral holds: not NULL, so that a thread
- * without an mcache (tls_mcache == NULL) never looks like the owner.
+ * The owner of a span its mcentral holds: neither NULL nor &nocache, so
+ * that a thread without an mcache never looks like the owner.
  */
 #define NO_OWNER ((mcache *)(uintptr_t)1)
 
@@ -564,12 +578,21 @@ static inline heapArena *arena_of_heap_addr(uintptr_t p)
 #endif
 }
 
-/* The arena holding address p, or NULL when p is in no arena. */
+/* The arena holding address p, or NULL when p is in no arena (NULL for
+ * p == 0: no arena starts at address 0, arena_register checks it). */
 static inline heapArena *arena_of(uintptr_t p)
 {
+#if ARENA_L1_BITS == 0
+	/* (one shift for the test and the index) */
+	uintptr_t i = p >> ARENA_SHIFT;
+	if (UNLIKELY(i >= ((uintptr_t)1 << ARENA_L2_BITS)))
+		return NULL;
+	return LOAD_RELAXED(&arena_l2[i]);
+#else
 	if (UNLIKELY(p >> HEAP_ADDR_BITS))
 		return NULL;
 	return arena_of_heap_addr(p);
+#endif
 }
 
 static inline mspan *span_of(heapArena *ha, uintptr_t p)
@@ -635,8 +658,9 @@ void central_remote_freed(mspan *s) INTERNAL;
 #define LARGE_CACHE_TOTAL 64 /* 512 KiB per thread */
 
 /*
- * Allocation counters: each mcache's own (written by its thread only, read
- * by sa_read_memstats with relaxed loads), and their sums.
+ * Allocation counters: each mcache's own (written by its thread only, with
+ * COUNTER_ADD, read by sa_read_memstats with relaxed loads), and their
+ * sums.
  */
 typedef struct cache_counters {
 	uint64_t nmalloc[NUM_SIZE_CLASSES]; /* [0]: large objects */
@@ -703,9 +727,22 @@ struct mcache {
 };
 
 extern mspan emptyspan INTERNAL;
+/*
+ * The cache of a thread that has none yet (or whose cache was retired at
+ * its exit), so that the fast paths need no NULL test: every alloc[] is
+ * emptyspan, so malloc's fast path fails into malloc_slow, which makes
+ * the thread a real cache; it owns no span (no span's owner is ever
+ * &nocache, as none is NO_OWNER's 1), so free's owner test fails into
+ * remote_free, which takes the orphan path.  Nothing writes it.  Only the
+ * fast paths see it (cache_fast); everything else sees NULL
+ * (cache_current).
+ */
+extern mcache nocache INTERNAL;
+/* This thread's mcache, &nocache when it has none. */
 extern __thread mcache *tls_mcache INTERNAL __attribute__((tls_model("initial-exec")));
 
 mcache *cache_get_slow(void) INTERNAL;
+mcache *cache_get_for_free(void) INTERNAL; /* NULL: free without one */
 void *cache_refill_alloc(mcache *c, unsigned spc) INTERNAL;
 void cache_flush(mcache *c, bool torn) INTERNAL;
 void cache_span_reusable(mcache *c, mspan *s) INTERNAL;
@@ -729,14 +766,21 @@ extern cache_counters orphan INTERNAL;
  * operations those threads were in the middle of. */
 extern bool counters_exact INTERNAL;
 
+/* The calling thread's cache for the fast paths: &nocache when it has none. */
+static inline mcache *cache_fast(void) { return tls_mcache; }
+
+/* The cache of a fast path's c, NULL for nocache. */
+static inline mcache *cache_real(mcache *c) { return c == &nocache ? NULL : c; }
+
 /* The allocating thread's cache, or NULL when it has none yet. */
-static inline mcache *cache_current(void) { return tls_mcache; }
+static inline mcache *cache_current(void) { return cache_real(tls_mcache); }
 
 /* Whether this thread may change s's allocation state: its mcache owns
  * s, or it holds s's class lock (for DCHECK: true in production). */
 static inline bool span_owned(const mspan *s)
 {
-	return (tls_mcache && LOAD_RELAXED(&s->owner) == tls_mcache) || lock_held(&mcentral_[s->spanclass].lock);
+	mcache *c = cache_current();
+	return (c && LOAD_RELAXED(&s->owner) == c) || lock_held(&mcentral_[s->spanclass].lock);
 }
 
 /* ---- small objects (malloc.c helpers shared with tiny.c) ---------------- */
@@ -752,8 +796,8 @@ static inline bool span_owned(const mspan *s)
  */
 static inline void prefetch_next_free(uintptr_t obj, uint64_t next, uintptr_t size)
 {
-	__builtin_prefetch((const void *)(obj + (1 + (uintptr_t)(unsigned)__builtin_ctzll(next | (1ull << 63))) * size),
-			   1, 3);
+	unsigned n = (unsigned)__builtin_ctzll(next | (1ull << 63)) + 1u; /* (unsigned: no sign extension) */
+	__builtin_prefetch((const void *)(obj + (uintptr_t)n * size), 1, 3);
 }
 
 /*
@@ -776,7 +820,9 @@ static inline bool take_free_fast(mcache *c, unsigned spc, uintptr_t *p)
 	uint64_t next = (cache >> tz) >> 1;
 	s->allocCache = next;
 	uint64_t *w = &s->gcmarkBits[idx / 64];
-	STORE_RELAXED(w, *w | (1ull << (idx % 64)));
+	/* (relaxed load: gcc then makes load, bts, store, not a mask's
+	 * three instructions and an OR into memory) */
+	STORE_RELAXED(w, LOAD_RELAXED(w) | (1ull << (idx % 64)));
 	uintptr_t obj = s->startAddr + idx * s->elemsize;
 	*p = obj;
 	prefetch_next_free(obj, next, s->elemsize);
@@ -824,7 +870,7 @@ size_t tiny_usable_size(mspan *s, uintptr_t p) INTERNAL;
 unsigned tiny_live(mspan *s, uintptr_t block) INTERNAL;
 void tiny_retire(mcache *c) INTERNAL;
 
-void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL;
+void *large_alloc(mcache *c, size_t size, size_t align, bool zero) INTERNAL; /* c may be &nocache */
 void large_free(mcache *c, mspan *s, uintptr_t p, bool count) INTERNAL;
 void large_cache_flush(mcache *c) INTERNAL;
 bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;

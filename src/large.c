@@ -12,6 +12,7 @@
 
 #include "internal.h"
 
+/* c: the thread's cache, or &nocache (malloc's fast path). */
 void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 {
 	if (size > ((size_t)1 << (HEAP_ADDR_BITS - 1))) {
@@ -33,8 +34,13 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 			}
 		}
 	}
-	if (!s)
+	if (!s) {
+		/* malloc's fast path passes nocache (its largeCache is empty):
+		 * a thread whose first malloc is large gets its cache here. */
+		if (UNLIKELY(c == &nocache) && !(c = cache_get_slow()))
+			return NULL;
 		s = heap_alloc_span(npages, alignPages, 0);
+	}
 	if (!s)
 		return NULL;
 	debug_large_alloc(s);
@@ -42,8 +48,8 @@ void *large_alloc(mcache *c, size_t size, size_t align, bool zero)
 		memset((void *)s->startAddr, 0, size);
 	size_t bytes = s->npages * PAGE_SIZE;
 	if (c) {
-		c->st.nmalloc[0]++;
-		c->st.largeAlloc += bytes;
+		COUNTER_ADD(&c->st.nmalloc[0], 1);
+		COUNTER_ADD(&c->st.largeAlloc, bytes);
 	} else {
 		/* Only before a thread has a cache, which malloc.c avoids. */
 		CHECK(!"large_alloc without an mcache");
@@ -66,8 +72,8 @@ void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 	if (!count) {
 		/* counted already (the debug build's quarantine) */
 	} else if (c) {
-		c->st.nfree[0]++;
-		c->st.largeFree += bytes;
+		COUNTER_ADD(&c->st.nfree[0], 1);
+		COUNTER_ADD(&c->st.largeFree, bytes);
 	} else {
 		__atomic_fetch_add(&orphan.nfree[0], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, bytes, __ATOMIC_RELAXED);
@@ -108,6 +114,6 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size)
 	size_t old = s->npages;
 	if (!heap_grow_in_place(s, npages))
 		return false;
-	c->st.largeAlloc += (npages - old) * PAGE_SIZE;
+	COUNTER_ADD(&c->st.largeAlloc, (npages - old) * PAGE_SIZE);
 	return true;
 }

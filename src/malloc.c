@@ -40,7 +40,7 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 		uintptr_t p = small_alloc(c, cls);
 		if (!p)
 			return NULL;
-		c->st.nmalloc[cls]++;
+		COUNTER_ADD(&c->st.nmalloc[cls], 1);
 		if (zero && c->alloc[cls]->needzero)
 			memset((void *)p, 0, size);
 		return (void *)p;
@@ -50,23 +50,23 @@ static NOINLINE void *malloc_slow(size_t size, bool zero)
 
 /*
  * With tiny=1 the 8-byte class is never cached (its alloc[] stays
- * emptyspan), so sizes 1..8 fall through to malloc_slow and the tiny
- * allocator at no cost to this path.
+ * emptyspan), so sizes 0..8 fall through to malloc_slow and the tiny
+ * allocator at no cost to this path.  Size 0 takes class 1 here
+ * (size_to_class8[0]), as in malloc_slow.
  */
 static inline __attribute__((always_inline)) void *malloc_impl(size_t size)
 {
-	mcache *c = cache_current();
-	if (LIKELY(c != NULL && size - 1 <= MAX_SMALL_SIZE - 1)) {
+	mcache *c = cache_fast(); /* nocache's spans are all empty: no NULL test */
+	if (LIKELY(size <= MAX_SMALL_SIZE)) {
 		unsigned cls = size_to_class(size);
 		uintptr_t p;
 		if (LIKELY(take_free_fast(c, cls, &p))) {
-			c->st.nmalloc[cls]++;
+			COUNTER_ADD(&c->st.nmalloc[cls], 1);
 			return (void *)p;
 		}
-	} else if (c != NULL && size > MAX_SMALL_SIZE) {
-		return large_alloc(c, size, PAGE_SIZE, false); /* (one jump, not through malloc_slow) */
+		return malloc_slow(size, false);
 	}
-	return malloc_slow(size, false);
+	return large_alloc(c, size, PAGE_SIZE, false); /* (one jump, not through malloc_slow) */
 }
 
 /*
@@ -98,7 +98,7 @@ static void *aligned_impl(size_t align, size_t size)
 			if (class_to_size[cls] % align == 0) {
 				uintptr_t p = small_alloc(c, cls);
 				if (p)
-					c->st.nmalloc[cls]++;
+					COUNTER_ADD(&c->st.nmalloc[cls], 1);
 				return (void *)p;
 			}
 		}
@@ -167,12 +167,22 @@ static NOINLINE void orphan_remote_free(mspan *s, size_t w, uint64_t bit, uintpt
 	__atomic_store_n(pin, NULL, __ATOMIC_RELEASE);
 }
 
+/*
+ * c: the thread's cache; &nocache from free() itself, when the thread has
+ * none yet: it frees but has not allocated (larson's threads free their
+ * predecessors' blocks), and gets its cache here, so that this free and
+ * its next ones pin in the cache and count in it, not through the orphan
+ * pins' compare-and-swap and atomic adds.  NULL from the allocator's own
+ * frees (tiny_free, the debug build's core_release), which leave it so.
+ */
 static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, uintptr_t p, bool count)
 {
 	if (UNLIKELY(!(LOAD_RELAXED(&s->gcmarkBits[w]) & bit))) {
 		bad_free(s, (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bit));
 		return;
 	}
+	if (UNLIKELY(c == &nocache))
+		c = cache_get_for_free();
 	if (UNLIKELY(!c)) {
 		orphan_remote_free(s, w, bit, p, count);
 		return;
@@ -180,54 +190,59 @@ static NOINLINE void remote_free(mcache *c, mspan *s, size_t w, uint64_t bit, ui
 	/* (the OR orders this store before itself) */
 	STORE_RELAXED(&c->remoteFreeing, s);
 	if (publish_remote_free(s, w, bit, p) && count)
-		c->st.nfree[s->spanclass]++;
+		COUNTER_ADD(&c->st.nfree[s->spanclass], 1);
 	/* The last access to s: a release waiting on the pin may go on. */
 	__atomic_store_n(&c->remoteFreeing, NULL, __ATOMIC_RELEASE);
 }
 
 /*
- * Free object idx of small span s: locally when c owns s, else remotely.
+ * Free object idx of small span s: locally when c owns s, else remotely
+ * (c may be NULL or &nocache: neither owns a span).
  * Counts the free in c's stats when count is set.  (The object's address
  * is worked out again where it is needed, off the fast path, which keeps
  * it in the caller-saved registers.)
  */
-static inline void free_object(mcache *c, mspan *s, unsigned spc, uintptr_t idx, bool count)
+static inline void free_object(mcache *c, mspan *s, uintptr_t idx, bool count)
 {
 	size_t w = idx / 64;
-	uint64_t bit = 1ull << (idx % 64);
+	unsigned b = idx % 64;
 	if (LIKELY(LOAD_RELAXED(&s->owner) == c)) {
-		/* Our own span: plain stores, no atomics. */
+		/* Our own span: plain stores, no atomics.  (Bits tested and
+		 * cleared by shifts of the word, not with a mask: gcc makes bt
+		 * and btr of them, three instructions fewer than the mask's.) */
 		uint64_t g = s->gcmarkBits[w];
-		if (UNLIKELY(!(g & bit) || (LOAD_RELAXED(&s->remoteBits[w]) & bit))) {
+		if (UNLIKELY(!((g >> b) & 1) || ((LOAD_RELAXED(&s->remoteBits[w]) >> b) & 1))) {
 			bad_free(s, idx);
 			return;
 		}
-		STORE_RELAXED(&s->gcmarkBits[w], g & ~bit);
+		STORE_RELAXED(&s->gcmarkBits[w], g & ~(1ull << b));
 		/*
 		 * Freeing the object just allocated (malloc/free pairs, LIFO
 		 * use): give it back to allocCache so it is reused while warm.
 		 * Bit i of allocCache is object freeindex + i at any
 		 * freeindex (internal.h), so the shift is right across a word's
 		 * start too; the bit shifted out at the top is found again in
-		 * allocBits once allocCache runs dry.
+		 * allocBits once allocCache runs dry.  (LIKELY for the layout:
+		 * in line, it costs the other frees no instruction, only a
+		 * taken branch; out of line, it cost its own a jump back.)
 		 */
 		unsigned fi = s->freeindex;
-		if (idx + 1 == fi) {
+		if (LIKELY(idx + 1 == fi)) {
 			s->freeindex = (uint16_t)idx;
 			s->allocCache = (s->allocCache << 1) | 1;
 			s->needzero = 1;
 		}
 		if (count)
-			c->st.nfree[spc]++;
+			COUNTER_ADD(&c->st.nfree[s->spanclass], 1);
 		/* Last, so that the common case returns without a frame. */
 		if (UNLIKELY(--s->reuseIn == 0))
 			cache_span_reusable(c, s);
 		return;
 	}
-	remote_free(c, s, w, bit, s->startAddr + idx * s->elemsize, count);
+	remote_free(c, s, w, 1ull << b, s->startAddr + idx * s->elemsize, count);
 }
 
-void small_free(mcache *c, mspan *s, uintptr_t p) { free_object(c, s, s->spanclass, span_object_index(s, p), false); }
+void small_free(mcache *c, mspan *s, uintptr_t p) { free_object(c, s, span_object_index(s, p), false); }
 
 /*
  * The span holding heap pointer p for a free-like call, or NULL after
@@ -258,9 +273,11 @@ static NOINLINE void sized_delete_mismatch(uintptr_t p, mspan *s, size_t size, s
 	sa_report(BUG_SIZED_DELETE, "operator delete", p, s, buf);
 }
 
-/* Frees that are not a small object start: large, tiny, or a bad pointer. */
+/* Frees that are not a small object start: large, tiny, or a bad pointer
+ * (c: cache_fast()'s). */
 static NOINLINE void free_special(mcache *c, mspan *s, uintptr_t p)
 {
+	c = cache_real(c);
 	if (s->spanclass == 0)
 		large_free(c, s, p, true);
 	else if (s->spanclass == TINY_SPAN_CLASS)
@@ -304,19 +321,15 @@ static NOINLINE void free_special_sized(mcache *c, mspan *s, uintptr_t p, size_t
 static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, bool sized, size_t size)
 {
 	uintptr_t p = (uintptr_t)ptr;
-	/* One compare for NULL and for addresses no arena can hold. */
-	if (UNLIKELY(p - 1 >= ((uintptr_t)1 << HEAP_ADDR_BITS) - 1)) {
-		if (p)
-			bad_pointer(p, NULL, "free");
-		return;
-	}
-	heapArena *ha = arena_of_heap_addr(p);
+	/* NULL's arena is NULL: free(NULL) costs the fast path no test. */
+	heapArena *ha = arena_of(p);
 	mspan *s = ha ? span_of(ha, p) : NULL;
 	if (UNLIKELY(!s)) {
-		bad_pointer(p, ha, "free");
+		if (p)
+			bad_pointer(p, ha, "free");
 		return;
 	}
-	mcache *c = cache_current();
+	mcache *c = cache_fast();
 	bool start;
 	uintptr_t idx = span_object_index_start(s, p, &start);
 	/*
@@ -342,10 +355,11 @@ static inline __attribute__((always_inline)) void free_impl_sized(void *ptr, boo
 			return;
 		}
 	}
-	free_object(c, s, s->spanclass, idx, true);
+	free_object(c, s, idx, true);
 }
 
-static inline void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
+/* (always inline: sa_free is then the fast path itself, not a jump to it) */
+static inline __attribute__((always_inline)) void free_impl(void *ptr) { free_impl_sized(ptr, false, 0); }
 
 /* ---- usable size and realloc --------------------------------------------- */
 
@@ -452,7 +466,7 @@ void core_release(mspan *s, uintptr_t idx, uintptr_t p, bool count)
 	if (s->spanclass == 0)
 		large_free(c, s, p, count);
 	else
-		free_object(c, s, s->spanclass, idx, count);
+		free_object(c, s, idx, count);
 }
 
 /* Count a free of the block of s in this thread's stats (debug quarantine). */
@@ -462,8 +476,8 @@ void core_count_free(mspan *s)
 	unsigned spc = s->spanclass;
 	uint64_t large = spc == 0 ? s->npages * PAGE_SIZE : 0;
 	if (c) {
-		c->st.nfree[spc]++;
-		c->st.largeFree += large;
+		COUNTER_ADD(&c->st.nfree[spc], 1);
+		COUNTER_ADD(&c->st.largeFree, large);
 	} else {
 		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&orphan.largeFree, large, __ATOMIC_RELAXED);

@@ -14,23 +14,21 @@
 #define NUM_SIZE_CLASSES 67
 #define MAX_SMALL_SIZE 32768
 #define SMALL_SIZE_DIV 8
-#define SMALL_SIZE_MAX 1024
-#define LARGE_SIZE_DIV 128
 #define MAX_OBJS_PER_SPAN 1024 /* class 1: 8 KiB / 8 B */
 
 extern const uint16_t class_to_size[NUM_SIZE_CLASSES];
 extern const uint8_t class_to_allocnpages[NUM_SIZE_CLASSES];
 extern const uint16_t class_to_nelems[NUM_SIZE_CLASSES];
 extern const uint64_t class_to_divmagic[NUM_SIZE_CLASSES];
-extern const uint8_t size_to_class8[SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1];
-extern const uint8_t size_to_class128[(MAX_SMALL_SIZE - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1];
+/* One entry per 8 bytes of every small size (4 KiB; Go has two tables,
+ * 8-byte steps to 1 KiB and 128-byte steps beyond, which cost malloc a
+ * compare and a branch). */
+extern const uint8_t size_to_class8[MAX_SMALL_SIZE / SMALL_SIZE_DIV + 1];
 
-/* The class of a request of size bytes, 0 < size <= MAX_SMALL_SIZE. */
+/* The class of a request of size bytes, size <= MAX_SMALL_SIZE (0: class 1). */
 static inline unsigned size_to_class(size_t size)
 {
-	if (__builtin_expect(size <= SMALL_SIZE_MAX - 8, 1)) /* the straight line in malloc */
-		return size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
-	return size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) / LARGE_SIZE_DIV];
+	return size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
 }
 
 #endif

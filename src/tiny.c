@@ -58,7 +58,7 @@ void tiny_retire(mcache *c)
 	if ((old >> 16) == HOLD - c->tinyCount) {
 		mspan *s = span_of(arena_of(block), block);
 		small_free(c, s, block);
-		c->st.tinyBlocksFree++;
+		COUNTER_ADD(&c->st.tinyBlocksFree, 1);
 	}
 }
 
@@ -71,7 +71,7 @@ void *tiny_alloc(mcache *c, size_t size)
 		STORE_RELAXED(&r->live, r->live | START(off) | END(off + size - 1));
 		c->tinyoffset = off + size;
 		c->tinyCount++;
-		c->st.tinyAllocs++;
+		COUNTER_ADD(&c->st.tinyAllocs, 1);
 		return (void *)(c->tiny + off);
 	}
 	uintptr_t block = small_alloc(c, TINY_SPAN_CLASS);
@@ -86,8 +86,8 @@ void *tiny_alloc(mcache *c, size_t size)
 	c->tinyoffset = size;
 	c->tinyRec = r;
 	c->tinyCount = 1;
-	c->st.tinyBlocks++;
-	c->st.tinyAllocs++;
+	COUNTER_ADD(&c->st.tinyBlocks, 1);
+	COUNTER_ADD(&c->st.tinyAllocs, 1);
 	return (void *)block;
 }
 
@@ -123,13 +123,13 @@ void tiny_free(mcache *c, mspan *s, uintptr_t p)
 	} while (!__atomic_compare_exchange_n(&r->state, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 
 	if (c)
-		c->st.tinyFrees++;
+		COUNTER_ADD(&c->st.tinyFrees, 1);
 	else
 		__atomic_fetch_add(&orphan.tinyFrees, 1, __ATOMIC_RELAXED);
 	if ((new >> 16) == 0) {
 		small_free(c, s, block);
 		if (c)
-			c->st.tinyBlocksFree++;
+			COUNTER_ADD(&c->st.tinyBlocksFree, 1);
 		else
 			__atomic_fetch_add(&orphan.tinyBlocksFree, 1, __ATOMIC_RELAXED);
 	}

@@ -558,8 +558,9 @@ Test(threads, concurrent_remote_frees_heap_stable, .timeout = 300)
  * without the pin that orders those accesses before the release (the
  * block goes to the freer with release and acquire, but the word that
  * tells the owner the free is done is relaxed, which orders nothing).
- * freer_cache: the freer has an mcache of its own (else it
- * frees without one, pinning in orphan_pins).
+ * freer_cache: the freer has an mcache of its own before the free (else
+ * the production build makes it one at that first free, remote_free, and
+ * the debug build frees without one, pinning in orphan_pins).
  */
 struct lastfree {
 	void *_Atomic block;

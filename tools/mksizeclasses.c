@@ -216,21 +216,19 @@ int main(int argc, char **argv)
 			(unsigned long long)classes[i].divMagic);
 	fprintf(out, ",\n};\n\n");
 
-	/* size_to_class8[(size + 7) / 8] for size <= smallSizeMax - 8. */
-	fprintf(out, "const uint8_t size_to_class8[SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1] = {");
-	for (int i = 0; i <= smallSizeMax / smallSizeDiv; i++)
+	/*
+	 * size_to_class8[(size + 7) / 8] for every small size: one table of
+	 * MAX_SMALL_SIZE / 8 + 1 bytes (4 KiB) instead of Go's two
+	 * (size_to_class8 to smallSizeMax, size_to_class128 beyond), so that
+	 * malloc's fast path is one load and no compare.  Exact: every class
+	 * size is a multiple of 8.  Entry 0 (size 0) is class 1.
+	 */
+	for (int i = 1; i < nclasses; i++)
+		if (classes[i].size % smallSizeDiv != 0)
+			die("a class size is no multiple of smallSizeDiv", i);
+	fprintf(out, "const uint8_t size_to_class8[MAX_SMALL_SIZE / SMALL_SIZE_DIV + 1] = {");
+	for (int i = 0; i <= maxSmallSize / smallSizeDiv; i++)
 		fprintf(out, "%s%d", i == 0 ? "\n\t" : i % 16 ? ", " : ",\n\t", size_to_class(i * smallSizeDiv));
-	fprintf(out, ",\n};\n\n");
-
-	/* size_to_class128[(size - smallSizeMax + 127) / 128] beyond that. */
-	int n128 = (maxSmallSize - smallSizeMax) / largeSizeDiv + 1;
-	fprintf(out, "const uint8_t size_to_class128[(MAX_SMALL_SIZE - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1] = {");
-	for (int i = 0; i < n128; i++)
-		fprintf(out, "%s%d",
-			i == 0   ? "\n\t"
-			: i % 16 ? ", "
-				 : ",\n\t",
-			size_to_class(smallSizeMax + i * largeSizeDiv));
 	fprintf(out, ",\n};\n");
 	if (out != stdout && fclose(out) != 0) {
 		perror("close");

@@ -164,7 +164,7 @@ static void count(unsigned cls, bool alloc)
 	uint64_t *n = alloc ? (c ? &c->st.nmalloc[cls] : &orphan.nmalloc[cls])
 			    : (c ? &c->st.nfree[cls] : &orphan.nfree[cls]);
 	if (c)
-		(*n)++;
+		COUNTER_ADD(n, 1);
 	else
 		__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&live_cls[cls], alloc ? 1 : (uint64_t)-1, __ATOMIC_RELAXED);

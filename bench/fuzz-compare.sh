@@ -212,9 +212,11 @@ run() {
 	s=$(date +%s.%N)
 	# No symbolizer process (-print_funcs=0, symbolize=0): it would run under
 	# the preloaded allocator too (libdislocator aborts in llvm-symbolizer).
-	# The preload is for the target alone, not for timeout.
+	# The preload is for the target alone, not for timeout.  -k: a target
+	# that corrupted glibc's heap can hang in malloc at exit, and libFuzzer's
+	# SIGTERM handler allocates, so SIGTERM alone may never end it.
 	(cd "$d" && SPANALLOC_OPTIONS=$opts ASAN_OPTIONS=detect_leaks=1:symbolize=0 UBSAN_OPTIONS=symbolize=0 \
-		nice /usr/bin/time -o "$d/cpu" -f "%U %S" timeout $((t + 60)) env LD_PRELOAD="$pre" "$W/bin/$bin" \
+		nice /usr/bin/time -o "$d/cpu" -f "%U %S" timeout -k 10 $((t + 60)) env LD_PRELOAD="$pre" "$W/bin/$bin" \
 		-max_total_time="$t" -seed="$seed" -detect_leaks=1 -print_funcs=0 -print_final_stats=1 \
 		-artifact_prefix="$d/" corpus "$W/seeds-$tg" >log 2>&1)
 	rc=$?
@@ -275,7 +277,7 @@ if [ -n "${AFL:-}" ]; then
 			o=$a/run-$tg-$cfg && rm -rf "$o"
 			AFL_PRELOAD=$pre SPANALLOC_OPTIONS=$DEBUG_OPTIONS ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0 \
 				AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-				nice /usr/bin/time -o "$o.cpu" -f "%U %S" timeout $((EXEC_BUDGET + 60)) afl-fuzz -V "$EXEC_BUDGET" -m none \
+				nice /usr/bin/time -o "$o.cpu" -f "%U %S" timeout -k 10 $((EXEC_BUDGET + 60)) afl-fuzz -V "$EXEC_BUDGET" -m none \
 				-i "$W/seeds-$tg" -o "$o" -- "$bin" >"$o.log" 2>&1
 			st=$o/default/fuzzer_stats
 			n=$(awk '$1 == "execs_done" { print $3 }' "$st" 2>/dev/null)

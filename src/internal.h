@@ -733,7 +733,8 @@ extern mspan emptyspan INTERNAL;
  * emptyspan, so malloc's fast path fails into malloc_slow, which makes
  * the thread a real cache; it owns no span (no span's owner is ever
  * &nocache, as none is NO_OWNER's 1), so free's owner test fails into
- * remote_free, which takes the orphan path.  Nothing writes it.  Only the
+ * remote_free, which gets the thread its cache (cache_get_for_free), or
+ * takes the orphan path once the thread's cache was retired.  Nothing writes it.  Only the
  * fast paths see it (cache_fast); everything else sees NULL
  * (cache_current).
  */

@@ -43,6 +43,9 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* Referenced by malloc.c, so that a static link always takes this file. */
+const char sa_cxx_operators INTERNAL = 1;
+
 /* ---- the C++ runtime, weak ---------------------------------------------- */
 
 typedef void (*new_handler)(void);

@@ -904,6 +904,8 @@ bool large_resize_in_place(mcache *c, mspan *s, size_t size) INTERNAL;
 	  "the fuzzing preset: guarded blocks sampled one in fuzz_sample_rate, under libFuzzer only while an input runs (-1: on when the program is a libFuzzer target or runs under afl-fuzz)") \
 	X(int, fuzz_sample_rate, 32, 1,                                                                                                                                                          \
 	  "under the fuzzing preset, one allocation in N goes to a guarded slot (1: every one while slots are free)")                                                                            \
+	X(bool, guard_input, 1, 1,                                                                                                                                                               \
+	  "under libFuzzer, its copy of each input ends at a guard page, so a read one byte past the input faults (0: a normal debug block)")                                                    \
 	X(bool, guard_zero, 1, 1,                                                                                                                                                                \
 	  "malloc(0) blocks get unique addresses no access can touch (0: ordinary 1-byte blocks)")                                                                                               \
 	X(bool, fast_unwind, 1, 1,                                                                                                                                                               \

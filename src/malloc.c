@@ -22,6 +22,19 @@
 
 static_assert(SA_NUM_SIZE_CLASSES == NUM_SIZE_CLASSES, "public class count");
 
+/*
+ * A program linked with libspanalloc.a gets the C++ operators with
+ * malloc, whatever the link order.  clang -fsanitize=fuzzer puts libFuzzer
+ * and -lstdc++ before the program's own files and libraries: libFuzzer's
+ * operator new[] (its input copy: guarded.c, copy_first) and a C++
+ * target's own new and delete were then bound to libstdc++'s, which calls
+ * malloc, and the debug build saw every block as malloc's (no new/delete
+ * mismatch, no input copy).  With cxx.o in the program, the program's
+ * definitions win and are exported.  (cxx.c needs no C++ runtime.)
+ */
+extern const char sa_cxx_operators;
+__attribute__((used)) static const char *const need_cxx_operators = &sa_cxx_operators;
+
 /* ---- allocation ---------------------------------------------------------- */
 
 static NOINLINE void *malloc_slow(size_t size, bool zero)

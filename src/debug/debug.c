@@ -901,7 +901,11 @@ void *dbg_new(size_t size, size_t align, enum dbg_kind kind, uintptr_t fp)
 	if (UNLIKELY(opts.malloc_limit_mb) && size >> 20 >= (size_t)opts.malloc_limit_mb)
 		san_over_limit(size, kind == KIND_NEW_ARRAY ? "operator new[]" : "operator new");
 	mcache *c = op_enter(true);
-	void *p = alloc_op(size, align, false, fp);
+	void *p = NULL;
+	if (UNLIKELY(guarded_copy_watch) && kind == KIND_NEW_ARRAY && !align)
+		p = guarded_copy_alloc(size, fp); /* libFuzzer's input copy, perhaps */
+	if (!p)
+		p = alloc_op(size, align, false, fp);
 	if (p) {
 		unsigned alog = align ? 1 + (unsigned)__builtin_ctzll(align) : 0;
 		uint8_t k = (uint8_t)(kind | alog << KIND_ALIGN_SHIFT), *gk;

@@ -109,6 +109,32 @@ static uint32_t rate; /* one in rate after the fill; 0: none */
 static bool efence_mode;
 
 /*
+ * libFuzzer's input copy.  libFuzzer copies each input into a block of
+ * exactly its size, new uint8_t[Size] in Fuzzer::ExecuteCallback, so
+ * that a read past the input's end lands outside it.  That block is
+ * allocated before the input starts (guarded_input_begin), so sampling
+ * never guards it, and the normal debug block's slack after it reads as
+ * canary: the read most often made past an input's end went unseen.  So
+ * the last COPY_SLOTS slots of the pool are kept for it: under libFuzzer,
+ * an operator new[] (not malloc, not new: libFuzzer's own vectors and
+ * corpus units are those) made on the fuzzing thread between inputs
+ * takes a free one, the block placed against the guard with no slack at
+ * all (its start not aligned: a byte buffer; libdislocator does the
+ * same), so the first byte past the input faults.  These slots stay
+ * read/write from their first use, a free only marks them free: no system
+ * call per input, where a sampled block costs two.  So a read of the copy
+ * after its free is not seen (a stale pointer into the last input reads
+ * the next one), nor an underflow past the first page before it.
+ * Several slots, because libFuzzer's other new[] between inputs could
+ * take one: the current unit's buffer (new uint8_t[MaxLen], before the
+ * first input, kept for the whole run), DirName's temporary while it
+ * writes a file.
+ */
+#define COPY_SLOTS 4
+static uint32_t copy_first = UINT32_MAX; /* the copy slots: [copy_first, nslots); UINT32_MAX: none */
+__thread bool guarded_copy_watch __attribute__((tls_model("initial-exec")));
+
+/*
  * The fuzzing preset (opts.fuzz): a campaign runs many small inputs, and
  * a read after free in one of them is caught only if the block was
  * guarded.  So the rate is fuzz_sample_rate (one in a few) instead of
@@ -252,6 +278,10 @@ void guarded_init(void)
 			fill_limit = 0;
 		}
 	}
+	if (fuzz_mode && engine_inputs && opts.guard_input && nslots > 2 * COPY_SLOTS) {
+		copy_first = nslots - COPY_SLOTS;
+		guarded_copy_watch = true; /* this thread, until an input starts: libFuzzer's main thread */
+	}
 	guarded_lo = base;
 	guarded_hi = pool + (uintptr_t)nslots * stride;
 }
@@ -305,12 +335,14 @@ void guarded_input_begin(void)
 	 * every input sampled, its two mprotects and a page fault would cost
 	 * more than the rest of a small input's run.) */
 	__atomic_store_n(&input_running, 1, __ATOMIC_RELAXED);
+	guarded_copy_watch = false;
 }
 
 void guarded_input_end(void)
 {
 	if (engine_inputs)
 		__atomic_store_n(&input_running, 0, __ATOMIC_RELAXED);
+	guarded_copy_watch = copy_first != UINT32_MAX;
 }
 
 /* ---- guarded blocks ------------------------------------------------------ */
@@ -359,7 +391,8 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	const uint32_t taken = 1;
 #endif
 	bool fresh = false;
-	if (next_unused < nslots) {
+	uint32_t npool = copy_first < nslots ? copy_first : nslots;
+	if (next_unused < npool) {
 		i = next_unused;
 		fresh = true;
 		__atomic_store_n(&next_unused, i + taken, __ATOMIC_RELAXED);
@@ -419,6 +452,47 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	}
 	if (!zero)
 		memset((void *)p, ALLOC_POISON, fill_len(size));
+	count(g->cls, true);
+	__atomic_store_n(&g->state, SLOT_LIVE, __ATOMIC_RELEASE);
+	return (void *)p;
+}
+
+/* The input copy (see copy_first): a free copy slot for it, or NULL. */
+void *guarded_copy_alloc(size_t size, uintptr_t fp)
+{
+	if (copy_first == UINT32_MAX || size == 0 || size > slot_bytes)
+		return NULL;
+	uint32_t i = copy_first;
+	for (; i < nslots; i++) {
+		uint32_t st = __atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE);
+		if ((st == SLOT_UNUSED || st == SLOT_FREED) &&
+		    __atomic_compare_exchange_n(&slots[i].state, &st, SLOT_TAKEN, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	if (i == nslots)
+		return NULL;
+	struct gslot *g = &slots[i];
+	uintptr_t start = slot_start(i), end = start + slot_bytes;
+	if (!g->clean) { /* its first use: the whole slot read/write for good */
+		debug_guard_ensure();
+		if (!os_commit((void *)start, slot_bytes)) {
+			__atomic_store_n(&g->state, SLOT_UNUSED, __ATOMIC_RELEASE);
+			return NULL;
+		}
+		g->clean = start;
+	}
+	uintptr_t p = end - size;
+	g->ptr = p;
+	g->first = p & ~(uintptr_t)(pg - 1);
+	g->size = size;
+	g->cls = (uint8_t)stats_class(size, 0);
+	g->allocStack = stack_here(fp);
+	g->freeStack = 0;
+	g->leakIgnore = leak_disabled != 0;
+	g->kind = 0;
+	memset((void *)g->first, CANARY, p - g->first);
+	memset((void *)p, ALLOC_POISON, fill_len(size));
 	count(g->cls, true);
 	__atomic_store_n(&g->state, SLOT_LIVE, __ATOMIC_RELEASE);
 	return (void *)p;
@@ -609,6 +683,12 @@ void guarded_free(uintptr_t p, uintptr_t fp, const char *call)
 	for (uint32_t v; (v = __atomic_load_n(&checkers, __ATOMIC_SEQ_CST));)
 		os_futex_wait(&checkers, v); /* guarded_check_live is reading */
 	uintptr_t end = slot_start(i) + slot_bytes;
+	if (i >= copy_first) { /* an input copy's: its pages stay (copy_first) */
+		memset((void *)g->ptr, CANARY, fill_len(g->size));
+		count(g->cls, false);
+		__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELEASE);
+		return;
+	}
 	/*
 	 * Sampled slots keep their pages (at most guarded_slots of them):
 	 * then the next block in the slot costs one mprotect and no page
@@ -737,6 +817,8 @@ bool guarded_describe(strbuf *b, uintptr_t p)
 	sb_dec(b, g ? i : 0);
 	sb_str(b, " of ");
 	sb_dec(b, nslots);
+	if (g && i >= copy_first)
+		sb_str(b, " (kept for libFuzzer's input copy)");
 	if (g && g->ptr) {
 		sb_str(b, ", size class ");
 		sb_dec(b, g->cls);

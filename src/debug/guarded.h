@@ -45,6 +45,13 @@ static inline bool guarded_sample(void)
 void guarded_input_begin(void) INTERNAL;
 void guarded_input_end(void) INTERNAL;
 
+/* libFuzzer's copy of an input (guarded.c, copy_first): set on its
+ * thread between inputs, when an operator new[] may be that copy. */
+extern __thread bool guarded_copy_watch INTERNAL __attribute__((tls_model("initial-exec")));
+/* The copy's block, ending at a guard page, or NULL (then allocate
+ * normally). */
+void *guarded_copy_alloc(size_t size, uintptr_t fp) INTERNAL;
+
 /* A guarded block, or NULL when the pool cannot take it (the caller then
  * allocates normally).  size > 0. */
 void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp) INTERNAL;

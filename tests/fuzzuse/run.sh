@@ -4,6 +4,8 @@
 #
 #   libFuzzer (clang -fsanitize=fuzzer, no ASan, libspanalloc-debug.a):
 #     overflow      a spanalloc report, a crash-* file, libFuzzer's status
+#     past input    a read one byte past the input: a fault at the guard
+#                   after libFuzzer's copy of it, and the crash-* replays
 #     malloc limit  -malloc_limit_mb=3 and a 5 MiB malloc: libFuzzer's own
 #                   "out-of-memory (malloc(5242880))" and an oom-* file (its
 #                   malloc hook, installed through the sanitizer interface)
@@ -55,6 +57,24 @@ else
 		if [ $rc -ne 77 ] || ! grep -q "spanalloc: heap.* overflow" "$out/lf_overflow.out" || ! ls "$out"/ovf-crash-* >/dev/null 2>&1; then
 			bad "libFuzzer: overflow is a crash-* (status 77)" "status $rc" "$out/lf_overflow.out"
 		else ok "libFuzzer: overflow is a spanalloc report and a crash-* input"; fi
+	fi
+	# A read one byte past the input (BUG 8): libFuzzer's copy of each
+	# input ends at a guard page (guarded.c, copy_first), from the first
+	# run on, so the crash-* reproduces in a run of that file alone.
+	if lf 8 lf_past; then
+		(cd "$out" && timeout 60 ./lf_past -runs=20 -artifact_prefix=past- bug >lf_past.out 2>&1)
+		rc=$?
+		crash=$(ls "$out"/past-crash-* 2>/dev/null | head -1)
+		if [ $rc -ne 77 ] || [ -z "$crash" ] || ! grep -q "spanalloc: heap overflow past the block.*(bad memory access)" "$out/lf_past.out" ||
+			! grep -q "kept for libFuzzer's input copy.*: read at .*: 0 bytes past the block of size 10" "$out/lf_past.out"; then
+			bad "libFuzzer: a read past the input's end" "no fault at its copy's guard and crash-* (status $rc)" "$out/lf_past.out"
+		else
+			(cd "$out" && timeout 60 ./lf_past "$crash" >lf_past.replay 2>&1)
+			rc=$?
+			if [ $rc -ne 77 ] || ! grep -q "spanalloc: heap overflow past the block" "$out/lf_past.replay"; then
+				bad "libFuzzer: a read past the input's end, replayed" "status $rc" "$out/lf_past.replay"
+			else ok "libFuzzer: a read one byte past the input faults at its first run, and the crash-* reproduces alone"; fi
+		fi
 	fi
 	if lf 6 lf_big; then
 		(cd "$out" && timeout 60 ./lf_big -malloc_limit_mb=3 -runs=0 -artifact_prefix=big- big >lf_big.out 2>&1)

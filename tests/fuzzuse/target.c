@@ -12,6 +12,7 @@
  *                     freed and written, then one is asked for again:
  *                     the first report is the target's, and the engine's
  *                     own mallocs as it saves the crash find the others
+ *   8 read past the input  one byte past the end of the input is read
  * Built three ways: a libFuzzer target (LLVMFuzzerTestOneInput), and with
  * -DAFL_MAIN a program reading its input on stdin, in persistent mode
  * (__AFL_LOOP) when afl-clang-fast built it (unless -DNO_PERSIST: the fork
@@ -53,6 +54,8 @@ static struct rec *parse(const uint8_t *d, size_t n)
 		r->key[k - i] = 0;
 		size_t vl = e - v;
 		int planted = r->key[0] == '!';
+		if (BUG == 8 && planted)
+			sink = d[n]; /* one past the input's last byte */
 		if (BUG == 6 && planted && vl > 0 && vl < 6) {
 			size_t mb = (size_t)atoi((const char *)d + v) & 0xffff; /* digits then ';' */
 			r->val = malloc(mb << 20);

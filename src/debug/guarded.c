@@ -118,7 +118,8 @@ static bool efence_mode;
  * the last COPY_SLOTS slots of the pool are kept for it: under libFuzzer,
  * an operator new[] (not malloc, not new: libFuzzer's own vectors and
  * corpus units are those) made on the fuzzing thread between inputs
- * takes a free one, the block placed against the guard with no slack at
+ * (and from libFuzzer's constructor to the first input:
+ * guarded_engine_started; never in the target's own code) takes a free one, the block placed against the guard with no slack at
  * all (its start not aligned: a byte buffer; libdislocator does the
  * same), so the first byte past the input faults.  These slots stay
  * read/write from their first use, a free only marks them free: no system
@@ -280,7 +281,6 @@ void guarded_init(void)
 	}
 	if (fuzz_mode && engine_inputs && opts.guard_input && nslots > 2 * COPY_SLOTS) {
 		copy_first = nslots - COPY_SLOTS;
-		guarded_copy_watch = true; /* this thread, until an input starts: libFuzzer's main thread */
 	}
 	guarded_lo = base;
 	guarded_hi = pool + (uintptr_t)nslots * stride;
@@ -336,6 +336,21 @@ void guarded_input_begin(void)
 	 * more than the rest of a small input's run.) */
 	__atomic_store_n(&input_running, 1, __ATOMIC_RELAXED);
 	guarded_copy_watch = false;
+}
+
+/*
+ * libFuzzer's Fuzzer constructor calls __sanitizer_set_death_callback on
+ * its main thread: from there to the first input only libFuzzer runs on
+ * it (the target's constructors and LLVMFuzzerInitialize came before), so
+ * its new[] may be the first input's copy, and a crash file run alone is
+ * guarded too.  Not from start-up: a target's own new[] (new double[n])
+ * must keep its alignment.  (AFL++'s driver sets no death callback and
+ * says nothing of inputs: no watch there.)
+ */
+void guarded_engine_started(void)
+{
+	if (copy_first != UINT32_MAX)
+		guarded_copy_watch = true;
 }
 
 void guarded_input_end(void)

@@ -51,6 +51,9 @@ extern __thread bool guarded_copy_watch INTERNAL __attribute__((tls_model("initi
 /* The copy's block, ending at a guard page, or NULL (then allocate
  * normally). */
 void *guarded_copy_alloc(size_t size, uintptr_t fp) INTERNAL;
+/* libFuzzer set its death callback (sanitizer.c): its thread starts
+ * watching. */
+void guarded_engine_started(void) INTERNAL;
 
 /* A guarded block, or NULL when the pool cannot take it (the caller then
  * allocates normally).  size > 0. */

@@ -32,6 +32,7 @@
 
 #include "internal.h"
 #include "debug.h"
+#include "guarded.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define WEAK_EXPORT __attribute__((weak, visibility("default")))
@@ -139,6 +140,7 @@ WEAK_EXPORT void __sanitizer_set_death_callback(void (*callback)(void));
 WEAK_EXPORT void __sanitizer_set_death_callback(void (*callback)(void))
 {
 	__atomic_store_n(&death_callback, callback, __ATOMIC_RELEASE);
+	guarded_engine_started(); /* libFuzzer's Fuzzer constructor, on its thread */
 }
 
 static NOINLINE void print_stack_here(void)
@@ -175,7 +177,6 @@ bool san_die(void)
  * (libFuzzer also calls the pair the other way round while it writes a
  * crash file, inside an input: the input is then over anyway.)
  */
-#include "guarded.h"
 WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void);
 WEAK_EXPORT void __msan_scoped_enable_interceptor_checks(void)
 {

@@ -117,11 +117,13 @@ static bool efence_mode;
  * canary: the read most often made past an input's end went unseen.  So
  * the last COPY_SLOTS slots of the pool are kept for it: under libFuzzer,
  * an operator new[] (not malloc, not new: libFuzzer's own vectors and
- * corpus units are those) made on the fuzzing thread between inputs
- * (and from libFuzzer's constructor to the first input:
- * guarded_engine_started; never in the target's own code) takes a free one, the block placed against the guard with no slack at
- * all (its start not aligned: a byte buffer; libdislocator does the
- * same), so the first byte past the input faults.  These slots stay
+ * corpus units are those) made on the fuzzing thread between inputs, or
+ * from libFuzzer's constructor to the first input (guarded_engine_started),
+ * takes a free one.  The block is placed against the guard with no slack
+ * at all (its start not aligned: a byte buffer; libdislocator does the
+ * same), so the first byte past the input faults.  (The target's code
+ * runs on that thread between inputs only as a custom mutator, whose
+ * new[] may then get an unaligned start: README, Limitations.)  These slots stay
  * read/write from their first use, a free only marks them free: no system
  * call per input, where a sampled block costs two.  So a read of the copy
  * after its free is not seen (a stale pointer into the last input reads

@@ -123,15 +123,15 @@ static bool efence_mode;
  * at all (its start not aligned: a byte buffer; libdislocator does the
  * same), so the first byte past the input faults.  (The target's code
  * runs on that thread between inputs only as a custom mutator, whose
- * new[] may then get an unaligned start: README, Limitations.)  These slots stay
- * read/write from their first use, a free only marks them free: no system
- * call per input, where a sampled block costs two.  So a read of the copy
+ * new[] may then get an unaligned start: README, Limitations.)  These
+ * slots stay read/write from their first use, a free only marks them
+ * free: no system call per input, where a sampled block costs two.  So a read of the copy
  * after its free is not seen (a stale pointer into the last input reads
  * the next one), nor an underflow past the first page before it.
  * Several slots, because libFuzzer's other new[] between inputs could
  * take one: the current unit's buffer (new uint8_t[MaxLen], before the
  * first input, kept for the whole run), DirName's temporary while it
- * writes a file.
+ * writes a file, TracePC's counters at start-up.
  */
 #define COPY_SLOTS 4
 static uint32_t copy_first = UINT32_MAX; /* the copy slots: [copy_first, nslots); UINT32_MAX: none */
@@ -349,17 +349,13 @@ void guarded_input_begin(void)
  * must keep its alignment.  (AFL++'s driver sets no death callback and
  * says nothing of inputs: no watch there.)
  */
-void guarded_engine_started(void)
-{
-	if (copy_first != UINT32_MAX)
-		guarded_copy_watch = true;
-}
+void guarded_engine_started(void) { guarded_copy_watch = copy_first != UINT32_MAX; }
 
 void guarded_input_end(void)
 {
 	if (engine_inputs)
 		__atomic_store_n(&input_running, 0, __ATOMIC_RELAXED);
-	guarded_copy_watch = copy_first != UINT32_MAX;
+	guarded_engine_started(); /* between inputs: watch again */
 }
 
 /* ---- guarded blocks ------------------------------------------------------ */
@@ -384,6 +380,20 @@ static void put_freed(uint32_t i)
 	fifo[(fifo_head + fifo_n) % nslots] = i;
 	fifo_n++;
 	unlock(&pool_lock);
+}
+
+/* What slot g records of the block p it now holds (guarded_alloc and
+ * guarded_copy_alloc; the slot is TAKEN, so the fields are the caller's). */
+static void slot_record(struct gslot *g, uintptr_t p, uintptr_t first, size_t size, unsigned cls, uintptr_t fp)
+{
+	g->ptr = p;
+	g->first = first;
+	g->size = size;
+	g->cls = (uint8_t)cls;
+	g->allocStack = stack_here(fp);
+	g->freeStack = 0;
+	g->leakIgnore = leak_disabled != 0;
+	g->kind = 0; /* KIND_MALLOC: dbg_new sets its own */
 }
 
 void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
@@ -445,14 +455,7 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 			    (uint64_t)os_max_map_count(), "); blocks it cannot guard get the normal debug checks\n");
 		return NULL;
 	}
-	g->ptr = p;
-	g->first = first;
-	g->size = size;
-	g->cls = (uint8_t)stats_class(size, align);
-	g->allocStack = stack_here(fp);
-	g->freeStack = 0;
-	g->leakIgnore = leak_disabled != 0;
-	g->kind = 0; /* KIND_MALLOC: dbg_new sets its own */
+	slot_record(g, p, first, size, stats_class(size, align), fp);
 	uintptr_t clean = g->clean;
 	if (!clean) {
 		/* The pages are new or were released: they read zero already. */
@@ -500,14 +503,7 @@ void *guarded_copy_alloc(size_t size, uintptr_t fp)
 		g->clean = start;
 	}
 	uintptr_t p = end - size;
-	g->ptr = p;
-	g->first = p & ~(uintptr_t)(pg - 1);
-	g->size = size;
-	g->cls = (uint8_t)stats_class(size, 0);
-	g->allocStack = stack_here(fp);
-	g->freeStack = 0;
-	g->leakIgnore = leak_disabled != 0;
-	g->kind = 0;
+	slot_record(g, p, p & ~(uintptr_t)(pg - 1), size, stats_class(size, 0), fp);
 	memset((void *)g->first, CANARY, p - g->first);
 	memset((void *)p, ALLOC_POISON, fill_len(size));
 	count(g->cls, true);

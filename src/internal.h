@@ -104,6 +104,26 @@
 #endif
 
 /*
+ * Add n to the counter field (a cache_counters member as written after
+ * "st.": nfree[spc], largeFree) of the mcache c, or of orphan (cache.c)
+ * when c is NULL.  A thread frees with no mcache after its cache was
+ * retired at its exit (a TSD destructor run after spanalloc's frees), or
+ * when the OS refused the memory for one; its frees must still be
+ * counted, or the stats would show as in use blocks that are gone.
+ * orphan is shared by all such threads, so it takes an atomic add, where
+ * a cache's counters have one writer each (COUNTER_ADD).  c is evaluated
+ * twice.  ORPHAN_COUNTER_ADD: for a caller that knows it has no cache.
+ */
+#define ORPHAN_COUNTER_ADD(field, n) __atomic_fetch_add(&orphan.field, (uint64_t)(n), __ATOMIC_RELAXED)
+#define CACHE_COUNTER_ADD(c, field, n)                                                                                 \
+	do {                                                                                                           \
+		if (c)                                                                                                 \
+			COUNTER_ADD(&(c)->st.field, (n));                                                              \
+		else                                                                                                   \
+			ORPHAN_COUNTER_ADD(field, (n));                                                                \
+	} while (0)
+
+/*
  * CHECK is always on; DCHECK only in the debug build but always
  * type-checked.  A failed check is a bug in spanalloc, not in the program.
  */

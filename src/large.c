@@ -69,14 +69,9 @@ void large_free(mcache *c, mspan *s, uintptr_t p, bool count)
 		return;
 	}
 	size_t bytes = s->npages * PAGE_SIZE;
-	if (!count) {
-		/* counted already (the debug build's quarantine) */
-	} else if (c) {
-		COUNTER_ADD(&c->st.nfree[0], 1);
-		COUNTER_ADD(&c->st.largeFree, bytes);
-	} else {
-		__atomic_fetch_add(&orphan.nfree[0], 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&orphan.largeFree, bytes, __ATOMIC_RELAXED);
+	if (count) { /* (else counted already: the debug build's quarantine) */
+		CACHE_COUNTER_ADD(c, nfree[0], 1);
+		CACHE_COUNTER_ADD(c, largeFree, bytes);
 	}
 	if (c && s->npages <= LARGE_CACHE_PAGES) {
 		/* Keep it for this thread's next large malloc of this size. */

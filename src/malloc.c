@@ -176,7 +176,7 @@ static NOINLINE void orphan_remote_free(mspan *s, size_t w, uint64_t bit, uintpt
 {
 	mspan **pin = cache_pin_orphan(s);
 	if (publish_remote_free(s, w, bit, p) && count)
-		__atomic_fetch_add(&orphan.nfree[s->spanclass], 1, __ATOMIC_RELAXED);
+		ORPHAN_COUNTER_ADD(nfree[s->spanclass], 1);
 	__atomic_store_n(pin, NULL, __ATOMIC_RELEASE);
 }
 
@@ -488,13 +488,8 @@ void core_count_free(mspan *s)
 	mcache *c = cache_current();
 	unsigned spc = s->spanclass;
 	uint64_t large = spc == 0 ? s->npages * PAGE_SIZE : 0;
-	if (c) {
-		COUNTER_ADD(&c->st.nfree[spc], 1);
-		COUNTER_ADD(&c->st.largeFree, large);
-	} else {
-		__atomic_fetch_add(&orphan.nfree[spc], 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&orphan.largeFree, large, __ATOMIC_RELAXED);
-	}
+	CACHE_COUNTER_ADD(c, nfree[spc], 1);
+	CACHE_COUNTER_ADD(c, largeFree, large);
 }
 
 /* ---- for the C++ operators (cxx.c), production build ----------------------- */

@@ -122,16 +122,10 @@ void tiny_free(mcache *c, mspan *s, uintptr_t p)
 		new = (old | FREED(off)) - COUNT_ONE;
 	} while (!__atomic_compare_exchange_n(&r->state, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 
-	if (c)
-		COUNTER_ADD(&c->st.tinyFrees, 1);
-	else
-		__atomic_fetch_add(&orphan.tinyFrees, 1, __ATOMIC_RELAXED);
+	CACHE_COUNTER_ADD(c, tinyFrees, 1);
 	if ((new >> 16) == 0) {
 		small_free(c, s, block);
-		if (c)
-			COUNTER_ADD(&c->st.tinyBlocksFree, 1);
-		else
-			__atomic_fetch_add(&orphan.tinyBlocksFree, 1, __ATOMIC_RELAXED);
+		CACHE_COUNTER_ADD(c, tinyBlocksFree, 1);
 	}
 }
 

@@ -190,12 +190,10 @@ static unsigned stats_class(size_t size, size_t align)
 static void count(unsigned cls, bool alloc)
 {
 	mcache *c = cache_current();
-	uint64_t *n = alloc ? (c ? &c->st.nmalloc[cls] : &orphan.nmalloc[cls])
-			    : (c ? &c->st.nfree[cls] : &orphan.nfree[cls]);
-	if (c)
-		COUNTER_ADD(n, 1);
+	if (alloc)
+		CACHE_COUNTER_ADD(c, nmalloc[cls], 1);
 	else
-		__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+		CACHE_COUNTER_ADD(c, nfree[cls], 1);
 	__atomic_fetch_add(&live_cls[cls], alloc ? 1 : (uint64_t)-1, __ATOMIC_RELAXED);
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_threads: multithreaded stress, cross-thread frees, thread exit with
- * live cached state, and reuse of memory freed by another thread.
+ * live cached state, reuse of memory freed by another thread, and frees
+ * after a thread's cache was retired.
  *
  * Blocks carry a pattern derived from a unique id (tu_fill) that is
  * checked before every free and realloc: a block handed out twice, or two
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h" /* opts.tiny */
 #include "spanalloc.h"
 #include "testutil.h"
 
@@ -691,4 +693,258 @@ Test(threads, tsd_destructors_that_allocate, .timeout = 120)
 		      "HeapSys grew from %" PRIu64 " to %" PRIu64 " MiB over %d threads", warm.HeapSys / MiB,
 		      end.HeapSys / MiB, (ITERS - WARM) * NT);
 	pthread_key_delete(late_key);
+}
+
+/* ---- 6. frees without a cache into spans a live thread owns --------------- */
+
+/*
+ * A TSD destructor that runs after the thread's cache was retired (our key
+ * is made after spanalloc's) frees blocks that another thread, alive and
+ * allocating, handed over: small ones in spans that thread's cache owns
+ * (remote frees with no cache: the orphan pins, counted in the orphan
+ * counters), large ones, and with tiny=1 (production build) tiny ones,
+ * whose emptied blocks go back the same way.  The frees must all be
+ * counted, the owner must get the blocks back, and the heap must check.
+ * The destructor allocates nothing (that would make the thread a new
+ * cache) and reports by a string literal.  sa_check_heap cannot compare
+ * the bitmaps with the counters here (Criterion's own thread has a cache
+ * too), hence the checks of the stats and of HeapInuse.
+ */
+#define ORPHAN_SMALL 400 /* of each size below */
+#define ORPHAN_TINY 300
+#define ORPHAN_LARGE 2
+static const size_t orphan_sizes[] = {208, 1536};
+#define ORPHAN_NSIZES (sizeof orphan_sizes / sizeof orphan_sizes[0])
+#define ORPHAN_BLOCKS (ORPHAN_NSIZES * ORPHAN_SMALL + ORPHAN_TINY + ORPHAN_LARGE)
+
+struct orphan_batch {
+	struct blk b[ORPHAN_BLOCKS];
+	unsigned n;
+};
+
+struct orphan_owner {
+	struct orphan_batch batch;
+	_Atomic unsigned phase; /* written by main: which step the owner is to take */
+	_Atomic unsigned done;  /* written by the owner: the last step it finished */
+	_Atomic int stop;
+	unsigned reused[ORPHAN_NSIZES]; /* blocks of the last batch handed out again */
+	const char *why;
+};
+
+static pthread_key_t orphan_key;
+static const char *_Atomic orphan_why;
+static _Atomic unsigned orphan_freed;
+
+static void orphan_destructor(void *v)
+{
+	struct orphan_batch *batch = v;
+	for (unsigned i = 0; i < batch->n; i++) {
+		struct blk *b = &batch->b[i];
+		if (tu_check(b->p, b->len, b->id) != b->len)
+			atomic_store(&orphan_why, "a handed-over block was corrupted before its free");
+		free(b->p);
+		atomic_fetch_add(&orphan_freed, 1);
+	}
+}
+
+static void *orphan_freer(void *arg)
+{
+	/* A cache of its own, so that spanalloc's destructor retires it. */
+	free(tu_escape(malloc(100)));
+	pthread_setspecific(orphan_key, arg);
+	return NULL;
+}
+
+static size_t orphan_size(unsigned i)
+{
+	if (i < ORPHAN_NSIZES * ORPHAN_SMALL)
+		return orphan_sizes[i / ORPHAN_SMALL];
+	if (i < ORPHAN_NSIZES * ORPHAN_SMALL + ORPHAN_TINY)
+		return 1 + i % 8;
+	return 100000 + (size_t)(i % 2) * 40000;
+}
+
+/* Step 2r + 1: the batch to hand over; 2r + 2: the same small sizes again,
+ * counting the addresses of the batch handed out again, checked and freed. */
+static const char *orphan_step(struct orphan_owner *o, unsigned step, uint64_t *id)
+{
+	struct orphan_batch *batch = &o->batch;
+	if (step % 2) {
+		for (unsigned i = 0; i < ORPHAN_BLOCKS; i++) {
+			struct blk *b = &batch->b[i];
+			b->len = orphan_size(i);
+			b->id = (*id)++;
+			if (!(b->p = malloc(b->len)))
+				return "malloc of the batch failed";
+			tu_fill(b->p, b->len, b->id);
+		}
+		batch->n = ORPHAN_BLOCKS;
+		return NULL;
+	}
+	static struct blk again[ORPHAN_SMALL];
+	for (unsigned k = 0; k < ORPHAN_NSIZES; k++) {
+		const struct blk *old = &batch->b[k * ORPHAN_SMALL];
+		uintptr_t freed[ORPHAN_SMALL];
+		for (unsigned i = 0; i < ORPHAN_SMALL; i++)
+			freed[i] = (uintptr_t)old[i].p;
+		qsort(freed, ORPHAN_SMALL, sizeof freed[0], tu_cmp_ptr);
+		o->reused[k] = 0;
+		for (unsigned i = 0; i < ORPHAN_SMALL; i++) {
+			struct blk *b = &again[i];
+			b->len = orphan_sizes[k];
+			b->id = (*id)++;
+			if (!(b->p = malloc(b->len)))
+				return "malloc after the orphan frees failed";
+			tu_fill(b->p, b->len, b->id);
+			uintptr_t key = (uintptr_t)b->p;
+			o->reused[k] += bsearch(&key, freed, ORPHAN_SMALL, sizeof freed[0], tu_cmp_ptr) != NULL;
+		}
+		for (unsigned i = 0; i < ORPHAN_SMALL; i++) {
+			if (tu_check(again[i].p, again[i].len, again[i].id) != again[i].len)
+				return "a block allocated after the orphan frees was corrupted";
+			free(again[i].p);
+		}
+	}
+	batch->n = 0;
+	return NULL;
+}
+
+static void *orphan_owner_thread(void *arg)
+{
+	struct orphan_owner *o = arg;
+	uint64_t rng = 99, id = 1, churn_id = (uint64_t)1 << 40;
+	struct blk churn[64] = {{0}};
+	unsigned last = 0;
+	while (!atomic_load(&o->stop)) {
+		unsigned step = atomic_load(&o->phase);
+		if (step != last) {
+			/* None of its own live after an even step, when main reads
+			 * the stats. */
+			for (unsigned i = 0; i < 64; i++) {
+				free(churn[i].p);
+				churn[i].p = NULL;
+			}
+			if ((o->why = orphan_step(o, step, &id)) != NULL)
+				break;
+			last = step;
+			atomic_store(&o->done, step);
+			continue;
+		}
+		if (last % 2 == 0) {
+			sched_yield(); /* main reads the stats now and then */
+			continue;
+		}
+		/* While a freer runs: mallocs and frees of its own (other
+		 * classes), as its destructor frees into this thread's spans. */
+		struct blk *b = &churn[tu_rand(&rng) % 64];
+		if (b->p) {
+			if (tu_check(b->p, b->len, b->id) != b->len) {
+				o->why = "a block of the owner's own was corrupted";
+				break;
+			}
+			free(b->p);
+		}
+		b->len = 24 + (size_t)(tu_rand(&rng) % 3) * 400;
+		b->id = churn_id++;
+		if (!(b->p = malloc(b->len))) {
+			o->why = "malloc of the owner's own failed";
+			break;
+		}
+		tu_fill(b->p, b->len, b->id);
+	}
+	for (unsigned i = 0; i < 64; i++)
+		free(churn[i].p);
+	atomic_store(&o->done, (unsigned)-1);
+	return NULL;
+}
+
+static void orphan_wait(struct orphan_owner *o, unsigned step)
+{
+	unsigned d;
+	while ((d = atomic_load(&o->done)) != step && d != (unsigned)-1)
+		sched_yield();
+	cr_assert_eq(d, step, "the owner stopped: %s", o->why ? o->why : "?");
+}
+
+Test(threads, tsd_destructor_frees_into_a_live_threads_spans, .timeout = 120)
+{
+	enum { ROUNDS = 12, WARM = 2 };
+	static struct orphan_owner o;
+	free(tu_escape(malloc(1))); /* spanalloc's key exists before ours */
+	cr_assert_eq(pthread_key_create(&orphan_key, orphan_destructor), 0);
+#ifndef SA_DEBUG /* (the debug build packs nothing) */
+	opts.tiny = 1;
+#endif
+	pthread_t owner;
+	xpthread_create(&owner, orphan_owner_thread, &o);
+	struct sa_memstats warm = {0};
+	cache_counters orphan0 = {0};
+	unsigned freed0 = 0;
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		if (r == WARM) {
+			warm = tu_stats();
+			orphan0 = orphan;
+			freed0 = atomic_load(&orphan_freed);
+		}
+		atomic_store(&o.phase, 2 * r + 1);
+		orphan_wait(&o, 2 * r + 1);
+		pthread_t freer;
+		xpthread_create(&freer, orphan_freer, &o.batch);
+		pthread_join(freer, NULL);
+		cr_assert_null(atomic_load(&orphan_why), "%s", atomic_load(&orphan_why));
+		atomic_store(&o.phase, 2 * r + 2);
+		orphan_wait(&o, 2 * r + 2);
+#ifndef SA_DEBUG /* (the debug build's quarantine holds freed blocks back) */
+		for (unsigned k = 0; k < ORPHAN_NSIZES; k++)
+			cr_assert_geq(o.reused[k], ORPHAN_SMALL / 2,
+				      "round %u: %u of %d blocks of %zu B freed without a cache came back to "
+				      "their owner",
+				      r, o.reused[k], ORPHAN_SMALL, orphan_sizes[k]);
+#endif
+	}
+	atomic_store(&o.stop, 1);
+	pthread_join(owner, NULL);
+	cr_assert_null(o.why, "%s", o.why);
+	opts.tiny = 0;
+	struct sa_memstats end = tu_stats();
+	unsigned freed = atomic_load(&orphan_freed) - freed0;
+	cr_assert_eq(freed, (ROUNDS - WARM) * ORPHAN_BLOCKS);
+	/* Every class the batch used: as many frees as mallocs since the
+	 * warm-up, and the frees include the destructor's. */
+	unsigned cls[] = {tu_stats_class(orphan_sizes[0]), tu_stats_class(orphan_sizes[1]), 0,
+#ifndef SA_DEBUG
+			  tu_stats_class(16)
+#endif
+	};
+	for (unsigned i = 0; i < sizeof cls / sizeof cls[0]; i++) {
+		uint64_t m = end.BySize[cls[i]].Mallocs - warm.BySize[cls[i]].Mallocs;
+		uint64_t f = end.BySize[cls[i]].Frees - warm.BySize[cls[i]].Frees;
+		cr_assert_eq(m, f, "class %u: %" PRIu64 " mallocs and %" PRIu64 " frees since the warm-up", cls[i], m,
+			     f);
+	}
+	cr_assert_leq(llabs(diff_u64(end.HeapObjects, warm.HeapObjects)), LIBC_SLACK_OBJECTS,
+		      "HeapObjects %" PRIu64 " after warm-up, %" PRIu64 " after frees without a cache",
+		      warm.HeapObjects, end.HeapObjects);
+	cr_assert_leq(llabs(diff_u64(end.HeapAlloc, warm.HeapAlloc)), 64 * 1024,
+		      "HeapAlloc %" PRIu64 " after warm-up, %" PRIu64 " after frees without a cache", warm.HeapAlloc,
+		      end.HeapAlloc);
+	/* Each round hands over some 800 KiB: pages that stay in use for them
+	 * are frees lost (the debug build's quarantine holds less). */
+	cr_assert_leq(end.HeapInuse, warm.HeapInuse + 2 * MiB,
+		      "HeapInuse grew from %" PRIu64 " to %" PRIu64 " KiB over %d rounds of frees without a cache",
+		      warm.HeapInuse / 1024, end.HeapInuse / 1024, ROUNDS - WARM);
+	/* The frees took the path without a cache (counted in orphan). */
+	for (unsigned k = 0; k < ORPHAN_NSIZES; k++) {
+		unsigned c = tu_stats_class(orphan_sizes[k]);
+		cr_assert_geq(orphan.nfree[c] - orphan0.nfree[c], (ROUNDS - WARM) * ORPHAN_SMALL,
+			      "class %u: frees without a cache not counted as such", c);
+	}
+	cr_assert_geq(orphan.nfree[0] - orphan0.nfree[0], (ROUNDS - WARM) * ORPHAN_LARGE);
+#ifndef SA_DEBUG
+	cr_assert_geq(orphan.tinyFrees - orphan0.tinyFrees, (ROUNDS - WARM) * ORPHAN_TINY);
+	cr_assert_gt(orphan.tinyBlocksFree - orphan0.tinyBlocksFree, 0);
+#endif
+	cr_assert_eq(end.HeapObjects, end.Mallocs - end.Frees);
+	cr_assert_eq(sa_check_heap(), 0);
+	pthread_key_delete(orphan_key);
 }

@@ -135,6 +135,7 @@ static bool efence_mode;
  */
 #define COPY_SLOTS 4
 static uint32_t copy_first = UINT32_MAX; /* the copy slots: [copy_first, nslots); UINT32_MAX: none */
+static uint32_t npool;                   /* slots guarded_alloc takes fresh: [0, npool), before the copy slots */
 __thread bool guarded_copy_watch __attribute__((tls_model("initial-exec")));
 
 /*
@@ -282,6 +283,7 @@ void guarded_init(void)
 	if (fuzz_mode && engine_inputs && opts.guard_input && nslots > 2 * COPY_SLOTS) {
 		copy_first = nslots - COPY_SLOTS;
 	}
+	npool = copy_first < nslots ? copy_first : nslots;
 	guarded_lo = base;
 	guarded_hi = pool + (uintptr_t)nslots * stride;
 }
@@ -416,7 +418,6 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	const uint32_t taken = 1;
 #endif
 	bool fresh = false;
-	uint32_t npool = copy_first < nslots ? copy_first : nslots;
 	if (next_unused < npool) {
 		i = next_unused;
 		fresh = true;

@@ -16,6 +16,15 @@
 #   per campaign    -max_total_time=BUDGET; found = an artifact of the bug's
 #                   kind (crash-/leak-), and the wall time until it
 #   exec/s          a campaign on the build without a bug, per configuration
+#   same inputs     each configuration runs the same REPLAY_RUNS executions
+#                   (-runs, -seed=3) from one fixed corpus (FIXED_SECONDS of
+#                   a plain campaign, kept in BUILD), or the first of them
+#                   that REPLAY_SECONDS allow (the slow ones: libdislocator,
+#                   efence=1; the corpus's own replay is the first few
+#                   hundred of them), REPLAY_ROUNDS rounds
+#                   alternated: executions per CPU-second, median.  A
+#                   campaign's own exec/s depends on the inputs it happened
+#                   to grow (each configuration grows others); this does not.
 #
 # Targets (fetched by whoever runs this, nothing of them is committed; each
 # is copied under BUILD/fuzz-compare/src-TARGET-BUG and planted there):
@@ -32,7 +41,8 @@
 #
 # Budgets (parameters): BUDGET=seconds per campaign (60), CAMPAIGNS=runs per
 # (target, config, bug) (5), CONFIGS="...", BUGS="...", EXEC_BUDGET=seconds
-# of the exec/s campaign (BUDGET), JOBS=campaigns at a time (1).
+# of the exec/s campaign (BUDGET), JOBS=campaigns at a time (1),
+# REPLAY_RUNS (100000), REPLAY_SECONDS (60), REPLAY_ROUNDS (3), FIXED_SECONDS (20).
 # OUT=bench/results (fuzz-compare.md, .tsv, .dat, .png).
 # AFL=1: instead, AFL++ persistent mode's exec/s per configuration (below).
 #
@@ -234,6 +244,32 @@ run() {
 export -f run
 export W DISLOCATOR DEBUG_OPTIONS
 
+# replay TARGET CONFIG ROUND: REPLAY_RUNS executions from the fixed corpus
+# (the same inputs for every configuration: -seed and the corpus fixed, and
+# coverage, which steers the mutations, is the target's own), a row
+# "target config round executions cpu_s died" on stdout.
+replay() {
+	local tg=$1 cfg=$2 round=$3 bin pre="" opts=""
+	case $cfg in
+	plain | dislocator) bin=$tg-none-plain ;;
+	asan) bin=$tg-none-asan ;;
+	debug | debug-efence) bin=$tg-none-debug; opts=$DEBUG_OPTIONS ;;
+	esac
+	[ "$cfg" = dislocator ] && pre=$DISLOCATOR
+	[ "$cfg" = debug-efence ] && opts=efence=1${DEBUG_OPTIONS:+,$DEBUG_OPTIONS}
+	local d=$W/replay/$tg-$cfg-$round
+	rm -rf "$d" && mkdir -p "$d/new"
+	(cd "$d" && SPANALLOC_OPTIONS=$opts ASAN_OPTIONS=detect_leaks=1:symbolize=0 \
+		nice /usr/bin/time -o "$d/cpu" -f "%U %S" timeout -k 10 600 env LD_PRELOAD="$pre" "$W/bin/$bin" \
+		-runs="$REPLAY_RUNS" -max_total_time="$REPLAY_SECONDS" -seed=3 -detect_leaks=1 -print_funcs=0 -print_final_stats=1 \
+		-artifact_prefix="$d/" new "$W/fixed-$tg" >log 2>&1)
+	local n cpu died=0
+	n=$(grep -o 'number_of_executed_units: *[0-9]*' "$d/log" | grep -o '[0-9]*$')
+	cpu=$(tail -1 "$d/cpu" | awk 'NF == 2 { print $1 + $2 }')
+	grep -q "DONE" "$d/log" || died=1
+	printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$tg" "$cfg" "$round" "${n:-0}" "${cpu:-0}" "$died"
+}
+
 # ---- AFL=1: AFL++ persistent mode, executions per second -------------------
 #
 # Each target's harness built with afl-clang-fast -fsanitize=fuzzer (AFL++'s
@@ -308,6 +344,21 @@ for cfg in $CONFIGS; do
 done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# The same inputs under every configuration (see the top): the fixed corpus
+# once per target, then the rounds, configurations alternated.
+REPLAY_RUNS=${REPLAY_RUNS:-100000} REPLAY_ROUNDS=${REPLAY_ROUNDS:-3} FIXED_SECONDS=${FIXED_SECONDS:-20}
+REPLAY_SECONDS=${REPLAY_SECONDS:-60}
+rtsv=$OUT/fuzz-compare-replay.tsv
+echo -e "target\tconfig\tround\texecutions\tcpu_s\tdied" >"$rtsv"
+for tg in $TARGETS; do
+	if [ ! -d "$W/fixed-$tg" ]; then
+		mkdir -p "$W/fixed-$tg" && cp "$W/seeds-$tg"/* "$W/fixed-$tg/"
+		"$W/bin/$tg-none-plain" -max_total_time="$FIXED_SECONDS" -seed=7 "$W/fixed-$tg" >"$W/fixed-$tg.log" 2>&1
+	fi
+done
+for i in $(seq 1 "$REPLAY_ROUNDS"); do for tg in $TARGETS; do for cfg in $cfgs_here; do
+	replay "$tg" "$cfg" "$i" | tee -a "$rtsv"
+done; done; done
 rm -rf "$W/run"
 { # the exec/s campaigns first, then rounds in which configurations alternate
 	for tg in $TARGETS; do for cfg in $cfgs_here; do echo "$tg $cfg none 1 $EXEC_BUDGET"; done; done
@@ -356,6 +407,17 @@ for r in rows:
         found[(r[0], r[1], r[2])].append(float(r[5]))
         foundcpu[(r[0], r[1], r[2])].append(float(r[10]))
 loads = [float(r[9]) for r in rows]
+replay = collections.defaultdict(list)  # (target, config) -> executions per CPU-s of each round
+replay_died = collections.Counter()
+try:
+    for l in list(open(f"{out}/fuzz-compare-replay.tsv"))[1:]:
+        tg_, cfg_, rnd, n_, cpu_, died_ = l.rstrip('\n').split('\t')
+        if died_ == '1':
+            replay_died[(tg_, cfg_)] += 1
+        elif float(cpu_) > 0:
+            replay[(tg_, cfg_)].append(int(n_) / float(cpu_))
+except OSError:
+    pass
 md = [f"# fuzz-compare: three projects' libFuzzer targets under five heap checkers{(' — ' + label) if label else ''}", "",
       f"Each campaign: libFuzzer, -max_total_time={budget} s, {campaigns} campaign(s) per target, bug and configuration "
       f"(-seed=1..{campaigns}), {jobs} campaign(s) at a time under nice. Load average (1/5/15 min) before: {lb}, after: {la}; "
@@ -363,12 +425,19 @@ md = [f"# fuzz-compare: three projects' libFuzzer targets under five heap checke
       "exec/s: the campaign without a bug, as libFuzzer printed it (wall clock: it moves with the load), and "
       "executions per CPU-second of the process (user + sys), which moves much less. Cells: campaigns that found "
       "the bug / campaigns, median seconds to the find (wall time, start-up included) and in parentheses the median "
-      "CPU-seconds the campaign had used when it ended at the find; '—': never found.", ""]
+      "CPU-seconds the campaign had used when it ended at the find; '—': never found. "
+      "exec per CPU-s, same inputs: every configuration runs the same executions (-runs, -seed=3) from one fixed "
+      "corpus (a plain campaign's), median of the rounds in fuzz-compare-replay.tsv; a round that died (no DONE) "
+      "is left out and counted.", ""]
 for tg in targets:
     cfgs = [c for c in configs if (tg, c) in eps]
     md += [f"## {names.get(tg, tg)}", "", "| | " + " | ".join(cfgs) + " |", "|---|" + "---|" * len(cfgs),
            "| exec/s (libFuzzer) | " + " | ".join(str(eps[(tg, c)][0]) for c in cfgs) + " |",
            "| exec per CPU-s | " + " | ".join(str(eps[(tg, c)][1]) for c in cfgs) + " |"]
+    if any(replay[(tg, c)] or replay_died[(tg, c)] for c in cfgs):
+        md.append("| exec per CPU-s, same inputs | " + " | ".join(
+            (f"{statistics.median(replay[(tg, c)]):.0f}" if replay[(tg, c)] else "—") +
+            (f" ({replay_died[(tg, c)]} died)" if replay_died[(tg, c)] else "") for c in cfgs) + " |")
     for b in bugs:
         cells = []
         for c in cfgs:
@@ -389,7 +458,8 @@ with open(f"{out}/fuzz-compare.dat", "w") as d:
         d.write(f"# {tg}\nconfig exec_per_cpu_s " + " ".join(bugs) + "\n")
         for c in configs:
             if (tg, c) in eps:
-                d.write(c + " " + str(eps[(tg, c)][1]) + " " + " ".join(
+                rate = statistics.median(replay[(tg, c)]) if replay[(tg, c)] else eps[(tg, c)][1]
+                d.write(c + " " + f"{rate:.0f}" + " " + " ".join(
                     f"{statistics.median(found[(tg, c, b)]):.1f}" if found[(tg, c, b)] else "NaN" for b in bugs) + "\n")
         d.write("\n\n")
 print("\n".join(md))
@@ -405,7 +475,7 @@ if command -v gnuplot >/dev/null; then
 		echo 'set style data histograms; set style fill solid 0.8 border -1; set boxwidth 0.8; set xtics rotate by -20'
 		i=0
 		for tg in $tgs; do
-			echo "set key off; set ylabel \"$tg: executions per CPU-s\"; set style histogram clustered"
+			echo "set key off; set ylabel \"$tg: executions per CPU-s (same inputs)\"; set style histogram clustered"
 			echo "plot \"$OUT/fuzz-compare.dat\" index $i using 2:xtic(1)"
 			echo "set key outside right; set ylabel \"median s to find (gap: missed)\""
 			echo "plot for [c=3:$((nb + 2))] \"$OUT/fuzz-compare.dat\" index $i using c:xtic(1) title columnheader(c)"

@@ -14,17 +14,21 @@
 #     trace_malloc  -trace_malloc=1 prints the target's mallocs and frees
 #     second report more reports from libFuzzer's own mallocs while it saves
 #                   the crash: they go on, the crash-* is written
+#     C++ mismatch  target_cxx.cc under clang++ -fsanitize=fuzzer: new vs
+#                   free and new[] vs delete reported (spanalloc's operators
+#                   linked in), a crash-* each; without the bug, status 0
 #   AFL++ (afl-fuzz, a seed one bit flip from the bug, until the first crash):
 #     fork server   plain afl-clang-fast target, AFL_PRELOAD=libspanalloc-debug.so
 #     persistent    __AFL_LOOP target linked with libspanalloc-debug.a
 #     malloc limit  persistent, SPANALLOC_OPTIONS=malloc_limit_mb=3
 #   each must leave a crash (never a hang) that reproduces with SIGABRT.
 #
-# usage: tests/fuzzuse/run.sh BUILD_DIR     env: VERBOSE=1, CLANG, AFL_CC
+# usage: tests/fuzzuse/run.sh BUILD_DIR     env: VERBOSE=1, CLANG, CLANGXX, AFL_CC
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 B=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 CLANG=${CLANG:-clang}
+CLANGXX=${CLANGXX:-clang++}
 RAF_OPTIONS=${RAF_OPTIONS:-} # (fuzz=0: see the read-after-free test fail)
 AFL_CC=${AFL_CC:-afl-clang-fast}
 out=$B/fuzzuse
@@ -136,6 +140,48 @@ else
 			! ls "$out"/raf-crash-* >/dev/null 2>&1; then
 			bad "libFuzzer: read after free under the fuzzing preset" "no use-after-free fault and crash-* (status $rc)" "$out/lf_raf.out"
 		else ok "libFuzzer: a read after free is a guarded block's fault and a crash-* ($(grep -o '^#[0-9]*' "$out/lf_raf.out" | tail -1) runs)"; fi
+	fi
+	# A C++ target (target_cxx.cc) linked as a user links it: clang++
+	# -fsanitize=fuzzer puts libFuzzer and -lstdc++ before the archive, so
+	# its new and delete are spanalloc's only because malloc.c references
+	# cxx.c (with libstdc++'s, new is malloc and delete is free: no
+	# mismatch, a clean run).  The report must name the families, and its
+	# allocation stack begin at the target's new expression (spanalloc's
+	# own frames, operator new's among them, are cut: report.c).
+	if ! command -v "$CLANGXX" >/dev/null; then
+		echo "  skip  libFuzzer C++ tests: no $CLANGXX"
+	else
+		lfxx() { # BUG NAME
+			$CLANGXX -std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer -DBUG="$1" -o "$out/$2" \
+				"$here/target_cxx.cc" "$B/libspanalloc-debug.a" -lpthread >"$out/$2.build" 2>&1 ||
+				{ bad "$2" "does not build" "$out/$2.build"; return 1; }
+		}
+		cxx_mismatch() { # BUG NAME FAMILIES NEW_EXPRESSION
+			lfxx "$1" "$2" || return
+			local line rc
+			line=$(grep -nF "$4" "$here/target_cxx.cc" | head -1 | cut -d: -f1)
+			# (a corpus of its own: libFuzzer adds to it whatever finds no bug)
+			rm -rf "$out/$2.in" && mkdir -p "$out/$2.in" && printf 'a=1;!=abc;' >"$out/$2.in/b"
+			(cd "$out" && timeout 60 "./$2" -runs=20 -artifact_prefix="$2-" "$2.in" >"$2.out" 2>&1)
+			rc=$?
+			if [ $rc -ne 77 ] || ! ls "$out/$2"-crash-* >/dev/null 2>&1 ||
+				! grep -qF "spanalloc: alloc-dealloc-mismatch ($3) of the block at" "$out/$2.out"; then
+				bad "libFuzzer C++: $3" "no report and crash-* (status $rc)" "$out/$2.out"
+			elif ! grep -A1 '^    allocated at:$' "$out/$2.out" | grep -q "#0 .*/target_cxx\.cc:$line:"; then
+				bad "libFuzzer C++: $3" "the allocation stack does not begin at target_cxx.cc:$line" "$out/$2.out"
+			else ok "libFuzzer C++: $3 is reported, allocated at target_cxx.cc:$line, and a crash-* input"; fi
+		}
+		cxx_mismatch 1 lfxx_new_free "operator new vs free" "new Rec;"
+		cxx_mismatch 2 lfxx_newarray_delete "operator new[] vs operator delete" "new char[n + 1]"
+		# the same target and seeds without the bug: a clean campaign
+		if lfxx 0 lfxx_clean; then
+			mkdir -p "$out/cxx" && printf 'a=1;!=abc;' >"$out/cxx/b" && printf 'a=1;bb=22;' >"$out/cxx/c"
+			(cd "$out" && timeout 60 ./lfxx_clean -runs=2000 -artifact_prefix=lfxx_clean- cxx >lfxx_clean.out 2>&1)
+			rc=$?
+			if [ $rc -ne 0 ] || ls "$out"/lfxx_clean-* >/dev/null 2>&1 || grep -q "spanalloc:" "$out/lfxx_clean.out"; then
+				bad "libFuzzer C++: no bug" "status $rc, want 0 and no report" "$out/lfxx_clean.out"
+			else ok "libFuzzer C++: 2000 runs without the bug, no report (status 0)"; fi
+		fi
 	fi
 fi
 

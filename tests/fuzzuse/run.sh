@@ -151,13 +151,13 @@ else
 	if ! command -v "$CLANGXX" >/dev/null; then
 		echo "  skip  libFuzzer C++ tests: no $CLANGXX"
 	else
-		lfxx() { # BUG NAME
+		lfxx() { # BUG NAME [FLAGS]
 			$CLANGXX -std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer -DBUG="$1" -o "$out/$2" \
-				"$here/target_cxx.cc" "$B/libspanalloc-debug.a" -lpthread >"$out/$2.build" 2>&1 ||
+				"$here/target_cxx.cc" ${3:-} "$B/libspanalloc-debug.a" -lpthread >"$out/$2.build" 2>&1 ||
 				{ bad "$2" "does not build" "$out/$2.build"; return 1; }
 		}
-		cxx_mismatch() { # BUG NAME FAMILIES NEW_EXPRESSION
-			lfxx "$1" "$2" || return
+		cxx_mismatch() { # BUG NAME FAMILIES NEW_EXPRESSION [FLAGS]
+			lfxx "$1" "$2" "${5:-}" || return
 			local line rc
 			line=$(grep -nF "$4" "$here/target_cxx.cc" | head -1 | cut -d: -f1)
 			# (a corpus of its own: libFuzzer adds to it whatever finds no bug)
@@ -166,13 +166,17 @@ else
 			rc=$?
 			if [ $rc -ne 77 ] || ! ls "$out/$2"-crash-* >/dev/null 2>&1 ||
 				! grep -qF "spanalloc: alloc-dealloc-mismatch ($3) of the block at" "$out/$2.out"; then
-				bad "libFuzzer C++: $3" "no report and crash-* (status $rc)" "$out/$2.out"
+				bad "libFuzzer C++ ($2): $3" "no report and crash-* (status $rc)" "$out/$2.out"
 			elif ! grep -A1 '^    allocated at:$' "$out/$2.out" | grep -q "#0 .*/target_cxx\.cc:$line:"; then
-				bad "libFuzzer C++: $3" "the allocation stack does not begin at target_cxx.cc:$line" "$out/$2.out"
-			else ok "libFuzzer C++: $3 is reported, allocated at target_cxx.cc:$line, and a crash-* input"; fi
+				bad "libFuzzer C++ ($2): $3" "the allocation stack does not begin at target_cxx.cc:$line" "$out/$2.out"
+			else ok "libFuzzer C++ ($2): $3 is reported, allocated at target_cxx.cc:$line, and a crash-* input"; fi
 		}
 		cxx_mismatch 1 lfxx_new_free "operator new vs free" "new Rec;"
 		cxx_mismatch 2 lfxx_newarray_delete "operator new[] vs operator delete" "new char[n + 1]"
+		# A target that names no malloc-family function, linked as the
+		# README says: -Wl,-u,malloc takes the archive (without it, nothing
+		# undefined needs it there, and glibc's malloc runs unchecked).
+		cxx_mismatch 2 lfxx_newonly "operator new[] vs operator delete" "new char[n + 1]" "-DNEW_ONLY -Wl,-u,malloc"
 		# the same target and seeds without the bug: a clean campaign
 		if lfxx 0 lfxx_clean; then
 			mkdir -p "$out/cxx" && printf 'a=1;!=abc;' >"$out/cxx/b" && printf 'a=1;bb=22;' >"$out/cxx/c"

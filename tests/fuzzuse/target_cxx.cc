@@ -12,7 +12,9 @@
 // and C++ code mixed, because that reference is what takes malloc.o from
 // the archive at all: libFuzzer and libstdc++ define new and delete before
 // the archive is searched, so a target naming no malloc-family function
-// links none of spanalloc, not even its malloc.
+// links none of spanalloc, not even its malloc.  -DNEW_ONLY makes the keys
+// new[]'s too: a target that names no malloc-family function, which takes
+// the archive only as the README links it (-Wl,-u,malloc).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -20,6 +22,11 @@
 
 #ifndef BUG
 #define BUG 0
+#endif
+#ifdef NEW_ONLY
+static const bool new_only = true;
+#else
+static const bool new_only = false;
 #endif
 
 struct Rec {
@@ -32,7 +39,7 @@ static volatile int sink;
 // A copy of d[0, n) as a string, of new[] or of malloc.
 static char *dup(const uint8_t *d, size_t n, bool c)
 {
-	char *s = c ? (char *)std::malloc(n + 1) : new char[n + 1];
+	char *s = c && !new_only ? (char *)std::malloc(n + 1) : new char[n + 1];
 	std::memcpy(s, d, n);
 	s[n] = 0;
 	return s;
@@ -66,7 +73,10 @@ static void release(Rec *r)
 	while (r) {
 		Rec *next = r->next;
 		bool planted = r->key[0] == '!';
-		std::free(r->key);
+		if (new_only)
+			delete[] r->key;
+		else
+			std::free(r->key);
 		if (BUG == 2 && planted)
 			delete r->val; // new[] vs delete
 		else

@@ -822,11 +822,15 @@ static mcache *op_enter(bool alloc)
 		c = cache_get_slow();
 	if (!c || op_depth++)
 		return c;
+	/* dbgBusy counts: odd inside an operation, and a step at each start
+	 * and end, so that two equal readings of cache_debug_ops mean no
+	 * operation began or ended between them (a 0/1 flag would read the
+	 * same after a whole operation ran).  Only this thread writes it. */
 	for (;;) {
-		__atomic_store_n(&c->dbgBusy, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->dbgBusy, LOAD_RELAXED(&c->dbgBusy) + 1, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&forking, __ATOMIC_SEQ_CST))
 			return c;
-		__atomic_store_n(&c->dbgBusy, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->dbgBusy, LOAD_RELAXED(&c->dbgBusy) + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&forking, __ATOMIC_ACQUIRE))
 			sched_yield();
 	}
@@ -834,8 +838,10 @@ static mcache *op_enter(bool alloc)
 
 static void op_exit(mcache *c)
 {
-	if (c && --op_depth == 0)
-		__atomic_store_n(&c->dbgBusy, 0, __ATOMIC_RELEASE);
+	if (c && --op_depth == 0) {
+		DCHECK(LOAD_RELAXED(&c->dbgBusy) & 1);
+		__atomic_store_n(&c->dbgBusy, LOAD_RELAXED(&c->dbgBusy) + 1, __ATOMIC_RELEASE);
+	}
 }
 
 void debug_fork_prepare(void)

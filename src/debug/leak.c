@@ -1115,7 +1115,7 @@ static NOINLINE int leak_check(void)
 	/* From inside a malloc of this thread (exit from a signal handler):
 	 * the wait for operations in flight would wait for ourselves. */
 	mcache *me = cache_current();
-	if (me && __atomic_load_n(&me->dbgBusy, __ATOMIC_ACQUIRE)) {
+	if (me && (__atomic_load_n(&me->dbgBusy, __ATOMIC_ACQUIRE) & 1)) {
 		say("called from inside a malloc or free of this thread (a signal handler?): no check", NULL, 0);
 		return -1;
 	}

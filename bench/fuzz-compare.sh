@@ -207,15 +207,22 @@ build() { # TARGET BUG -> $W/bin/T-BUG-{plain,asan,debug}
 }
 
 # run TARGET CONFIG BUG SEED SECONDS: one campaign, its row into its dir's "row"
-run() {
-	local tg=$1 cfg=$2 bug=$3 seed=$4 t=$5 bin pre="" opts=""
-	case $cfg in
-	plain) bin=$tg-$bug-plain ;;
-	asan) bin=$tg-$bug-asan ;;
-	dislocator) bin=$tg-$bug-plain; pre=$DISLOCATOR ;;
-	debug) bin=$tg-$bug-debug; opts=$DEBUG_OPTIONS ;;
-	debug-efence) bin=$tg-$bug-debug; opts=efence=1${DEBUG_OPTIONS:+,$DEBUG_OPTIONS} ;;
+# config TARGET CONFIG BUG: the caller's bin, pre (LD_PRELOAD) and opts
+# (SPANALLOC_OPTIONS) for that configuration's build of TARGET with BUG.
+config() {
+	pre="" opts=""
+	case $2 in
+	plain) bin=$1-$3-plain ;;
+	asan) bin=$1-$3-asan ;;
+	dislocator) bin=$1-$3-plain; pre=$DISLOCATOR ;;
+	debug) bin=$1-$3-debug; opts=$DEBUG_OPTIONS ;;
+	debug-efence) bin=$1-$3-debug; opts=efence=1${DEBUG_OPTIONS:+,$DEBUG_OPTIONS} ;;
 	esac
+}
+
+run() {
+	local tg=$1 cfg=$2 bug=$3 seed=$4 t=$5 bin pre opts
+	config "$tg" "$cfg" "$bug"
 	local d=$W/run/$tg-$cfg-$bug-$seed
 	rm -rf "$d" && mkdir -p "$d/corpus"
 	local s e rc
@@ -241,7 +248,7 @@ run() {
 		"${art:-none}" "${eps:-0}" "$epc" "$(cut -d' ' -f1 /proc/loadavg)" "${cpu:-0}" >"$d/row"
 	echo "  $(cat "$d/row")"
 }
-export -f run
+export -f config run
 export W DISLOCATOR DEBUG_OPTIONS
 
 # replay TARGET CONFIG ROUND: REPLAY_RUNS executions from the fixed corpus
@@ -249,14 +256,8 @@ export W DISLOCATOR DEBUG_OPTIONS
 # coverage, which steers the mutations, is the target's own), a row
 # "target config round executions cpu_s died" on stdout.
 replay() {
-	local tg=$1 cfg=$2 round=$3 bin pre="" opts=""
-	case $cfg in
-	plain | dislocator) bin=$tg-none-plain ;;
-	asan) bin=$tg-none-asan ;;
-	debug | debug-efence) bin=$tg-none-debug; opts=$DEBUG_OPTIONS ;;
-	esac
-	[ "$cfg" = dislocator ] && pre=$DISLOCATOR
-	[ "$cfg" = debug-efence ] && opts=efence=1${DEBUG_OPTIONS:+,$DEBUG_OPTIONS}
+	local tg=$1 cfg=$2 round=$3 bin pre opts
+	config "$tg" "$cfg" none
 	local d=$W/replay/$tg-$cfg-$round
 	rm -rf "$d" && mkdir -p "$d/new"
 	(cd "$d" && SPANALLOC_OPTIONS=$opts ASAN_OPTIONS=detect_leaks=1:symbolize=0 \

@@ -16,7 +16,9 @@
 #                   the crash: they go on, the crash-* is written
 #     C++ mismatch  target_cxx.cc under clang++ -fsanitize=fuzzer: new vs
 #                   free and new[] vs delete reported (spanalloc's operators
-#                   linked in), a crash-* each; without the bug, status 0
+#                   linked in; also in a target that calls no malloc, linked
+#                   with -Wl,-u,malloc as the README says), a crash-* each;
+#                   without the bug, status 0
 #   AFL++ (afl-fuzz, a seed one bit flip from the bug, until the first crash):
 #     fork server   plain afl-clang-fast target, AFL_PRELOAD=libspanalloc-debug.so
 #     persistent    __AFL_LOOP target linked with libspanalloc-debug.a

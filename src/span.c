@@ -174,10 +174,14 @@ size_t span_validate(const mspan *s, bool swept, const char *where)
 	DCHECK(span_owned(s));
 	size_t bad = 0;
 	/* A large span may also sit in a thread's largeCache, or be on its
-	 * way back to the heap (its freer waits for the heap lock). */
-	if (span_state(s) != mSpanInUse &&
-	    !(s->spanclass == 0 && (span_state(s) == mSpanCached || span_state(s) == mSpanFreeing)))
-		return problem(s, where, "state is not in-use", span_state(s), mSpanInUse);
+	 * way back to the heap (its freer waits for the heap lock).  Its
+	 * owner moves it InUse -> Freeing -> Cached -> InUse without a lock,
+	 * so the state is read once: three reads could see Freeing, then
+	 * InUse twice, and report a span that was never wrong (bugs test
+	 * clean_exit_threads_running: 5 runs in 100 before). */
+	enum span_state st = span_state(s);
+	if (st != mSpanInUse && !(s->spanclass == 0 && (st == mSpanCached || st == mSpanFreeing)))
+		return problem(s, where, "state is not in-use", st, mSpanInUse);
 	if (s->startAddr & (PAGE_SIZE - 1))
 		bad += problem(s, where, "startAddr not page aligned", s->startAddr & (PAGE_SIZE - 1), 0);
 	for (uintptr_t pg = 0; pg < s->npages; pg++) {

@@ -38,6 +38,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	report_fork_child();
 	cache_fork_child();
 	debug_fork_done();
 }

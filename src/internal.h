@@ -990,6 +990,7 @@ extern unsigned reports INTERNAL; /* heap bugs reported so far */
  * unless abort_on_error=0.  Never called with a lock held (DCHECK).
  */
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail) INTERNAL;
+void report_fork_child(void) INTERNAL; /* a fork child: no thread is reporting */
 /* The span of the live block at p (malloc.c), or NULL after reporting. */
 mspan *core_lookup(uintptr_t p, uintptr_t *idx, const char *call, enum sa_bug freed) INTERNAL;
 __attribute__((noreturn)) void sa_fatal(const char *msg) INTERNAL;

@@ -171,9 +171,57 @@ void sb_report_prefix(strbuf *b)
 int report_fd = 2;
 unsigned reports;
 
+/*
+ * One report at a time.  A report is many writes (its lines, then each
+ * stack as the symbolizer answers), and two threads that hit bugs at once
+ * printed into each other's reports, and the first to abort cut the other
+ * short (mimalloc-bench's cache-scratch under the debug build: two
+ * threads' alloc-dealloc-mismatches, one report without its stacks).  The
+ * owner is the reporting thread, named by the address of a thread-local
+ * byte.  A report the owner itself starts while it reports (a bug found
+ * in there, or the SIGSEGV handler on its thread) nests.  Another thread
+ * waits, holding no allocator lock (sa_report is called with none): until
+ * the report ends, or for ever when abort_on_error aborts, so that the
+ * run's output is the first report whole, as ASan's is.  A fork child
+ * starts with no owner (report_fork_child): the owner's thread is not in
+ * it.
+ */
+static __thread char report_self;
+static char *report_owner;    /* atomic */
+static unsigned report_depth; /* the owner's nesting */
+
+static void report_begin(void)
+{
+	char *me = &report_self;
+	if (__atomic_load_n(&report_owner, __ATOMIC_ACQUIRE) == me) {
+		report_depth++;
+		return;
+	}
+	for (;;) {
+		char *none = NULL;
+		if (__atomic_compare_exchange_n(&report_owner, &none, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		os_sleep_us(200);
+	}
+	report_depth = 1;
+}
+
+static void report_end(void)
+{
+	if (--report_depth == 0)
+		__atomic_store_n(&report_owner, NULL, __ATOMIC_RELEASE);
+}
+
+void report_fork_child(void)
+{
+	report_owner = NULL;
+	report_depth = 0;
+}
+
 void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const char *detail)
 {
 	DCHECK(no_lock_held()); /* internal.h: no lock is held while a report is printed */
+	report_begin();
 	__atomic_fetch_add(&reports, 1, __ATOMIC_RELAXED);
 	char buf[1024];
 	strbuf b = {buf, 0, sizeof buf};
@@ -272,10 +320,13 @@ void sa_report(enum sa_bug bug, const char *call, uintptr_t p, mspan *s, const c
 		static const char msg[] =
 			"spanalloc: aborting (SPANALLOC_OPTIONS=abort_on_error=0 reports and goes on)\n";
 		os_write(report_fd, msg, sizeof msg - 1);
-		if (san_die())
+		if (san_die()) {
+			report_end();
 			return; /* an earlier report is aborting: it ends the run */
-		abort();
+		}
+		abort(); /* (owning the reports: the others wait for the end) */
 	}
+	report_end();
 }
 
 void sa_fatal(const char *msg)

@@ -179,15 +179,31 @@ void stack_input_end(void) { input_frame = UINTPTR_MAX; }
  * the walk's start is stale, from a hook called deeper, as libFuzzer's
  * crash handler does, and is not heeded).
  */
+/*
+ * Whether ra can be a return address found past the first frame: a
+ * function built without frame pointers may keep anything in rbp, and
+ * one that keeps the address of its own locals there passes the chain's
+ * checks; its "frames" are then the words of those locals (a report's
+ * allocation stack showed a heap block's address as the caller of main,
+ * "<unknown module>").  Code is never on this stack, in the heap's
+ * arenas or in the guarded pool, nor in the first page.
+ */
+static bool code_address(uintptr_t ra, uintptr_t start, uintptr_t top)
+{
+	if (ra < 4096 || (ra >= start && ra < top))
+		return false;
+	return !arena_of(ra) && !guarded_owns(ra);
+}
+
 static unsigned capture_fp(uintptr_t fp, uintptr_t *out, unsigned max)
 {
-	uintptr_t top = thread_stack_top(), limit = input_frame;
+	uintptr_t top = thread_stack_top(), limit = input_frame, start = fp;
 	if (fp >= limit)
 		limit = UINTPTR_MAX;
 	unsigned n = 0;
 	while (n < max && (fp & 7) == 0 && (n == 0 || (top && fp + 16 <= top))) {
 		uintptr_t *f = (uintptr_t *)fp;
-		if (!f[1])
+		if (!f[1] || (n > 0 && !code_address(f[1], start, top)))
 			break;
 		out[n++] = f[1];
 		if (n == max || fp >= limit)

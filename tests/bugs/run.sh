@@ -110,6 +110,13 @@ ulimit -c 0 2>/dev/null || true
 #             report in @LOG@.<pid>; production: log_path is debug-only,
 #             so a warning and the report on stderr
 #   unknown   exit 0, "unknown option 'no_such_option'" on stderr
+#   concurrent  threads that each free a block twice at once (their
+#             blocks' addresses on stdout, one a line): with abort_on_error
+#             (default) SIGABRT and one report, with abort_on_error=0 exit
+#             0 and a report of each block; every report whole (its
+#             headline, "stack of the bad call:" and a frame, and in the
+#             debug build "allocated at:" and a frame, before the next
+#             headline) and at a printed address
 #   notice    exit 0, stderr exactly one line, "spanalloc: efence: ..."
 #             (the limit efence=1 hit, said once)
 #   clean     exit 0, empty stderr
@@ -169,6 +176,8 @@ exit_overflow_never_freed@no_exit_check:clean:clean:check_at_exit=0
 exit_write_after_free:waf:clean:guarded_slots=0
 exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0,guarded_slots=0
 no_abort:noabort:same:abort_on_error=0
+concurrent_reports:concurrent
+concurrent_reports@no_abort:concurrent:same:abort_on_error=0
 no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
 clean@unknown_option:unknown:same:no_such_option=1
@@ -403,9 +412,58 @@ check_report() { # tag errfile status addrline prefix...
 	return 0
 }
 
+# The reports of concurrent_reports.c: each whole, at a printed address,
+# one (abort_on_error, the default) or one a thread (abort_on_error=0).
+check_concurrent() { # tag errfile status options
+	local tag=$1 err=$2 st=$3 opts=$4 want bad a n printed line
+	case ",$opts," in
+	*,abort_on_error=0,*)
+		want=$(grep -c '^0x' "$out/$tag.out")
+		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
+		grep -qx continued "$out/$tag.out" || fail_with "the program did not go on after the reports"
+		;;
+	*)
+		want=1
+		[ "$st" -eq 134 ] || fail_with "exit status $st, want 134 (SIGABRT)"
+		[ "$(grep -c 'spanalloc: aborting' "$err")" -eq 1 ] || fail_with "want one \"aborting\" line"
+		;;
+	esac
+	n=$(grep -c 'spanalloc: double free of 0x' "$err")
+	[ "$n" -eq "$want" ] || fail_with "$n reports, want $want"
+	# Whole: each headline's report has its stack title and a frame (and
+	# the allocation stack, debug build) before the next headline.
+	bad=$(awk -v debug="$([ "$flavour" = debug ] && echo 1 || echo 0)" '
+		function close_report() {
+			if (open && !(bad_call == 2 && (!debug || alloc == 2))) broken++
+		}
+		/spanalloc: double free of 0x/ { close_report(); open = 1; bad_call = alloc = 0; next }
+		/^    stack of the bad call:$/ { if (open && bad_call == 0) bad_call = 1; title = "bad"; next }
+		/^    allocated at:$/ { if (open && alloc == 0) alloc = 1; title = "alloc"; next }
+		/^    #[0-9]+ / {
+			if (title == "bad" && bad_call == 1) bad_call = 2
+			if (title == "alloc" && alloc == 1) alloc = 2
+			next
+		}
+		{ title = "" }
+		END { close_report(); print broken + 0 }' "$err")
+	[ "$bad" -eq 0 ] || fail_with "$bad of the reports are not whole (interleaved or cut short)"
+	while read -r a; do
+		printed=
+		while read -r line; do
+			[ "$(norm_addr "$line")" = "$(norm_addr "$a")" ] && printed=1
+		done < <(grep '^0x' "$out/$tag.out")
+		[ -n "$printed" ] || fail_with "reported address $a is none of the blocks"
+	done < <(grep -oE 'spanalloc: double free of 0x[0-9a-f]+' "$err" | grep -oE '0x[0-9a-f]+$')
+}
+
 check() { # name tag kind status options bin
 	local name=$1 tag=$2 kind=$3 st=$4 opts=$5 bin=$6
 	local err=$out/$tag.err prefixes=()
+	# Every frame of every stack is in a module: one in none is a word of
+	# a frame without frame pointers taken for a return address.
+	if grep -q '(<unknown module>)$' "$err"; then
+		fail_with "a frame in no module: $(grep -m1 '(<unknown module>)$' "$err" | sed 's/^ *//')"
+	fi
 	case $kind in
 	clean)
 		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
@@ -435,6 +493,10 @@ check() { # name tag kind status options bin
 			grep -qF "'exitcode' does nothing in the production build" "$err" ||
 				fail_with "no warning that exitcode does nothing in the production build"
 		fi
+		return
+		;;
+	concurrent)
+		check_concurrent "$tag" "$err" "$st" "$opts"
 		return
 		;;
 	logpath)

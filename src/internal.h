@@ -206,6 +206,10 @@ int os_gettid(void) INTERNAL;
 bool os_signal_thread(int tid, int sig) INTERNAL;
 long os_list_threads(int *out, size_t max) INTERNAL;
 void os_sleep_us(unsigned us) INTERNAL;
+/* An address above every frame of this thread's stack, for a thread
+ * pthread_create made (not the main thread's), or 0 if unknown; no lock,
+ * no allocation. */
+uintptr_t os_thread_stack_bound(void) INTERNAL;
 
 /* ---- locks -------------------------------------------------------------- */
 

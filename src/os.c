@@ -166,6 +166,29 @@ const char *os_early_getenv(const char *name, bool *readable)
 	return NULL;
 }
 
+/*
+ * glibc puts a thread's descriptor and its static TLS at the top of the
+ * stack it allocates for the thread (or of the one pthread_attr_setstack
+ * gave it), and the thread pointer points there (x86-64: at the
+ * descriptor, the TLS below it; AArch64: just past it, the TLS above), so
+ * every frame of the thread lies below it.  pthread_getattr_np would say
+ * more, but it takes the thread's lock and then calls realloc: from
+ * inside malloc, on a thread that is itself in pthread_getattr_np (Ruby's
+ * threads call it first thing), it waits for ever on its own lock.
+ */
+uintptr_t os_thread_stack_bound(void)
+{
+	uintptr_t tp;
+#if defined(__x86_64__)
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
+#else
+	tp = 0;
+#endif
+	return tp;
+}
+
 uint64_t os_nanotime(void)
 {
 	struct timespec ts;

@@ -131,28 +131,18 @@ static uint32_t depot_put(const uintptr_t *frames, unsigned depth)
 /* ---- frame pointers ---------------------------------------------------------- */
 
 static __thread uintptr_t stack_top;
-static __thread bool finding_top;
 static pthread_t main_thread;
 
-/* The top of this thread's stack, or 0 when unknown. */
+/*
+ * An address above every frame of this thread's stack (the walk's upper
+ * bound), or 0 when unknown: the main thread's stack end, else the
+ * thread pointer (os.c says why not pthread_getattr_np).
+ */
 static uintptr_t thread_stack_top(void)
 {
-	if (stack_top || finding_top)
-		return stack_top;
-	finding_top = true; /* pthread_getattr_np may allocate */
-	if (pthread_equal(pthread_self(), main_thread)) {
-		stack_top = (uintptr_t)__libc_stack_end;
-	} else {
-		pthread_attr_t a;
-		void *addr;
-		size_t size;
-		if (pthread_getattr_np(pthread_self(), &a) == 0) {
-			if (pthread_attr_getstack(&a, &addr, &size) == 0)
-				stack_top = (uintptr_t)addr + size;
-			pthread_attr_destroy(&a);
-		}
-	}
-	finding_top = false;
+	if (!stack_top)
+		stack_top = pthread_equal(pthread_self(), main_thread) ? (uintptr_t)__libc_stack_end
+								       : os_thread_stack_bound();
 	return stack_top;
 }
 

@@ -196,6 +196,7 @@ clean_early:clean
 clean_sizes:clean
 clean_threads:clean
 clean_exit_threads_running:clean
+clean_getattr_np:clean
 clean_sizes@efence:clean:clean:efence=1
 clean_threads@efence:clean:clean:efence=1
 clean_threads@no_quarantine:clean:clean:quarantine_kb=0

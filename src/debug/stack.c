@@ -161,15 +161,6 @@ void stack_input_begin(uintptr_t frame) { input_frame = frame; }
 void stack_input_end(void) { input_frame = UINTPTR_MAX; }
 
 /*
- * Walk the frame-pointer chain from fp (an API function's frame).  The
- * first frame, the caller of malloc/free, is always right; the walk goes
- * further only through code built with frame pointers, and stops at the
- * first frame that does not lie above the last one on this stack, or
- * after the return address into the engine (input_frame; one set above
- * the walk's start is stale, from a hook called deeper, as libFuzzer's
- * crash handler does, and is not heeded).
- */
-/*
  * Whether ra can be a return address found past the first frame: a
  * function built without frame pointers may keep anything in rbp, and
  * one that keeps the address of its own locals there passes the chain's
@@ -185,6 +176,16 @@ static bool code_address(uintptr_t ra, uintptr_t start, uintptr_t top)
 	return !arena_of(ra) && !guarded_owns(ra);
 }
 
+/*
+ * Walk the frame-pointer chain from fp (an API function's frame).  The
+ * first frame, the caller of malloc/free, is always right; the walk goes
+ * further only through code built with frame pointers, and stops at the
+ * first frame that does not lie above the last one on this stack or
+ * whose return address cannot be code (code_address), or after the
+ * return address into the engine (input_frame; one set above
+ * the walk's start is stale, from a hook called deeper, as libFuzzer's
+ * crash handler does, and is not heeded).
+ */
 static unsigned capture_fp(uintptr_t fp, uintptr_t *out, unsigned max)
 {
 	uintptr_t top = thread_stack_top(), limit = input_frame, start = fp;

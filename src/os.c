@@ -479,6 +479,9 @@ void os_sleep_us(unsigned us)
 {
 	int saved = errno;
 	struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
-	nanosleep(&ts, NULL);
+	/* (the system call itself: libc's nanosleep is a cancellation point,
+	 * and a thread cancelled in one of the allocator's waits would leave
+	 * it half done, a lock held) */
+	syscall(SYS_nanosleep, &ts, NULL);
 	errno = saved;
 }

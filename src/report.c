@@ -4,6 +4,7 @@
  * inside malloc, so it must not allocate before it has printed.
  */
 #include <execinfo.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,8 +188,9 @@ unsigned reports;
  * it.
  */
 static __thread char report_self;
-static char *report_owner;    /* atomic */
-static unsigned report_depth; /* the owner's nesting */
+static __thread int report_cancel; /* the thread's cancel state before its report */
+static char *report_owner;         /* atomic */
+static unsigned report_depth;      /* the owner's nesting */
 
 static void report_begin(void)
 {
@@ -197,6 +199,14 @@ static void report_begin(void)
 		report_depth++;
 		return;
 	}
+	/*
+	 * No cancellation in a report: its writes, the symbolizer's pipe and
+	 * the wait here are cancellation points, and a thread cancelled in
+	 * there (a cancel pending when it hit the bug) left the reports owned
+	 * by no live thread: every later report waited for ever.  A pending
+	 * cancel acts at the thread's next cancellation point after it.
+	 */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &report_cancel);
 	for (;;) {
 		char *none = NULL;
 		if (__atomic_compare_exchange_n(&report_owner, &none, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
@@ -208,8 +218,10 @@ static void report_begin(void)
 
 static void report_end(void)
 {
-	if (--report_depth == 0)
+	if (--report_depth == 0) {
 		__atomic_store_n(&report_owner, NULL, __ATOMIC_RELEASE);
+		pthread_setcancelstate(report_cancel, NULL);
+	}
 }
 
 void report_fork_child(void)

@@ -1105,7 +1105,7 @@ void leak_at_start(void)
 }
 
 /* A check; the leaked blocks reported, or -1 when no check could run. */
-static NOINLINE int leak_check(void)
+static NOINLINE int leak_check_now(void)
 {
 	ucontext_t uc;
 	getcontext(&uc); /* the caller's registers, scanned as a root */
@@ -1223,6 +1223,20 @@ static NOINLINE int leak_check(void)
 	report_fd = saved_fd;
 	unlock(&check_lock);
 	return blocks > (uint64_t)INT32_MAX ? INT32_MAX : (int)blocks;
+}
+
+/*
+ * The same with the thread's cancellation off: the check's writes and its
+ * waits for the stopped threads are cancellation points, and a thread
+ * cancelled in there would leave the others stopped and check_lock held.
+ */
+static int leak_check(void)
+{
+	int old;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	int n = leak_check_now();
+	pthread_setcancelstate(old, NULL);
+	return n;
 }
 
 /* Memcheck and ASan find leaks themselves; a harness's own malloc is

@@ -110,8 +110,9 @@ ulimit -c 0 2>/dev/null || true
 #             report in @LOG@.<pid>; production: log_path is debug-only,
 #             so a warning and the report on stderr
 #   unknown   exit 0, "unknown option 'no_such_option'" on stderr
-#   concurrent  threads that each free a block twice at once (their
-#             blocks' addresses on stdout, one a line): with abort_on_error
+#   concurrent  threads that each free a block twice, at once or in
+#             turn (their blocks' addresses on stdout, one a line; a
+#             line "not cancelled" fails): with abort_on_error
 #             (default) SIGABRT and one report, with abort_on_error=0 exit
 #             0 and a report of each block; every report whole (its
 #             headline, "stack of the bad call:" and a frame, and in the
@@ -178,6 +179,7 @@ exit_write_after_free@no_quarantine:waf:clean:quarantine_kb=0,guarded_slots=0
 no_abort:noabort:same:abort_on_error=0
 concurrent_reports:concurrent
 concurrent_reports@no_abort:concurrent:same:abort_on_error=0
+cancel_in_report:concurrent:same:abort_on_error=0
 no_abort@exitcode:exitcode:same:abort_on_error=0,exitcode=23
 double_free_small@log_path:logpath:same:log_path=@LOG@
 clean@unknown_option:unknown:same:no_such_option=1
@@ -331,7 +333,7 @@ stack_frames() { # errfile title
 # says frame 1, in function main.  The frames must be symbolized
 # (llvm-symbolizer or addr2line): a raw frame fails.
 check_lines() { # name errfile
-	local name=$1 err=$2 src=$here/$1.c m kind idx func line want got title
+	local name=$1 err=$2 src=$here/$1.c kind idx func line want got title
 	grep -noE '/\* @(alloc|free|report)(\.[0-9]+)?( [A-Za-z_][A-Za-z0-9_]*)? \*/' "$src" |
 		sed -E 's|^([0-9]+):/\* @([a-z]+)(\.([0-9]+))?( ([A-Za-z_0-9]+))? \*/$|\1 \2 \4 \6|' >"$out/$name.marks"
 	while read -r line kind idx func; do
@@ -422,6 +424,7 @@ check_concurrent() { # tag errfile status options
 		want=$(grep -c '^0x' "$out/$tag.out")
 		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
 		grep -qx continued "$out/$tag.out" || fail_with "the program did not go on after the reports"
+		grep -qx "not cancelled" "$out/$tag.out" && fail_with "the thread was not cancelled"
 		;;
 	*)
 		want=1

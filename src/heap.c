@@ -178,8 +178,11 @@ static heapArena *new_arenas(size_t count)
 	 * guards above. */
 	char *base = SA_DEBUG_BUILD ? os_reserve_guarded(count * ARENA_SIZE, ARENA_SIZE, PAGE_SIZE)
 				    : os_reserve(count * ARENA_SIZE, ARENA_SIZE);
-	if (!base)
+	if (!base) {
+		if (count == 1) /* (more: one huge block's; its NULL is ordinary) */
+			os_say_refused("a heap arena", ARENA_SIZE, errno);
 		return NULL;
+	}
 	heapArena *first = NULL;
 	for (size_t j = 0; j < count; j++) {
 		heapArena *ha = arena_new((uintptr_t)base + j * ARENA_SIZE);

@@ -193,6 +193,9 @@ long os_max_map_count(void) INTERNAL; /* vm.max_map_count, or -1 */
 /* getenv before libc's environ exists (readable: /proc could be read). */
 const char *os_early_getenv(const char *name, bool *readable) INTERNAL;
 uint64_t os_memory_limit(void) INTERNAL;
+uint64_t os_address_space_limit(void) INTERNAL; /* RLIMIT_AS, or 0: none */
+/* Say once that the OS refused bytes for what (os.c has the rule). */
+void os_say_refused(const char *what, size_t bytes, int err) INTERNAL;
 void os_write(int fd, const char *s, size_t n) INTERNAL;
 /* Run prog, its stdout into buf; bytes read, -1 if it failed (os.c has the rules). */
 long os_run_read(const char *prog, char *const argv[], char *const envp[], char *buf, size_t cap,

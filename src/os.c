@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sys/auxv.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/mman.h>
@@ -27,38 +28,57 @@
 
 #include "internal.h"
 
-void *os_reserve(size_t size, size_t align)
+/*
+ * [a - guard, a + size) reserved PROT_NONE, a a multiple of align.  The
+ * kernel's place for the length alone is tried first, then the aligned
+ * address just below it (mmap places top-down, so the range below is
+ * most likely free), and only then length + align, trimmed: that one
+ * takes twice a 64 MiB arena's address space for a moment, which under a
+ * ulimit -v of 150 MiB was the difference between a heap and none.
+ */
+static void *reserve(size_t size, size_t align, size_t guard)
 {
-	size_t len = size + align;
+	const int prot = PROT_NONE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	size_t len = size + guard;
 	if (len < size)
 		return NULL;
-	char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *p = mmap(NULL, len, prot, flags, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
-	/* Trim the misaligned head and the tail. */
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	uintptr_t end = (uintptr_t)p + len;
+	uintptr_t a = (uintptr_t)p + guard;
+	if ((a & (align - 1)) == 0)
+		return (void *)a;
+	munmap(p, len);
+#ifdef MAP_FIXED_NOREPLACE
+	uintptr_t b = (a & ~(uintptr_t)(align - 1)) - guard;
+	if (b < a) {
+		char *q = mmap((void *)b, len, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+		if (q == (char *)b)
+			return (void *)(b + guard);
+		if (q != MAP_FAILED)
+			munmap(q, len); /* a kernel before 4.17 took b as a hint */
+	}
+#endif
+	size_t full = len + align;
+	if (full < len)
+		return NULL;
+	p = mmap(NULL, full, prot, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + guard + align - 1) & ~(uintptr_t)(align - 1);
+	/* Trim the misaligned head (but the guard) and the tail. */
+	if (a - guard > (uintptr_t)p)
+		munmap(p, a - guard - (uintptr_t)p);
+	uintptr_t end = (uintptr_t)p + full;
 	if (end > a + size)
 		munmap((void *)(a + size), end - (a + size));
 	return (void *)a;
 }
 
+void *os_reserve(size_t size, size_t align) { return reserve(size, align, 0); }
+
 /* Like os_reserve, but the guard bytes below the result stay reserved. */
-void *os_reserve_guarded(size_t size, size_t align, size_t guard)
-{
-	char *p = os_reserve(size + guard + align, 1);
-	if (!p)
-		return NULL;
-	uintptr_t a = ((uintptr_t)p + guard + align - 1) & ~(uintptr_t)(align - 1);
-	uintptr_t end = (uintptr_t)p + size + guard + align;
-	if (a - guard > (uintptr_t)p)
-		munmap(p, a - guard - (uintptr_t)p);
-	if (end > a + size)
-		munmap((void *)(a + size), end - (a + size));
-	return (void *)a;
-}
+void *os_reserve_guarded(size_t size, size_t align, size_t guard) { return reserve(size, align, guard); }
 
 bool os_protect(void *p, size_t size) { return mprotect(p, size, PROT_NONE) == 0; }
 
@@ -86,10 +106,53 @@ void os_release(void *p, size_t size)
 void *os_alloc(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED) {
+		os_say_refused("the heap's metadata", size, errno);
+		return NULL;
+	}
+	return p;
 }
 
 void os_free(void *p, size_t size) { munmap(p, size); }
+
+/* RLIMIT_AS (ulimit -v) in bytes, or 0 when there is none. */
+uint64_t os_address_space_limit(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (uint64_t)r.rlim_cur;
+}
+
+/*
+ * The OS refused the allocator memory it needs for ordinary requests
+ * (an arena, metadata): malloc returns NULL (ENOMEM) while it does, as C
+ * says, and the first time it is said on stderr (or the log), with the
+ * address-space limit when one is set, the usual cause (ulimit -v).  A
+ * single huge request the OS cannot back is an ordinary NULL: not said.
+ */
+void os_say_refused(const char *what, size_t bytes, int err)
+{
+	static int said;
+	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		return;
+	char buf[256];
+	strbuf b = {buf, 0, sizeof buf};
+	sb_str(&b, "spanalloc: the OS refused ");
+	sb_dec(&b, (bytes + (1u << 20) - 1) >> 20);
+	sb_str(&b, " MiB for ");
+	sb_str(&b, what);
+	sb_str(&b, " (errno ");
+	sb_dec(&b, (uint64_t)err);
+	uint64_t lim = os_address_space_limit();
+	if (lim) {
+		sb_str(&b, "; ulimit -v, RLIMIT_AS, is ");
+		sb_dec(&b, lim >> 20);
+		sb_str(&b, " MiB");
+	}
+	sb_str(&b, "): malloc returns NULL while it does\n");
+	os_write(report_fd, b.buf, b.len);
+}
 
 /* RAM + swap: no single request beyond it can be backed. */
 uint64_t os_memory_limit(void)

@@ -120,6 +120,9 @@ ulimit -c 0 2>/dev/null || true
 #             headline) and at a printed address
 #   notice    exit 0, stderr exactly one line, "spanalloc: efence: ..."
 #             (the limit efence=1 hit, said once)
+#   refused   exit 0, stderr exactly one line, "spanalloc: the OS refused
+#             ..." naming RLIMIT_AS (the heap out of address space under
+#             ulimit -v, said once)
 #   clean     exit 0, empty stderr
 # prod: what the production build must do
 #   same      (default) as the debug build
@@ -159,6 +162,7 @@ clean_zero:clean
 clean_sampled:clean
 clean_sampled@every_block:clean:clean:sample_rate=1
 efence_many_live:notice:clean:efence=1
+refused_address_space:refused
 efence_read_after_free:faultuaf:clean:efence=1
 efence_write_after_free:faultuaf:clean:efence=1
 efence_overflow_read:guard:clean:efence=1
@@ -478,6 +482,13 @@ check() { # name tag kind status options bin
 		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
 		[ "$(wc -l <"$err")" -eq 1 ] || fail_with "stderr holds $(wc -l <"$err") lines, want the one notice"
 		grep -q "^spanalloc: efence: " "$err" || fail_with "stderr lacks the \"spanalloc: efence: \" notice"
+		return
+		;;
+	refused)
+		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0 ($(head -n 1 "$out/$tag.out"))"
+		[ "$(wc -l <"$err")" -eq 1 ] || fail_with "stderr holds $(wc -l <"$err") lines, want the one notice"
+		grep -q "^spanalloc: the OS refused .*RLIMIT_AS, is [0-9]* MiB): malloc returns NULL while it does\$" "$err" ||
+			fail_with "stderr lacks the \"spanalloc: the OS refused ...\" notice naming RLIMIT_AS"
 		return
 		;;
 	unknown)

@@ -107,14 +107,59 @@ NOCOV static bool run_free(const heapArena *ha, size_t i, size_t n)
 	return true;
 }
 
+/* Arenas a run of np pages takes when no arena has room for it. */
+NOCOV static size_t arenas_for(size_t np)
+{
+	return np <= PAGES_PER_ARENA ? 1 : (np + PAGES_PER_ARENA - 1) / PAGES_PER_ARENA;
+}
+
+/*
+ * A run of more pages than an arena: the first address-adjacent arenas,
+ * as many as it needs, that are entirely free (a freed huge run's, or
+ * arenas the kernel placed side by side), else fresh ones.  Heap lock.
+ */
+NOCOV static uintptr_t predict_multi(size_t np, bool *dirty, bool *fresh)
+{
+	size_t count = arenas_for(np), run = 0;
+	heapArena *first = NULL;
+	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
+		if (!run_free(ha, 0, PAGES_PER_ARENA)) {
+			run = 0;
+			continue;
+		}
+		if (run && ha->base != first->base + run * ARENA_SIZE)
+			run = 0;
+		if (!run)
+			first = ha;
+		if (++run < count)
+			continue;
+		*dirty = false;
+		size_t left = np;
+		for (heapArena *a = first; left > 0; a = a->next) {
+			size_t n = left < PAGES_PER_ARENA ? left : PAGES_PER_ARENA;
+			for (size_t j = 0; j < n; j++)
+				if (!bit(a->scavBits, j))
+					*dirty = true;
+			left -= n;
+		}
+		return first->base;
+	}
+	*fresh = true;
+	*dirty = false;
+	return 0;
+}
+
 /*
  * Where first fit puts npages aligned to align pages, and whether the run
- * may be dirty; *fresh when no arena has room (a new arena).  Heap lock.
+ * may be dirty; *fresh when no arena has room (new arenas: arenas_for).
+ * Heap lock.
  */
 NOCOV static uintptr_t predict(size_t np, size_t align, bool *dirty, bool *fresh)
 {
 	static uint32_t next_used[PAGES_PER_ARENA + 1];
 	*fresh = false;
+	if (np > PAGES_PER_ARENA)
+		return predict_multi(np, dirty, fresh);
 	for (heapArena *ha = mheap_.arenas; ha; ha = ha->next) {
 		/* next_used[j]: the first page >= j in use (a simple model of find_run). */
 		next_used[PAGES_PER_ARENA] = PAGES_PER_ARENA;
@@ -268,12 +313,13 @@ static void do_alloc(size_t np, size_t align, uintptr_t at_most)
 	uintptr_t a = s->startAddr;
 	if (fresh) {
 		lock(&mheap_.lock);
-		bool ok = (a & (ARENA_SIZE - 1)) == 0 && mheap_.narenas == narenas + 1;
+		bool ok = (a & (ARENA_SIZE - 1)) == 0 && mheap_.narenas == narenas + arenas_for(np);
 		unlock(&mheap_.lock);
 		if (!ok)
 			fuzz_fail(
-				"heap_alloc_span(%zu, %zu): no arena had room, but the run is at %#lx, not at the start of one new arena",
-				np, align, (unsigned long)a);
+				"heap_alloc_span(%zu, %zu): no arena had room, but the run is at %#lx, not at the start "
+				"of %zu new arenas",
+				np, align, (unsigned long)a, arenas_for(np));
 	} else if (a != want) {
 		fuzz_fail("heap_alloc_span(%zu, %zu) = %#lx; first fit is %#lx", np, align, (unsigned long)a,
 			  (unsigned long)want);
@@ -375,7 +421,11 @@ static void op_coalesce(fdp *d)
 			do_free(b);
 			do_free(a);
 		}
-		do_alloc(sum, 1, lo);
+		/* Runs coalesce within an arena: two that meet at an arena's
+		 * end (arenas the kernel placed side by side) do not make one
+		 * run, which first fit may put anywhere. */
+		bool one_arena = lo >> ARENA_SHIFT == (lo + sum * PAGE_SIZE - 1) >> ARENA_SHIFT;
+		do_alloc(sum, 1, one_arena ? lo : 0);
 		return;
 	}
 }

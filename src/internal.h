@@ -183,7 +183,7 @@ void *os_reserve(size_t size, size_t align) INTERNAL;                       /* P
 bool os_commit(void *p, size_t size) INTERNAL;                              /* reserved -> read/write */
 void *os_reserve_guarded(size_t size, size_t align, size_t guard) INTERNAL; /* keeps guard bytes PROT_NONE below */
 bool os_protect(void *p, size_t size) INTERNAL;                             /* read/write -> PROT_NONE (guard pages) */
-bool os_own_mapping(void *p, size_t size) INTERNAL;                         /* reserved range -> a mapping of its own */
+bool os_own_mapping(void *p, size_t size, bool rw) INTERNAL;                /* reserved range -> a mapping of its own */
 void os_release(void *p, size_t size) INTERNAL; /* give pages back, keep range (zero on next touch) */
 void *os_alloc(size_t size) INTERNAL;           /* read/write metadata, zeroed */
 void os_free(void *p, size_t size) INTERNAL;

@@ -85,15 +85,17 @@ bool os_protect(void *p, size_t size) { return mprotect(p, size, PROT_NONE) == 0
 bool os_commit(void *p, size_t size) { return mprotect(p, size, PROT_READ | PROT_WRITE) == 0; }
 
 /*
- * Reserved [p, p+size) becomes a mapping of its own (PROT_NONE, without
- * MAP_NORESERVE, so that it never merges with the reservation around it):
+ * Reserved [p, p+size) becomes a mapping of its own (PROT_NONE, or read/write
+ * when rw: the commit in the same call; without MAP_NORESERVE, so that it
+ * never merges with the reservation around it):
  * an os_commit or os_protect of exactly it then changes one mapping's
  * protection, where one of a part of a mapping splits it (and the reverse
  * merges it back), twice the kernel's time.
  */
-bool os_own_mapping(void *p, size_t size)
+bool os_own_mapping(void *p, size_t size, bool rw)
 {
-	return mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p;
+	int prot = rw ? PROT_READ | PROT_WRITE : PROT_NONE;
+	return mmap(p, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p;
 }
 
 void os_release(void *p, size_t size)

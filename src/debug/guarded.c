@@ -442,9 +442,13 @@ void *guarded_alloc(size_t size, size_t align, bool zero, uintptr_t fp)
 	uintptr_t end = slot_start(i) + slot_bytes;
 	uintptr_t p = (end - size) & ~(uintptr_t)(a - 1);
 	uintptr_t first = p & ~(uintptr_t)(pg - 1);
+	/* A fresh sampled slot's last page becomes a mapping of its own (if
+	 * refused: a split at each commit, as before); for a block of up to a
+	 * page, read/write in the same call. */
+	bool committed = false;
 	if (fresh && !efence_mode)
-		(void)os_own_mapping((void *)(end - pg), pg); /* (if refused: a split at each commit, as before) */
-	if (!os_commit((void *)first, end - first)) {
+		committed = os_own_mapping((void *)(end - pg), pg, first == end - pg) && first == end - pg;
+	if (!committed && !os_commit((void *)first, end - first)) {
 		/* The kernel refused (out of mappings after all): the slot goes
 		 * back to the FIFO, the block to the normal debug path. */
 		__atomic_store_n(&g->state, SLOT_FREED, __ATOMIC_RELAXED);

@@ -144,8 +144,12 @@ void os_say_refused(const char *what, size_t bytes, int err)
 	sb_dec(&b, (bytes + (1u << 20) - 1) >> 20);
 	sb_str(&b, " MiB for ");
 	sb_str(&b, what);
-	sb_str(&b, " (errno ");
-	sb_dec(&b, (uint64_t)err);
+	if (err == ENOMEM) {
+		sb_str(&b, " (ENOMEM");
+	} else {
+		sb_str(&b, " (errno ");
+		sb_dec(&b, (uint64_t)err);
+	}
 	uint64_t lim = os_address_space_limit();
 	if (lim) {
 		sb_str(&b, "; ulimit -v, RLIMIT_AS, is ");

@@ -4,6 +4,7 @@
  * and recycled through a free list; chunks are never returned.  All calls
  * hold mheap.lock.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -32,6 +33,7 @@ void *fixalloc_alloc(fixalloc *f)
 		if (f->nchunk < f->size) {
 			f->chunk = os_alloc(FIXALLOC_CHUNK);
 			if (!f->chunk) {
+				os_say_refused("the heap's metadata", FIXALLOC_CHUNK, errno);
 				f->nchunk = 0;
 				return NULL;
 			}

@@ -108,11 +108,7 @@ void os_release(void *p, size_t size)
 void *os_alloc(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		os_say_refused("the heap's metadata", size, errno);
-		return NULL;
-	}
-	return p;
+	return p == MAP_FAILED ? NULL : p;
 }
 
 void os_free(void *p, size_t size) { munmap(p, size); }
@@ -128,7 +124,9 @@ uint64_t os_address_space_limit(void)
 
 /*
  * The OS refused the allocator memory it needs for ordinary requests
- * (an arena, metadata): malloc returns NULL (ENOMEM) while it does, as C
+ * (an arena, the heap's fixalloc metadata; the callers whose failure
+ * malloc returns as NULL, not those of the debug build's tables, which
+ * do without): malloc returns NULL (ENOMEM) while it does, as C
  * says, and the first time it is said on stderr (or the log), with the
  * address-space limit when one is set, the usual cause (ulimit -v).  A
  * single huge request the OS cannot back is an ordinary NULL: not said.
@@ -141,8 +139,9 @@ void os_say_refused(const char *what, size_t bytes, int err)
 	char buf[256];
 	strbuf b = {buf, 0, sizeof buf};
 	sb_str(&b, "spanalloc: the OS refused ");
-	sb_dec(&b, (bytes + (1u << 20) - 1) >> 20);
-	sb_str(&b, " MiB for ");
+	bool mib = bytes >= (1u << 20);
+	sb_dec(&b, (bytes + (mib ? (1u << 20) : 1024u) - 1) >> (mib ? 20 : 10));
+	sb_str(&b, mib ? " MiB for " : " KiB for ");
 	sb_str(&b, what);
 	if (err == ENOMEM) {
 		sb_str(&b, " (ENOMEM");

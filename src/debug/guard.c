@@ -75,14 +75,26 @@ static void fault_report(enum sa_bug bug, uintptr_t block, mspan *s, const char 
 	sa_report(bug, "memory access", block, s, what);
 }
 
+/*
+ * A SIGSEGV sent by kill, raise or sigqueue (si_code <= 0) is no access:
+ * si_addr is not an address then, and returning from the handler does
+ * not bring the signal back as a faulting instruction does.  Python's
+ * faulthandler, for one, puts the handler it replaced (ours) back and
+ * raises the signal again to end the process.
+ */
+static bool signal_sent(const siginfo_t *info) { return info->si_code <= 0; }
+
 static void on_fault(int sig, siginfo_t *info, void *uctx)
 {
-	uintptr_t a = (uintptr_t)info->si_addr;
+	bool sent = signal_sent(info);
+	uintptr_t a = sent ? 0 : (uintptr_t)info->si_addr;
 	const char *access = access_kind(uctx);
 	char buf[192];
 	strbuf b = {buf, 0, sizeof buf};
-	heapArena *ha = guarded_owns(a) ? NULL : arena_of(a);
-	if (guarded_owns(a)) {
+	heapArena *ha = sent || guarded_owns(a) ? NULL : arena_of(a);
+	if (sent) {
+		/* nothing of ours to report */
+	} else if (guarded_owns(a)) {
 		opts.abort_on_error = 1;  /* there is no going on from a fault of ours */
 		guarded_fault(a, access); /* reports, aborts */
 	} else if (!ha) {
@@ -124,8 +136,14 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
 		previous.sa_handler(sig);
 		return;
 	}
-	/* Default action: restore it and let the access fault again. */
+	/*
+	 * Default action (or ignore): restore it, and let the access fault
+	 * again, or send a sent signal again, which the handler it now has
+	 * takes at once (SA_NODEFER: SIGSEGV is not blocked in here).
+	 */
 	sigaction(SIGSEGV, &previous, NULL);
+	if (sent)
+		raise(sig);
 }
 
 void debug_guard_init(void)

@@ -124,6 +124,9 @@ ulimit -c 0 2>/dev/null || true
 #             ..." naming RLIMIT_AS (the heap out of address space under
 #             ulimit -v, said once)
 #   clean     exit 0, empty stderr
+#   sentsegv  killed by SIGSEGV (status 139), empty stderr, and "survived"
+#             not on stdout: a SIGSEGV the program raised is passed on to
+#             the default action, not taken for a fault
 # prod: what the production build must do
 #   same      (default) as the debug build
 #   clean     exit 0; stderr holds nothing but the warnings that the
@@ -203,6 +206,7 @@ clean_sizes:clean
 clean_threads:clean
 clean_exit_threads_running:clean
 clean_getattr_np:clean
+signal_sent_sigsegv:sentsegv
 clean_sizes@efence:clean:clean:efence=1
 clean_threads@efence:clean:clean:efence=1
 clean_threads@no_quarantine:clean:clean:quarantine_kb=0
@@ -476,6 +480,12 @@ check() { # name tag kind status options bin
 	clean)
 		[ "$st" -eq 0 ] || fail_with "exit status $st, want 0"
 		[ -s "$err" ] && fail_with "stderr is not empty"
+		return
+		;;
+	sentsegv)
+		[ "$st" -eq 139 ] || fail_with "exit status $st, want 139 (SIGSEGV)"
+		[ -s "$err" ] && fail_with "stderr is not empty"
+		grep -qx survived "$out/$tag.out" && fail_with "the program ran on after raising SIGSEGV"
 		return
 		;;
 	notice)

@@ -22,6 +22,18 @@
 #include "guarded.h"
 
 static struct sigaction previous;
+/*
+ * This thread is in the call to the previous handler (on_fault).  A
+ * signal sent while it is has come from that handler: it put back the
+ * handler it replaced, which is ours when debug_guard_ensure had put
+ * ours back in front of it, and raised the signal again to end the
+ * process (Python's faulthandler).  Handing it to that handler again
+ * would go round for ever (each printing its report, until the stacks
+ * overflow), so it takes the default action.  (Not cleared when the
+ * handler leaves by siglongjmp: a later sent SIGSEGV in that thread then
+ * takes the default action too; faults are passed on as before.)
+ */
+static __thread bool in_previous;
 
 /* Read or write, from the fault's context; "access" when it cannot tell. */
 static const char *access_kind(const void *uctx)
@@ -127,13 +139,22 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
 		}
 	}
 	/* Not ours: hand it to whoever handled SIGSEGV before us. */
-	if (previous.sa_flags & SA_SIGINFO) {
-		if (previous.sa_sigaction) {
+	if (sent && in_previous) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGSEGV, &dfl, NULL);
+		raise(sig);
+		return;
+	}
+	if ((previous.sa_flags & SA_SIGINFO) ? previous.sa_sigaction != NULL
+					     : previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+		in_previous = true;
+		if (previous.sa_flags & SA_SIGINFO)
 			previous.sa_sigaction(sig, info, uctx);
-			return;
-		}
-	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-		previous.sa_handler(sig);
+		else
+			previous.sa_handler(sig);
+		in_previous = false;
 		return;
 	}
 	/*

@@ -562,7 +562,18 @@ static uintptr_t quarantine_pop(struct quarantine *q)
 
 static void quarantine_put(uintptr_t p, mspan *s)
 {
+	/*
+	 * A thread whose first heap call is this free (or whose blocks so
+	 * far all came from the guarded pool) has no cache yet: it gets one
+	 * here, as the core's remote_free gets it one, so that the block
+	 * waits out a quarantine like any other.  Released at once, a freed
+	 * large block was readable again at once and its use after free
+	 * never caught (tests/bugs/use_after_free_large_other_thread.c).
+	 * NULL after the thread's cache was retired at its exit: released.
+	 */
 	mcache *c = cache_current();
+	if (!c)
+		c = cache_get_for_free();
 	uint64_t limit = (uint64_t)(opts.quarantine_kb > 0 ? opts.quarantine_kb : 0) * 1024;
 	size_t bytes = block_bytes(s);
 	struct quarantine *q = c ? &c->quarantine : NULL;

@@ -177,6 +177,7 @@ underflow:underflow:clean
 underflow_large:underflow:quiet
 overflow_large_guard:guard:quiet
 use_after_free_large:faultuaf:clean
+use_after_free_large_other_thread:faultuaf:clean
 overflow_1_large:guard:quiet
 underflow_32_large:underflow:quiet
 exit_overflow_never_freed:overflow:clean
